@@ -1,0 +1,75 @@
+//! Wiring: open the store, build the router, serve over HTTPS (rustls) or plain HTTP. Used by
+//! `spconnect serve`, `spconnect demo` and the integration tests alike.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use axum::Router;
+use thiserror::Error;
+
+use crate::config::{DataDir, Settings};
+use crate::services::Services;
+use crate::store::Store;
+
+#[derive(Debug, Error)]
+pub enum AppError {
+    #[error("I/O error: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("storage: {0}")]
+    Store(#[from] crate::store::StoreError),
+    #[error("sessions: {0}")]
+    Sessions(#[from] sqlx::Error),
+    #[error("keys: {0}")]
+    Crypto(#[from] crate::crypto::CryptoError),
+}
+
+pub enum Tls {
+    /// Plain HTTP, for running behind a TLS-terminating proxy (and in tests).
+    Off,
+    /// These PEM files, or a self-signed pair generated in `certs/` when `None`.
+    On { cert: Option<PathBuf>, key: Option<PathBuf> },
+}
+
+pub async fn services(data_dir: DataDir, public_url: &str, secure_cookies: bool) -> Result<Services, AppError> {
+    let store = Store::open_sqlite(&data_dir.database()).await?;
+    Ok(Services::new(store, Settings::new(public_url, data_dir, secure_cookies)))
+}
+
+pub async fn router(svc: Services) -> Result<Router, AppError> {
+    Ok(crate::web::router(svc).await?)
+}
+
+/// Serve until the process is stopped.
+pub async fn serve(svc: Services, listener: std::net::TcpListener, tls: Tls) -> Result<(), AppError> {
+    let purge = svc.store.clone();
+    tokio::spawn(async move {
+        loop {
+            let _ = purge.purge_expired(chrono::Utc::now().timestamp()).await;
+            tokio::time::sleep(std::time::Duration::from_secs(300)).await;
+        }
+    });
+    let data_dir = svc.settings.data_dir.clone();
+    let host = url::Url::parse(&svc.settings.public_url).ok().and_then(|u| u.host_str().map(str::to_string));
+    let app = router(svc).await?.into_make_service_with_connect_info::<SocketAddr>();
+    listener.set_nonblocking(true)?;
+    match tls {
+        Tls::Off => {
+            let listener = tokio::net::TcpListener::from_std(listener)?;
+            axum::serve(listener, app).await?;
+        }
+        Tls::On { cert, key } => {
+            let (cert, key) = match (cert, key) {
+                (Some(c), Some(k)) => (c, k),
+                _ => {
+                    let mut names = vec!["localhost".to_string(), "127.0.0.1".to_string()];
+                    names.extend(host.filter(|h| h != "localhost" && h != "127.0.0.1"));
+                    crate::crypto::tls::ensure_self_signed(&data_dir, &names)?
+                }
+            };
+            let _ = rustls::crypto::ring::default_provider().install_default();
+            let config = axum_server::tls_rustls::RustlsConfig::from_pem_file(&cert, &key).await?;
+            axum_server::from_tcp_rustls(listener, config)?.serve(app).await?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,203 @@
+//! The admin commands that work on the data directory directly (the server may be running).
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use super::{Command, IdpCommand, SsoCommand, UsersCommand};
+use crate::config::DataDir;
+use crate::login::finish;
+use crate::saml::idp_metadata;
+use crate::services::Services;
+use crate::store::SsoSettings;
+
+const DEFAULT_PUBLIC_URL: &str = "https://127.0.0.1:8443";
+
+async fn open(data_dir: &Path) -> Result<Services, String> {
+    let dir = DataDir::new(data_dir).map_err(|e| format!("data directory {}: {e}", data_dir.display()))?;
+    let store = crate::store::Store::open_sqlite(&dir.database()).await.map_err(|e| e.to_string())?;
+    let public_url = store
+        .get_setting(super::serve::PUBLIC_URL_KEY)
+        .await
+        .map_err(|e| e.to_string())?
+        .or_else(|| std::env::var("SPCONNECT_PUBLIC_URL").ok())
+        .unwrap_or_else(|| DEFAULT_PUBLIC_URL.to_string());
+    Ok(Services::new(store, crate::config::Settings::new(&public_url, dir, true)))
+}
+
+fn print_json(v: &impl serde::Serialize) {
+    println!("{}", serde_json::to_string_pretty(v).unwrap_or_default());
+}
+
+fn fmt_time(t: Option<i64>) -> String {
+    t.and_then(|t| chrono::DateTime::from_timestamp(t, 0))
+        .map(|t| t.format("%Y-%m-%d %H:%M:%SZ").to_string())
+        .unwrap_or_else(|| "-".into())
+}
+
+pub async fn run(data_dir: &Path, json: bool, command: Command) -> Result<ExitCode, String> {
+    let svc = open(data_dir).await?;
+    let now = chrono::Utc::now();
+    match command {
+        Command::Sso(SsoCommand::Create { name, domain, node }) => {
+            let domain = domain.trim().to_ascii_lowercase();
+            if domain.is_empty() || domain.contains('@') || domain.contains(char::is_whitespace) {
+                return Err(format!("{domain:?} is not a domain name"));
+            }
+            let config = svc.store.create_sso(name.trim(), &domain, node, now.timestamp()).await.map_err(|e| e.to_string())?;
+            // Generate the SP key pair now so the metadata can be exported right away.
+            svc.sp_metadata(&config).map_err(|e| e.to_string())?;
+            if json {
+                print_json(&serde_json::json!({"sso_id": config.sso_id}));
+            } else {
+                println!("{}", config.sso_id);
+            }
+        }
+        Command::Sso(SsoCommand::List) => {
+            let configs = svc.store.list_sso().await.map_err(|e| e.to_string())?;
+            if json {
+                let rows: Vec<_> = configs
+                    .iter()
+                    .map(|c| serde_json::json!({"config": c, "urls": url_json(&svc, c.sso_id)}))
+                    .collect();
+                print_json(&rows);
+            } else {
+                for c in &configs {
+                    println!(
+                        "{}  {:<24} {:<24} node={} jit={} idp_initiated={} skew={}s idp={}",
+                        c.sso_id,
+                        c.name,
+                        c.domain,
+                        c.node_id,
+                        on_off(c.jit),
+                        on_off(c.idp_initiated),
+                        c.clock_skew_secs,
+                        c.idp_entity_id.as_deref().unwrap_or("(no IdP metadata)")
+                    );
+                    if c.allow_sha1 {
+                        println!("    warning: SHA-1 signatures are accepted for this configuration");
+                    }
+                }
+            }
+        }
+        Command::Sso(SsoCommand::Set { sso_id, jit, idp_initiated, clock_skew, allow_sha1, allow_other_domains, attr_email, attr_first, attr_last }) => {
+            let settings = SsoSettings {
+                jit: jit.map(Into::into),
+                idp_initiated: idp_initiated.map(Into::into),
+                clock_skew_secs: clock_skew,
+                allow_sha1: allow_sha1.map(Into::into),
+                allow_other_domains: allow_other_domains.map(Into::into),
+                attr_email,
+                attr_first,
+                attr_last,
+            };
+            let c = svc.store.update_sso_settings(sso_id, &settings).await.map_err(|e| e.to_string())?;
+            if c.allow_sha1 {
+                tracing::warn!(sso_id, "SHA-1 signatures are now accepted for this configuration");
+            }
+            if json {
+                print_json(&c);
+            } else {
+                println!("{} updated: jit={} idp_initiated={} skew={}s sha1={}", c.sso_id, on_off(c.jit), on_off(c.idp_initiated), c.clock_skew_secs, on_off(c.allow_sha1));
+            }
+        }
+        Command::Idp(IdpCommand::Import { sso_id, file }) => {
+            svc.store.get_sso(sso_id).await.map_err(|e| e.to_string())?.ok_or(format!("no SSO configuration {sso_id}"))?;
+            let xml = std::fs::read_to_string(&file).map_err(|e| format!("{}: {e}", file.display()))?;
+            let idp = idp_metadata::parse(&xml).map_err(|e| format!("{}: {e}", file.display()))?;
+            svc.store.set_idp(sso_id, &idp, &xml, now.timestamp()).await.map_err(|e| e.to_string())?;
+            let _ = std::fs::write(svc.settings.data_dir.idp_metadata_copy(sso_id), &xml);
+            if json {
+                print_json(&serde_json::json!({
+                    "sso_id": sso_id, "idp_entity_id": idp.entity_id, "sso_url": idp.sso_redirect_url,
+                    "signing_certificates": idp.signing_certs.len(),
+                }));
+            } else {
+                println!("imported IdP {} for SSO {sso_id}", idp.entity_id);
+                println!("  SSO URL: {}", idp.sso_redirect_url);
+                for c in &idp.signing_certs {
+                    println!("  signing certificate: {} (expires {})", c.subject, c.not_after.format("%Y-%m-%d"));
+                }
+            }
+        }
+        Command::Metadata { sso_id } => {
+            let c = svc.store.get_sso(sso_id).await.map_err(|e| e.to_string())?.ok_or(format!("no SSO configuration {sso_id}"))?;
+            print!("{}", svc.sp_metadata(&c).map_err(|e| e.to_string())?);
+        }
+        Command::Cert { sso_id } => {
+            svc.store.get_sso(sso_id).await.map_err(|e| e.to_string())?.ok_or(format!("no SSO configuration {sso_id}"))?;
+            print!("{}", svc.keys.get(sso_id).map_err(|e| e.to_string())?.cert_pem);
+        }
+        Command::CheckResponse { sso_id, files, at } => return check_responses(&svc, sso_id, &files, at, json).await,
+        Command::Users(UsersCommand::List) => {
+            let users = svc.store.list_users().await.map_err(|e| e.to_string())?;
+            if json {
+                print_json(&users);
+            } else {
+                println!("{:<36} {:<20} {:<8} {:<6} last login", "email", "name", "status", "via");
+                for u in users {
+                    println!("{:<36} {:<20} {:<8} {:<6} {}", u.email, format!("{} {}", u.first_name, u.last_name), u.status.as_str(), u.provisioned_by, fmt_time(u.last_login_at));
+                }
+            }
+        }
+        Command::Logins { failed, limit } => {
+            let events = svc.store.list_login_events(failed, limit).await.map_err(|e| e.to_string())?;
+            if json {
+                print_json(&events);
+            } else {
+                for e in events {
+                    println!(
+                        "{}  sso={} {:<8} {:<32} {} issuer={} name_id={} client={} request={}",
+                        fmt_time(Some(e.at)),
+                        e.sso_id.map(|s| s.to_string()).unwrap_or_default(),
+                        e.outcome,
+                        e.reason_code.as_deref().unwrap_or("-"),
+                        e.email.as_deref().unwrap_or(""),
+                        e.issuer.as_deref().unwrap_or("-"),
+                        e.name_id.as_deref().unwrap_or("-"),
+                        e.client_addr.as_deref().unwrap_or("-"),
+                        e.request_id
+                    );
+                }
+            }
+        }
+        Command::Serve(_) | Command::Demo { .. } => unreachable!("handled by cli::run"),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn on_off(b: bool) -> &'static str {
+    if b { "on" } else { "off" }
+}
+
+fn url_json(svc: &Services, sso_id: i64) -> serde_json::Value {
+    let u = svc.urls(sso_id);
+    serde_json::json!({"entity_id": u.entity_id, "acs": u.acs, "slo": u.slo, "login": u.login, "metadata": u.metadata_download, "cert": u.cert_download})
+}
+
+async fn check_responses(svc: &Services, sso_id: i64, files: &[std::path::PathBuf], at: Option<String>, json: bool) -> Result<ExitCode, String> {
+    let now = match at {
+        Some(t) => chrono::DateTime::parse_from_rfc3339(&t).map_err(|e| format!("--at {t}: {e}"))?.with_timezone(&chrono::Utc),
+        None => chrono::Utc::now(),
+    };
+    let mut all_ok = true;
+    let mut rows = Vec::new();
+    for file in files {
+        let text = std::fs::read_to_string(file).map_err(|e| format!("{}: {e}", file.display()))?;
+        let (verdict, code, detail, user) = match finish::evaluate(svc, sso_id, text.trim(), now).await {
+            Ok(e) => ("accept", "OK".to_string(), format!("{:?}", e.action), Some(e.profile.email)),
+            Err(e) => {
+                all_ok = false;
+                ("refuse", e.code().to_string(), e.to_string(), None)
+            }
+        };
+        if json {
+            rows.push(serde_json::json!({"file": file.display().to_string(), "verdict": verdict, "reason_code": code, "detail": detail, "user": user}));
+        } else {
+            println!("{}: {verdict} {code} {}", file.display(), user.map(|u| format!("{u} ({detail})")).unwrap_or(detail));
+        }
+    }
+    if json {
+        print_json(&rows);
+    }
+    Ok(if all_ok { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}

@@ -1,0 +1,149 @@
+//! Command line: `spconnect serve`, `demo`, and the admin commands. Every command takes
+//! `--data-dir` (or SPCONNECT_DATA_DIR); record-printing commands take `--json`.
+
+mod admin;
+mod serve;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+#[derive(Parser, Debug)]
+#[command(name = "spconnect", version, about = "SAML 2.0 SSO bridge (service provider) with JIT and SCIM provisioning")]
+pub struct Cli {
+    /// Directory holding certs/, metadata/ and spconnect.db.
+    #[arg(long, global = true, env = "SPCONNECT_DATA_DIR", default_value = ".")]
+    pub data_dir: PathBuf,
+    /// Print records as JSON.
+    #[arg(long, global = true)]
+    pub json: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run the web service.
+    Serve(ServeArgs),
+    /// Run the service plus a built-in demo IdP on loopback, wired together.
+    Demo {
+        /// Port of the service (the demo IdP takes the next one).
+        #[arg(long, default_value_t = 8443)]
+        port: u16,
+    },
+    /// Manage SSO configurations.
+    #[command(subcommand)]
+    Sso(SsoCommand),
+    /// Import IdP metadata.
+    #[command(subcommand)]
+    Idp(IdpCommand),
+    /// Print the SP metadata of a configuration (same bytes as the download).
+    Metadata { sso_id: i64 },
+    /// Print the SP certificate of a configuration (PEM).
+    Cert { sso_id: i64 },
+    /// Diagnose base64 SAMLResponses offline; nothing is consumed or created.
+    CheckResponse {
+        sso_id: i64,
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Evaluate as of this instant (RFC 3339) instead of now.
+        #[arg(long)]
+        at: Option<String>,
+    },
+    /// Users.
+    #[command(subcommand)]
+    Users(UsersCommand),
+    /// Login records (successes and refusals).
+    Logins {
+        /// Only refused logins.
+        #[arg(long)]
+        failed: bool,
+        #[arg(long, default_value_t = 100)]
+        limit: i64,
+    },
+}
+
+#[derive(clap::Args, Debug)]
+pub struct ServeArgs {
+    #[arg(long, default_value = "127.0.0.1:8443")]
+    pub listen: String,
+    /// URL browsers and IdPs use to reach this service (default: derived from --listen).
+    #[arg(long, env = "SPCONNECT_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    #[arg(long, requires = "tls_key", conflicts_with = "http")]
+    pub tls_cert: Option<PathBuf>,
+    #[arg(long, requires = "tls_cert", conflicts_with = "http")]
+    pub tls_key: Option<PathBuf>,
+    /// Serve plain HTTP (behind a TLS-terminating proxy).
+    #[arg(long)]
+    pub http: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum SsoCommand {
+    /// Create a configuration; prints the new SSO ID.
+    Create {
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        domain: String,
+        #[arg(long, default_value_t = crate::store::ROOT_NODE_ID)]
+        node: i64,
+    },
+    /// List configurations.
+    List,
+    /// Change a configuration's switches.
+    Set {
+        sso_id: i64,
+        #[arg(long)]
+        jit: Option<OnOff>,
+        #[arg(long)]
+        idp_initiated: Option<OnOff>,
+        #[arg(long, value_parser = clap::value_parser!(i64).range(0..=3600))]
+        clock_skew: Option<i64>,
+        /// Accept RSA-SHA1 / SHA-1 signatures from this IdP (weak; logged as a warning).
+        #[arg(long)]
+        allow_sha1: Option<OnOff>,
+        /// Accept users whose email is outside the enterprise domain.
+        #[arg(long)]
+        allow_other_domains: Option<OnOff>,
+        #[arg(long)]
+        attr_email: Option<String>,
+        #[arg(long)]
+        attr_first: Option<String>,
+        #[arg(long)]
+        attr_last: Option<String>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum IdpCommand {
+    /// Import an IdP metadata XML file (JumpCloud, Okta, Entra ID, …).
+    Import { sso_id: i64, file: PathBuf },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum UsersCommand {
+    List,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum OnOff {
+    On,
+    Off,
+}
+
+impl From<OnOff> for bool {
+    fn from(v: OnOff) -> bool {
+        matches!(v, OnOff::On)
+    }
+}
+
+/// Run a command; the error text is what the admin sees.
+pub async fn run(cli: Cli) -> Result<std::process::ExitCode, String> {
+    match cli.command {
+        Command::Serve(args) => serve::serve(&cli.data_dir, args).await,
+        Command::Demo { port } => serve::demo(&cli.data_dir, port).await,
+        command => admin::run(&cli.data_dir, cli.json, command).await,
+    }
+}

@@ -1,0 +1,37 @@
+//! Key material on disk: the SP signing/encryption key per SSO configuration and the HTTPS key.
+//! Private keys are written once with mode 0600 and never logged.
+
+pub mod sp_keys;
+pub mod tls;
+
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum CryptoError {
+    #[error("I/O error on {path}: {source}")]
+    Io { path: String, source: std::io::Error },
+    #[error("OpenSSL error: {0}")]
+    OpenSsl(#[from] openssl::error::ErrorStack),
+    #[error("certificate generation failed: {0}")]
+    Rcgen(#[from] rcgen::Error),
+    #[error("TLS configuration error: {0}")]
+    Tls(String),
+}
+
+/// Write a secret file readable by its owner only; never replaces an existing file.
+pub(crate) fn write_private(path: &std::path::Path, bytes: &[u8]) -> Result<(), CryptoError> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let io = |source| CryptoError::Io { path: path.display().to_string(), source };
+    let mut f = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path).map_err(io)?;
+    f.write_all(bytes).map_err(io)?;
+    f.sync_all().map_err(io)
+}
+
+pub(crate) fn write_public(path: &std::path::Path, bytes: &[u8]) -> Result<(), CryptoError> {
+    std::fs::write(path, bytes).map_err(|source| CryptoError::Io { path: path.display().to_string(), source })
+}
+
+pub(crate) fn read(path: &std::path::Path) -> Result<Vec<u8>, CryptoError> {
+    std::fs::read(path).map_err(|source| CryptoError::Io { path: path.display().to_string(), source })
+}

@@ -1,0 +1,51 @@
+//! `spconnect demo`: the service plus a tiny demo IdP on loopback, wired together, so a newcomer
+//! can click through both journeys in a minute. The demo IdP is our own code and signs with our
+//! own signer; the test suite never trusts it as proof of anything (tests sign with xmlsec1 and
+//! pysaml2).
+
+mod idp;
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use crate::app::{self, Tls};
+use crate::config::DataDir;
+use crate::saml::idp_metadata;
+
+const DEMO_DOMAIN: &str = "demo.example";
+
+pub async fn run(data_dir: &Path, port: u16) -> Result<ExitCode, String> {
+    let dir = DataDir::new(data_dir).map_err(|e| e.to_string())?;
+    let sp_listener = std::net::TcpListener::bind(("127.0.0.1", port)).map_err(|e| format!("port {port}: {e}"))?;
+    let idp_listener = std::net::TcpListener::bind(("127.0.0.1", port.wrapping_add(1))).map_err(|e| format!("port {}: {e}", port.wrapping_add(1)))?;
+    let sp_url = format!("http://127.0.0.1:{}", sp_listener.local_addr().map_err(|e| e.to_string())?.port());
+    let idp_url = format!("http://127.0.0.1:{}", idp_listener.local_addr().map_err(|e| e.to_string())?.port());
+
+    let svc = app::services(dir.clone(), &sp_url, false).await.map_err(|e| e.to_string())?;
+    let now = chrono::Utc::now().timestamp();
+    let config = match svc.store.find_sso_by_domain(DEMO_DOMAIN).await.map_err(|e| e.to_string())? {
+        Some(c) => c,
+        None => svc.store.create_sso("Demo", DEMO_DOMAIN, crate::store::ROOT_NODE_ID, now).await.map_err(|e| e.to_string())?,
+    };
+    let demo_idp = idp::DemoIdp::load_or_create(&dir, &idp_url, svc.urls(config.sso_id)).map_err(|e| e.to_string())?;
+    let idp_xml = demo_idp.metadata();
+    let parsed = idp_metadata::parse(&idp_xml).map_err(|e| e.to_string())?;
+    svc.store.set_idp(config.sso_id, &parsed, &idp_xml, now).await.map_err(|e| e.to_string())?;
+    svc.sp_metadata(&config).map_err(|e| e.to_string())?;
+
+    let urls = svc.urls(config.sso_id);
+    println!("spconnect demo — SP {sp_url}, demo IdP {idp_url} (user alice@{DEMO_DOMAIN})");
+    println!("  SP-initiated login:   {}", urls.login);
+    println!("  IdP-initiated launch: {idp_url}/launch");
+    println!("  then:                 {sp_url}/vault");
+    println!("Stop with Ctrl-C.");
+
+    let idp_task = tokio::spawn(idp::serve(demo_idp, idp_listener));
+    let sp = app::serve(svc, sp_listener, Tls::Off);
+    tokio::select! {
+        r = sp => r.map_err(|e| e.to_string())?,
+        r = idp_task => r.map_err(|e| e.to_string())?.map_err(|e| e.to_string())?,
+        _ = tokio::signal::ctrl_c() => {}
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,23 @@
+//! spconnect: a SAML 2.0 service provider that bridges an IdP (JumpCloud, Okta, Entra ID) to
+//! users created Just-In-Time or over SCIM. The login flow, file by file:
+//!
+//! ```text
+//! browser ─GET─▶ web/routes/ext_login.rs ─▶ login/start.rs ─▶ saml/authn_request.rs ─302─▶ IdP
+//! IdP ─POST─▶ web/routes/acs.rs ─▶ login/finish.rs
+//!               ├─▶ saml/response/ (xml intake → signature → decrypt → conditions)
+//!               ├─▶ store: InResponseTo issued by us, assertion ID used once (all instances)
+//!               ├─▶ users/attributes.rs + users/jit.rs
+//!               └─▶ web/session.rs ─303─▶ /vault
+//! ```
+
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod crypto;
+pub mod demo;
+pub mod login;
+pub mod saml;
+pub mod services;
+pub mod store;
+pub mod users;
+pub mod web;

@@ -1,0 +1,183 @@
+//! ACS: validate the SAMLResponse, check it answers a request we issued (or is an allowed
+//! unsolicited one), decide what JIT may do, and commit everything in one transaction.
+//! A refusal at any step writes nothing but the failure record.
+
+use chrono::{DateTime, Duration, Utc};
+
+use super::{safe_relative_path, LoginError, DEFAULT_TARGET};
+use crate::saml::response::{self, Expectations, Verified};
+use crate::saml::xml::AlgorithmPolicy;
+use crate::saml::Rejection;
+use crate::services::Services;
+use crate::store::{LoginCommit, NewFailure, SsoConfig, StoreError, User};
+use crate::users::attributes::{self, AttributeNames};
+use crate::users::jit::{self, JitAction};
+use crate::users::Profile;
+
+pub struct Attempt {
+    pub sso_id: i64,
+    pub saml_response: String,
+    pub relay_state: Option<String>,
+    pub client_addr: Option<String>,
+    /// The HTTP request id shown on the error page and written to the log.
+    pub request_id: String,
+    pub now: DateTime<Utc>,
+}
+
+#[derive(Debug)]
+pub struct LoggedIn {
+    pub user: User,
+    pub sso_id: i64,
+    pub target: String,
+    pub session_index: Option<String>,
+}
+
+/// Everything `finish` would do, decided without writing anything.
+pub struct Evaluation {
+    pub config: SsoConfig,
+    pub verified: Verified,
+    pub profile: Profile,
+    pub action: JitAction,
+    pub target: Option<String>,
+}
+
+pub async fn finish(svc: &Services, attempt: Attempt) -> Result<LoggedIn, LoginError> {
+    let result = async {
+        let eval = evaluate(svc, attempt.sso_id, &attempt.saml_response, attempt.now).await?;
+        commit(svc, &attempt, eval).await
+    }
+    .await;
+    if let Err(err) = &result {
+        record_failure(svc, &attempt, err).await;
+    }
+    result
+}
+
+/// Validation, InResponseTo, replay and JIT decision: read-only, so `check-response` can use it.
+pub async fn evaluate(svc: &Services, sso_id: i64, saml_response: &str, now: DateTime<Utc>) -> Result<Evaluation, LoginError> {
+    let config = svc.store.get_sso(sso_id).await?.ok_or(LoginError::UnknownSso)?;
+    let certs = config.idp_certs_der();
+    let idp_entity_id = config.idp_entity_id.clone().ok_or(LoginError::IdpNotConfigured)?;
+    if certs.is_empty() {
+        return Err(LoginError::IdpNotConfigured);
+    }
+    let keys = svc.keys.get(sso_id)?;
+    let urls = svc.urls(sso_id);
+    let (skew, policy, unsolicited) = (
+        Duration::seconds(config.clock_skew_secs.clamp(0, 3600)),
+        AlgorithmPolicy { allow_sha1: config.allow_sha1 },
+        config.idp_initiated,
+    );
+    let encoded = saml_response.to_string();
+    // libxml2/xmlsec are synchronous and CPU-bound: keep them off the async workers.
+    let verified = tokio::task::spawn_blocking(move || {
+        let exp = Expectations {
+            sp_entity_id: &urls.entity_id,
+            acs_url: &urls.acs,
+            idp_entity_id: &idp_entity_id,
+            idp_certs_der: &certs,
+            clock_skew: skew,
+            policy,
+            allow_unsolicited: unsolicited,
+        };
+        response::verify(&encoded, &exp, &keys.key, now)
+    })
+    .await
+    .map_err(|e| LoginError::Internal(e.to_string()))??;
+
+    if svc.store.is_assertion_used(sso_id, &verified.assertion.id).await? {
+        return Err(Rejection::Replayed(clip(&verified.assertion.id)).into());
+    }
+    let mut target = None;
+    if let Some(irt) = &verified.in_response_to {
+        let pending = svc.store.get_authn_request(irt).await?;
+        let pending = match pending {
+            Some(p) if p.sso_id == sso_id => p,
+            _ => return Err(Rejection::InResponseToUnknown(clip(irt)).into()),
+        };
+        if pending.consumed {
+            return Err(Rejection::InResponseToUsed(clip(irt)).into());
+        }
+        if pending.expires_at <= now.timestamp() {
+            return Err(Rejection::InResponseToExpired(clip(irt)).into());
+        }
+        target = Some(pending.target);
+    }
+    let names = AttributeNames { email: &config.attr_email, first: &config.attr_first, last: &config.attr_last };
+    let profile = attributes::profile(&verified.assertion, &names)?;
+    let existing = svc.store.find_user_by_email(&profile.email).await?;
+    let action = jit::decide(&config, existing.as_ref(), &profile)?;
+    Ok(Evaluation { config, verified, profile, action, target })
+}
+
+async fn commit(svc: &Services, attempt: &Attempt, eval: Evaluation) -> Result<LoggedIn, LoginError> {
+    let Evaluation { config, verified, profile, action, target } = eval;
+    let commit = LoginCommit {
+        sso_id: config.sso_id,
+        node_id: config.node_id,
+        assertion_id: verified.assertion.id.clone(),
+        replay_until: verified.replay_until.timestamp(),
+        request_id: verified.in_response_to.clone(),
+        email: profile.email.clone(),
+        first_name: profile.first_name.clone(),
+        last_name: profile.last_name.clone(),
+        create_if_missing: action == JitAction::Create,
+        now: attempt.now.timestamp(),
+        http_request_id: attempt.request_id.clone(),
+        client_addr: attempt.client_addr.clone(),
+        issuer: verified.assertion.issuer.clone(),
+    };
+    let user = svc.store.commit_login(&commit).await.map_err(|e| match e {
+        StoreError::AssertionReplayed => Rejection::Replayed(clip(&verified.assertion.id)).into(),
+        StoreError::RequestAlreadyUsed => {
+            Rejection::InResponseToUsed(clip(verified.in_response_to.as_deref().unwrap_or_default())).into()
+        }
+        StoreError::UserLocked => LoginError::Locked(profile.email.clone()),
+        StoreError::NotFound("user") => LoginError::NotProvisioned(profile.email.clone()),
+        other => LoginError::Store(other),
+    })?;
+    // SP-initiated: the target we stored. IdP-initiated: RelayState only if it is a same-site path.
+    let target = target
+        .or_else(|| attempt.relay_state.as_deref().and_then(safe_relative_path))
+        .unwrap_or_else(|| DEFAULT_TARGET.to_string());
+    tracing::info!(
+        request_id = %attempt.request_id,
+        sso_id = config.sso_id,
+        user = %user.email,
+        provisioned_by = %user.provisioned_by,
+        solicited = verified.in_response_to.is_some(),
+        "login accepted"
+    );
+    Ok(LoggedIn { user, sso_id: config.sso_id, target, session_index: verified.assertion.session_index })
+}
+
+async fn record_failure(svc: &Services, attempt: &Attempt, err: &LoginError) {
+    let claimed = response::peek(&attempt.saml_response);
+    tracing::warn!(
+        request_id = %attempt.request_id,
+        sso_id = attempt.sso_id,
+        reason = err.code(),
+        detail = %err,
+        issuer = claimed.issuer.as_deref().unwrap_or("-"),
+        name_id = claimed.name_id.as_deref().unwrap_or("-"),
+        client = attempt.client_addr.as_deref().unwrap_or("-"),
+        "login refused"
+    );
+    let failure = NewFailure {
+        sso_id: Some(attempt.sso_id),
+        reason_code: err.code().to_string(),
+        detail: err.to_string().chars().take(500).collect(),
+        issuer: claimed.issuer,
+        name_id: claimed.name_id,
+        client_addr: attempt.client_addr.clone(),
+        request_id: attempt.request_id.clone(),
+        at: attempt.now.timestamp(),
+    };
+    if let Err(e) = svc.store.record_login_failure(&failure).await {
+        tracing::error!(request_id = %attempt.request_id, error = %e, "could not record the login failure");
+    }
+}
+
+fn clip(s: &str) -> String {
+    s.chars().take(80).collect()
+}

@@ -1,0 +1,85 @@
+//! The login journeys, HTTP-free: `start` (ext_login → AuthnRequest) and `finish`
+//! (ACS → validation → user → the facts a session is made of).
+
+pub mod finish;
+pub mod start;
+
+use thiserror::Error;
+
+use crate::saml::Rejection;
+use crate::store::StoreError;
+use crate::users::jit::JitRefusal;
+
+#[derive(Debug, Error)]
+pub enum LoginError {
+    #[error("{0}")]
+    Rejected(#[from] Rejection),
+    #[error("unknown SSO configuration")]
+    UnknownSso,
+    #[error("the SSO configuration has no IdP metadata yet")]
+    IdpNotConfigured,
+    #[error("{0} is not provisioned and Just-In-Time provisioning is off")]
+    NotProvisioned(String),
+    #[error("{0} is locked")]
+    Locked(String),
+    #[error("{0} is outside the configuration's enterprise domain")]
+    DomainNotAllowed(String),
+    #[error("storage error: {0}")]
+    Store(#[from] StoreError),
+    #[error("key error: {0}")]
+    Keys(#[from] crate::crypto::CryptoError),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl From<JitRefusal> for LoginError {
+    fn from(r: JitRefusal) -> Self {
+        match r {
+            JitRefusal::DomainNotAllowed(e) => LoginError::DomainNotAllowed(e),
+            JitRefusal::Locked(e) => LoginError::Locked(e),
+            JitRefusal::NotProvisioned(e) => LoginError::NotProvisioned(e),
+        }
+    }
+}
+
+impl LoginError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            LoginError::Rejected(r) => r.code(),
+            LoginError::UnknownSso => "SSO_NOT_FOUND",
+            LoginError::IdpNotConfigured => "SSO_IDP_NOT_CONFIGURED",
+            LoginError::NotProvisioned(_) => "USER_NOT_PROVISIONED",
+            LoginError::Locked(_) => "USER_LOCKED",
+            LoginError::DomainNotAllowed(_) => "USER_DOMAIN_NOT_ALLOWED",
+            LoginError::Store(_) | LoginError::Keys(_) | LoginError::Internal(_) => "INTERNAL_ERROR",
+        }
+    }
+}
+
+/// Only a same-site relative path is ever redirected to: `/x`, never `//host`, `/\host`,
+/// a scheme, or anything with control characters. Anything else yields `None`.
+pub fn safe_relative_path(candidate: &str) -> Option<String> {
+    const MAX: usize = 512;
+    let ok = candidate.len() <= MAX
+        && candidate.starts_with('/')
+        && !candidate.starts_with("//")
+        && !candidate.starts_with("/\\")
+        && !candidate.chars().any(|c| c.is_control() || c == '\\' || c.is_whitespace());
+    ok.then(|| candidate.to_string())
+}
+
+pub const DEFAULT_TARGET: &str = "/vault";
+
+#[cfg(test)]
+mod tests {
+    use super::safe_relative_path;
+
+    #[test]
+    fn only_same_site_paths_are_targets() {
+        assert_eq!(safe_relative_path("/vault/x?y=1").as_deref(), Some("/vault/x?y=1"));
+        for bad in ["//evil.example", "/\\evil.example", "https://evil.example", "javascript:alert(1)", "", "vault", "/a\nb", "/a b"] {
+            assert_eq!(safe_relative_path(bad), None, "{bad:?}");
+        }
+        assert_eq!(safe_relative_path(&format!("/{}", "a".repeat(600))), None);
+    }
+}

@@ -1,0 +1,167 @@
+//! ACS validation of a SAMLResponse, as one ordered column of checks:
+//!
+//! 1. `xml::decode_form_value` — bounded base64 → bounded UTF-8
+//! 2. `xml::scan`, `xml::parse` — no DTD, entities, PIs; bounded depth and size
+//! 3. `xml::check_response_shape` — one Response, one assertion, enveloped same-document
+//!    signatures, allowed transforms and algorithms, unique IDs
+//! 4. `signature::verify_and_reduce` — keys from IdP metadata only; keep only signed content
+//! 5. `decrypt` — EncryptedAssertion with the SP key, inner signature verified as decrypted
+//! 6. `conditions` — Status, Destination, Issuer, Audience, bearer Recipient/NotOnOrAfter,
+//!    Conditions window, IssueInstant, InResponseTo consistency / unsolicited policy
+//!
+//! What needs storage (InResponseTo issued by us, assertion replay) is left to `login::finish`.
+
+pub mod assertion;
+pub mod conditions;
+pub mod decrypt;
+pub mod signature;
+
+use chrono::{DateTime, Duration, Utc};
+use openssl::pkey::{PKey, Private};
+
+use self::assertion::AssertionFields;
+use self::conditions::Envelope;
+use super::xml::{self, AlgorithmPolicy};
+use super::{child, is, text_content, Rejection, NS_SAML, NS_SAMLP};
+
+/// What the configuration expects of a response.
+#[derive(Debug, Clone)]
+pub struct Expectations<'a> {
+    pub sp_entity_id: &'a str,
+    pub acs_url: &'a str,
+    pub idp_entity_id: &'a str,
+    pub idp_certs_der: &'a [Vec<u8>],
+    pub clock_skew: Duration,
+    pub policy: AlgorithmPolicy,
+    pub allow_unsolicited: bool,
+}
+
+/// A response that passed every stateless check.
+#[derive(Debug, Clone)]
+pub struct Verified {
+    pub response_id: String,
+    pub in_response_to: Option<String>,
+    pub assertion: AssertionFields,
+    /// Remember the assertion ID at least until then (replay protection).
+    pub replay_until: DateTime<Utc>,
+}
+
+/// What the unverified message claims, for the admin's failure log only. Never trusted.
+#[derive(Debug, Clone, Default)]
+pub struct Claimed {
+    pub issuer: Option<String>,
+    pub name_id: Option<String>,
+}
+
+pub fn verify(
+    encoded: &str,
+    exp: &Expectations,
+    sp_key: &PKey<Private>,
+    now: DateTime<Utc>,
+) -> Result<Verified, Rejection> {
+    let xml = xml::decode_form_value(encoded)?;
+    xml::scan(&xml)?;
+    let doc = xml::parse(&xml)?;
+    let shape = xml::check_response_shape(&doc, exp.policy)?;
+    if !shape.root_signed && !shape.assertion_signed && !shape.encrypted {
+        return Err(Rejection::Unsigned);
+    }
+
+    let (envelope, assertion) = if shape.root_signed || shape.assertion_signed {
+        let reduced = signature::verify_and_reduce(&xml, exp.idp_certs_der, exp.policy)?;
+        let reduced_doc = xml::parse(&reduced)?;
+        let root = reduced_doc.root_element();
+        if shape.root_signed {
+            if !is(root, NS_SAMLP, "Response") {
+                return Err(Rejection::AssertionNotSigned);
+            }
+            (read_envelope(root), consume_assertion(root, true, exp, sp_key)?)
+        } else {
+            if !is(root, NS_SAML, "Assertion") {
+                return Err(Rejection::AssertionNotSigned);
+            }
+            (read_envelope(doc.root_element()), assertion::read(root)?)
+        }
+    } else {
+        // Response unsigned, assertion encrypted: only a signature inside the encryption counts.
+        let root = doc.root_element();
+        (read_envelope(root), consume_assertion(root, false, exp, sp_key)?)
+    };
+
+    conditions::check_status(&envelope)?;
+    conditions::check_destination(&envelope, exp)?;
+    conditions::check_issuers(&envelope, &assertion, exp)?;
+    conditions::check_audience(&assertion, exp)?;
+    let bearer_irt = conditions::check_bearer(&assertion, exp, now)?;
+    conditions::check_conditions(&assertion, exp, now)?;
+    conditions::check_issue_instant(&envelope.issue_instant, exp.clock_skew, now)?;
+    conditions::check_issue_instant(&assertion.issue_instant, exp.clock_skew, now)?;
+    let in_response_to = conditions::check_in_response_to(&envelope, bearer_irt, exp)?;
+    if assertion.id.is_empty() {
+        return Err(Rejection::Malformed("assertion without ID".into()));
+    }
+    Ok(Verified {
+        response_id: envelope.id,
+        in_response_to,
+        replay_until: conditions::replay_horizon(&assertion, exp.clock_skew, now),
+        assertion,
+    })
+}
+
+/// The single assertion under a Response. `response_signed` says whether the Response around
+/// it was verified; an encrypted assertion without that must carry its own valid signature.
+fn consume_assertion(
+    response: roxmltree::Node,
+    response_signed: bool,
+    exp: &Expectations,
+    sp_key: &PKey<Private>,
+) -> Result<AssertionFields, Rejection> {
+    if let Some(plain) = child(response, NS_SAML, "Assertion") {
+        return if response_signed { assertion::read(plain) } else { Err(Rejection::AssertionNotSigned) };
+    }
+    let encrypted = child(response, NS_SAML, "EncryptedAssertion").ok_or(Rejection::AssertionNotSigned)?;
+    let wrapped = decrypt::decrypt_assertion(encrypted, sp_key)?;
+    xml::scan(&wrapped)?;
+    let inner_doc = xml::parse(&wrapped)?;
+    let inner_signed = xml::check_decrypted_shape(&inner_doc, exp.policy)?;
+    if inner_signed {
+        let reduced = signature::verify_and_reduce(&wrapped, exp.idp_certs_der, exp.policy)?;
+        let reduced_doc = xml::parse(&reduced)?;
+        return assertion::read(reduced_doc.root_element());
+    }
+    if !response_signed {
+        return Err(Rejection::AssertionNotSigned);
+    }
+    let inner = child(inner_doc.root_element(), NS_SAML, "Assertion").ok_or(Rejection::AssertionNotSigned)?;
+    assertion::read(inner)
+}
+
+fn read_envelope(response: roxmltree::Node) -> Envelope {
+    let status = child(response, NS_SAMLP, "Status")
+        .and_then(|s| child(s, NS_SAMLP, "StatusCode"))
+        .and_then(|c| c.attribute("Value"))
+        .unwrap_or("(missing)")
+        .to_string();
+    Envelope {
+        id: response.attribute("ID").unwrap_or_default().to_string(),
+        destination: response.attribute("Destination").map(str::to_string),
+        in_response_to: response.attribute("InResponseTo").map(str::to_string),
+        issue_instant: response.attribute("IssueInstant").unwrap_or_default().to_string(),
+        issuer: child(response, NS_SAML, "Issuer").map(|i| text_content(i).trim().to_string()),
+        status,
+    }
+}
+
+/// Best-effort read of the unverified issuer and NameID, for the failure log.
+pub fn peek(encoded: &str) -> Claimed {
+    let Ok(xml) = xml::decode_form_value(encoded) else { return Claimed::default() };
+    if xml::scan(&xml).is_err() {
+        return Claimed::default();
+    }
+    let Ok(doc) = xml::parse(&xml) else { return Claimed::default() };
+    let clip = |s: String| s.trim().chars().take(200).collect::<String>();
+    Claimed {
+        issuer: doc.descendants().find(|n| is(*n, NS_SAML, "Issuer")).map(|n| clip(text_content(n))),
+        name_id: doc.descendants().find(|n| is(*n, NS_SAML, "NameID")).map(|n| clip(text_content(n))),
+    }
+}

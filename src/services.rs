@@ -1,0 +1,41 @@
+//! The long-lived things every layer above storage needs, built once by `app` or the CLI.
+
+use std::sync::Arc;
+
+use crate::config::Settings;
+use crate::crypto::sp_keys::SpKeyRing;
+use crate::saml::sp_metadata::{self, SpUrls};
+use crate::store::{SsoConfig, Store};
+
+#[derive(Clone)]
+pub struct Services {
+    pub store: Store,
+    pub settings: Arc<Settings>,
+    pub keys: Arc<SpKeyRing>,
+}
+
+impl Services {
+    pub fn new(store: Store, settings: Settings) -> Services {
+        let host = url::Url::parse(&settings.public_url)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_string))
+            .unwrap_or_else(|| "spconnect".into());
+        let keys = Arc::new(SpKeyRing::new(settings.data_dir.clone(), &host));
+        Services { store, settings: Arc::new(settings), keys }
+    }
+
+    pub fn urls(&self, sso_id: i64) -> SpUrls {
+        SpUrls::new(&self.settings.public_url, sso_id)
+    }
+
+    /// SP metadata for a configuration; also refreshes the copy under `metadata/`.
+    pub fn sp_metadata(&self, config: &SsoConfig) -> Result<String, crate::crypto::CryptoError> {
+        let keys = self.keys.get(config.sso_id)?;
+        let xml = sp_metadata::render(&self.urls(config.sso_id), &keys.cert_b64(), &format!("spconnect: {}", config.name));
+        let copy = self.settings.data_dir.sp_metadata_copy(config.sso_id);
+        if std::fs::read_to_string(&copy).ok().as_deref() != Some(xml.as_str()) {
+            let _ = std::fs::write(&copy, &xml);
+        }
+        Ok(xml)
+    }
+}

@@ -1,0 +1,161 @@
+//! SSO configurations: one per IdP connection, identified by a random 12-digit SSO ID.
+
+use base64::Engine;
+use rand::Rng;
+
+use super::{Result, Store, StoreError};
+use crate::saml::idp_metadata::IdpDescriptor;
+
+#[derive(Debug, Clone, sqlx::FromRow, serde::Serialize)]
+pub struct SsoConfig {
+    pub sso_id: i64,
+    pub node_id: i64,
+    pub name: String,
+    pub domain: String,
+    pub jit: bool,
+    pub idp_initiated: bool,
+    pub clock_skew_secs: i64,
+    pub allow_sha1: bool,
+    pub allow_other_domains: bool,
+    pub attr_email: String,
+    pub attr_first: String,
+    pub attr_last: String,
+    pub idp_entity_id: Option<String>,
+    pub idp_sso_url: Option<String>,
+    pub idp_slo_url: Option<String>,
+    #[serde(skip)]
+    pub idp_certs: Option<String>,
+    #[serde(skip)]
+    pub idp_metadata: Option<String>,
+    pub idp_imported_at: Option<i64>,
+    pub created_at: i64,
+}
+
+impl SsoConfig {
+    /// The IdP's signing certificates (DER), as imported from its metadata.
+    pub fn idp_certs_der(&self) -> Vec<Vec<u8>> {
+        let list: Vec<String> = self
+            .idp_certs
+            .as_deref()
+            .and_then(|s| serde_json::from_str(s).ok())
+            .unwrap_or_default();
+        list.iter()
+            .filter_map(|b| base64::engine::general_purpose::STANDARD.decode(b).ok())
+            .collect()
+    }
+}
+
+/// Admin-changeable switches; `None` leaves a value as it is.
+#[derive(Debug, Clone, Default)]
+pub struct SsoSettings {
+    pub jit: Option<bool>,
+    pub idp_initiated: Option<bool>,
+    pub clock_skew_secs: Option<i64>,
+    pub allow_sha1: Option<bool>,
+    pub allow_other_domains: Option<bool>,
+    pub attr_email: Option<String>,
+    pub attr_first: Option<String>,
+    pub attr_last: Option<String>,
+}
+
+const SELECT: &str = "SELECT sso_id, node_id, name, domain, jit, idp_initiated, clock_skew_secs, allow_sha1, \
+     allow_other_domains, attr_email, attr_first, attr_last, idp_entity_id, idp_sso_url, idp_slo_url, \
+     idp_certs, idp_metadata, idp_imported_at, created_at FROM sso_configs";
+
+impl Store {
+    pub async fn create_sso(&self, name: &str, domain: &str, node_id: i64, now: i64) -> Result<SsoConfig> {
+        let exists: Option<i64> = sqlx::query_scalar("SELECT node_id FROM nodes WHERE node_id = ?")
+            .bind(node_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        if exists.is_none() {
+            return Err(StoreError::NotFound("node"));
+        }
+        for _ in 0..8 {
+            let sso_id = rand::rng().random_range(100_000_000_000i64..1_000_000_000_000i64);
+            let res = sqlx::query(
+                "INSERT INTO sso_configs (sso_id, node_id, name, domain, created_at) VALUES (?, ?, ?, ?, ?)",
+            )
+            .bind(sso_id)
+            .bind(node_id)
+            .bind(name)
+            .bind(domain.to_ascii_lowercase())
+            .bind(now)
+            .execute(&self.pool)
+            .await;
+            match res {
+                Ok(_) => return self.get_sso(sso_id).await?.ok_or(StoreError::NotFound("sso configuration")),
+                Err(sqlx::Error::Database(e)) if e.message().contains("sso_configs_domain") || e.message().contains("lower(domain)") => {
+                    return Err(StoreError::Conflict(format!("the enterprise domain {domain} already has an SSO configuration")));
+                }
+                Err(sqlx::Error::Database(e)) if e.is_unique_violation() => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(StoreError::Conflict("could not allocate an SSO ID".into()))
+    }
+
+    pub async fn get_sso(&self, sso_id: i64) -> Result<Option<SsoConfig>> {
+        Ok(sqlx::query_as(&format!("{SELECT} WHERE sso_id = ?")).bind(sso_id).fetch_optional(&self.pool).await?)
+    }
+
+    pub async fn list_sso(&self) -> Result<Vec<SsoConfig>> {
+        Ok(sqlx::query_as(&format!("{SELECT} ORDER BY created_at, sso_id")).fetch_all(&self.pool).await?)
+    }
+
+    pub async fn find_sso_by_domain(&self, domain: &str) -> Result<Option<SsoConfig>> {
+        Ok(sqlx::query_as(&format!("{SELECT} WHERE lower(domain) = lower(?)"))
+            .bind(domain)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    pub async fn update_sso_settings(&self, sso_id: i64, s: &SsoSettings) -> Result<SsoConfig> {
+        let res = sqlx::query(
+            "UPDATE sso_configs SET jit = COALESCE(?, jit), idp_initiated = COALESCE(?, idp_initiated), \
+             clock_skew_secs = COALESCE(?, clock_skew_secs), allow_sha1 = COALESCE(?, allow_sha1), \
+             allow_other_domains = COALESCE(?, allow_other_domains), attr_email = COALESCE(?, attr_email), \
+             attr_first = COALESCE(?, attr_first), attr_last = COALESCE(?, attr_last) WHERE sso_id = ?",
+        )
+        .bind(s.jit)
+        .bind(s.idp_initiated)
+        .bind(s.clock_skew_secs)
+        .bind(s.allow_sha1)
+        .bind(s.allow_other_domains)
+        .bind(&s.attr_email)
+        .bind(&s.attr_first)
+        .bind(&s.attr_last)
+        .bind(sso_id)
+        .execute(&self.pool)
+        .await?;
+        if res.rows_affected() == 0 {
+            return Err(StoreError::NotFound("sso configuration"));
+        }
+        self.get_sso(sso_id).await?.ok_or(StoreError::NotFound("sso configuration"))
+    }
+
+    pub async fn set_idp(&self, sso_id: i64, idp: &IdpDescriptor, raw_xml: &str, now: i64) -> Result<()> {
+        let certs: Vec<String> = idp
+            .signing_certs
+            .iter()
+            .map(|c| base64::engine::general_purpose::STANDARD.encode(&c.der))
+            .collect();
+        let res = sqlx::query(
+            "UPDATE sso_configs SET idp_entity_id = ?, idp_sso_url = ?, idp_slo_url = ?, idp_certs = ?, \
+             idp_metadata = ?, idp_imported_at = ? WHERE sso_id = ?",
+        )
+        .bind(&idp.entity_id)
+        .bind(&idp.sso_redirect_url)
+        .bind(&idp.slo_url)
+        .bind(serde_json::to_string(&certs).unwrap_or_else(|_| "[]".into()))
+        .bind(raw_xml)
+        .bind(now)
+        .bind(sso_id)
+        .execute(&self.pool)
+        .await?;
+        if res.rows_affected() == 0 {
+            return Err(StoreError::NotFound("sso configuration"));
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,131 @@
+//! Users: identified by email (case-insensitive), created by JIT, SCIM or an admin.
+
+use super::{Result, Store};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum UserStatus {
+    Invited,
+    Active,
+    Locked,
+}
+
+impl UserStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UserStatus::Invited => "invited",
+            UserStatus::Active => "active",
+            UserStatus::Locked => "locked",
+        }
+    }
+    pub fn parse(s: &str) -> UserStatus {
+        match s {
+            "active" => UserStatus::Active,
+            "invited" => UserStatus::Invited,
+            // Anything unexpected reads as locked: fail closed.
+            _ => UserStatus::Locked,
+        }
+    }
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct User {
+    pub user_id: i64,
+    pub email: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub status: UserStatus,
+    pub provisioned_by: String,
+    pub node_id: i64,
+    pub created_at: i64,
+    pub last_login_at: Option<i64>,
+}
+
+#[derive(sqlx::FromRow)]
+struct UserRow {
+    user_id: i64,
+    email: String,
+    first_name: String,
+    last_name: String,
+    status: String,
+    provisioned_by: String,
+    node_id: i64,
+    created_at: i64,
+    last_login_at: Option<i64>,
+}
+
+impl From<UserRow> for User {
+    fn from(r: UserRow) -> Self {
+        User {
+            user_id: r.user_id,
+            email: r.email,
+            first_name: r.first_name,
+            last_name: r.last_name,
+            status: UserStatus::parse(&r.status),
+            provisioned_by: r.provisioned_by,
+            node_id: r.node_id,
+            created_at: r.created_at,
+            last_login_at: r.last_login_at,
+        }
+    }
+}
+
+const SELECT_USER: &str = "SELECT user_id, email, first_name, last_name, status, provisioned_by, node_id, \
+     created_at, last_login_at FROM users";
+
+impl Store {
+    pub async fn find_user_by_email(&self, email: &str) -> Result<Option<User>> {
+        let row: Option<UserRow> = sqlx::query_as(&format!("{SELECT_USER} WHERE email = ? COLLATE NOCASE"))
+            .bind(email)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(User::from))
+    }
+
+    pub async fn get_user(&self, user_id: i64) -> Result<Option<User>> {
+        let row: Option<UserRow> = sqlx::query_as(&format!("{SELECT_USER} WHERE user_id = ?"))
+            .bind(user_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(User::from))
+    }
+
+    pub async fn list_users(&self) -> Result<Vec<User>> {
+        let rows: Vec<UserRow> = sqlx::query_as(&format!("{SELECT_USER} ORDER BY email")).fetch_all(&self.pool).await?;
+        Ok(rows.into_iter().map(User::from).collect())
+    }
+
+    /// Create a user directly (admin or tests); SCIM and JIT use their own paths.
+    pub async fn create_user(&self, email: &str, first: &str, last: &str, status: UserStatus, provisioned_by: &str, node_id: i64, now: i64) -> Result<User> {
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO users (email, first_name, last_name, status, provisioned_by, node_id, created_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING user_id",
+        )
+        .bind(email.to_lowercase())
+        .bind(first)
+        .bind(last)
+        .bind(status.as_str())
+        .bind(provisioned_by)
+        .bind(node_id)
+        .bind(now)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(|e| match &e {
+            sqlx::Error::Database(d) if d.is_unique_violation() => super::StoreError::Conflict(format!("{email} already exists")),
+            _ => e.into(),
+        })?;
+        self.get_user(id).await?.ok_or(super::StoreError::NotFound("user"))
+    }
+
+    pub async fn set_user_status(&self, email: &str, status: UserStatus) -> Result<()> {
+        let res = sqlx::query("UPDATE users SET status = ? WHERE email = ? COLLATE NOCASE")
+            .bind(status.as_str())
+            .bind(email)
+            .execute(&self.pool)
+            .await?;
+        if res.rows_affected() == 0 {
+            return Err(super::StoreError::NotFound("user"));
+        }
+        Ok(())
+    }
+}

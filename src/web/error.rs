@@ -1,0 +1,78 @@
+//! The one place errors become HTTP. Users see a reason code, a plain sentence and the request
+//! id; the detail (never the posted XML) goes to the log, which the caller already wrote.
+
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+
+use super::templates::{render, ErrorPage};
+use crate::login::LoginError;
+use crate::saml::Rejection;
+
+#[derive(Debug)]
+pub enum WebError {
+    Login { err: LoginError, request_id: String },
+    NotFound { request_id: String },
+    NotSupported { what: &'static str, request_id: String },
+    Internal { request_id: String },
+}
+
+impl WebError {
+    fn parts(&self) -> (StatusCode, &'static str, String, &str) {
+        match self {
+            WebError::Login { err, request_id } => {
+                let status = match err {
+                    LoginError::Rejected(Rejection::TooLarge { .. }) => StatusCode::PAYLOAD_TOO_LARGE,
+                    LoginError::Rejected(r) if r.is_malformed_input() => StatusCode::BAD_REQUEST,
+                    LoginError::Rejected(_) | LoginError::NotProvisioned(_) | LoginError::Locked(_) | LoginError::DomainNotAllowed(_) => {
+                        StatusCode::FORBIDDEN
+                    }
+                    LoginError::UnknownSso => StatusCode::NOT_FOUND,
+                    LoginError::IdpNotConfigured => StatusCode::CONFLICT,
+                    LoginError::Store(_) | LoginError::Keys(_) | LoginError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+                };
+                (status, err.code(), user_message(err), request_id)
+            }
+            WebError::NotFound { request_id } => (StatusCode::NOT_FOUND, "NOT_FOUND", "There is nothing at this address.".into(), request_id),
+            WebError::NotSupported { what, request_id } => {
+                (StatusCode::NOT_IMPLEMENTED, "NOT_SUPPORTED", format!("{what} is not supported yet."), request_id)
+            }
+            WebError::Internal { request_id } => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "INTERNAL_ERROR",
+                "Something went wrong on our side. Your administrator can find the details in the log.".into(),
+                request_id,
+            ),
+        }
+    }
+}
+
+/// What the person in front of the browser is told. Deliberately short: the reason code and
+/// request id let the admin find the rest.
+fn user_message(err: &LoginError) -> String {
+    match err {
+        LoginError::NotProvisioned(_) => "Your account has not been set up for this service yet. Ask your administrator to provision it.".into(),
+        LoginError::Locked(_) => "Your account is locked. Contact your administrator.".into(),
+        LoginError::DomainNotAllowed(_) => "Your email address is not part of this organisation's enterprise domain.".into(),
+        LoginError::UnknownSso => "This sign-in link does not belong to any SSO configuration.".into(),
+        LoginError::IdpNotConfigured => "Single sign-on is not finished for this configuration: the identity provider's metadata has not been uploaded.".into(),
+        LoginError::Rejected(r) if r.is_malformed_input() => "The sign-in message from your identity provider could not be read.".into(),
+        LoginError::Rejected(Rejection::Expired(_) | Rejection::NotYetValid(_) | Rejection::IssueInstant(_)) => {
+            "The sign-in message from your identity provider is outside its validity period. Try signing in again; if it keeps happening, the clocks of the two systems may disagree.".into()
+        }
+        LoginError::Rejected(Rejection::Replayed(_) | Rejection::InResponseToUsed(_)) => {
+            "This sign-in message was already used. Start a new sign-in.".into()
+        }
+        LoginError::Rejected(_) => "The sign-in message from your identity provider was refused.".into(),
+        LoginError::Store(_) | LoginError::Keys(_) | LoginError::Internal(_) => {
+            "Something went wrong on our side. Your administrator can find the details in the log.".into()
+        }
+    }
+}
+
+impl IntoResponse for WebError {
+    fn into_response(self) -> Response {
+        let (status, code, message, request_id) = self.parts();
+        let page = ErrorPage { code, message: &message, request_id, status: status.as_u16() };
+        (status, Html(render(&page))).into_response()
+    }
+}

@@ -1,0 +1,60 @@
+//! The only module that speaks HTTP. Each route module owns its router; this file merges them
+//! and adds the layers every response gets: request id, security headers, sessions.
+
+pub mod error;
+pub mod request_id;
+pub mod routes;
+pub mod session;
+pub mod templates;
+
+use axum::http::{header, HeaderValue};
+use axum::middleware;
+use axum::Router;
+use tower_sessions::cookie::time::Duration as CookieDuration;
+use tower_sessions::cookie::SameSite;
+use tower_sessions::{Expiry, SessionManagerLayer};
+use tower_sessions_sqlx_store::SqliteStore;
+
+use crate::services::Services;
+
+pub type AppState = Services;
+
+/// The whole HTTP surface. The session table is created here if missing.
+pub async fn router(svc: Services) -> Result<Router, sqlx::Error> {
+    let session_store = SqliteStore::new(svc.store.sqlite_pool().clone());
+    session_store.migrate().await?;
+    let sessions = SessionManagerLayer::new(session_store)
+        .with_name("spconnect_session")
+        .with_secure(svc.settings.secure_cookies)
+        .with_http_only(true)
+        // Lax is enough: the IdP's cross-site POST to the ACS needs no cookie (pending requests
+        // live in the store), and the 303 that follows is a top-level GET, which carries Lax.
+        .with_same_site(SameSite::Lax)
+        .with_expiry(Expiry::OnInactivity(CookieDuration::seconds(svc.settings.session_idle_secs)));
+
+    Ok(Router::new()
+        .merge(routes::ext_login::router())
+        .merge(routes::acs::router())
+        .merge(routes::slo::router())
+        .merge(routes::metadata::router())
+        .merge(routes::vault::router())
+        .merge(routes::health::router())
+        .layer(sessions)
+        .layer(middleware::from_fn(security_headers))
+        .layer(middleware::from_fn(request_id::assign))
+        .with_state(svc))
+}
+
+async fn security_headers(req: axum::extract::Request, next: middleware::Next) -> axum::response::Response {
+    let mut res = next.run(req).await;
+    let h = res.headers_mut();
+    let set = |h: &mut axum::http::HeaderMap, k: header::HeaderName, v: &'static str| {
+        h.entry(k).or_insert(HeaderValue::from_static(v));
+    };
+    set(h, header::CONTENT_SECURITY_POLICY, "default-src 'none'; style-src 'self'; img-src 'self'; frame-ancestors 'none'; base-uri 'none'");
+    set(h, header::X_FRAME_OPTIONS, "DENY");
+    set(h, header::X_CONTENT_TYPE_OPTIONS, "nosniff");
+    set(h, header::REFERRER_POLICY, "no-referrer");
+    set(h, header::CACHE_CONTROL, "no-store");
+    res
+}

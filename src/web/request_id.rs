@@ -1,0 +1,20 @@
+//! Every request gets an id; the error page shows it and every log line about the request
+//! carries it, so an admin can go from a user's screenshot to the exact log entry.
+
+use axum::extract::Request;
+use axum::http::HeaderValue;
+use axum::middleware::Next;
+use axum::response::Response;
+
+#[derive(Debug, Clone)]
+pub struct RequestId(pub String);
+
+pub async fn assign(mut req: Request, next: Next) -> Response {
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    req.extensions_mut().insert(RequestId(id.clone()));
+    let mut res = next.run(req).await;
+    if let Ok(v) = HeaderValue::from_str(&id) {
+        res.headers_mut().insert("x-request-id", v);
+    }
+    res
+}

@@ -1,0 +1,79 @@
+//! POST /api/rest/sso/saml/sso/{sso_id}: the Assertion Consumer Service (HTTP-POST binding).
+//! Reads the form, hands it to `login::finish`, and turns the outcome into a session and a 303.
+//! Nothing here depends on a cookie: the IdP's POST is cross-site.
+
+use std::net::SocketAddr;
+
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::post;
+use axum::{Extension, Router};
+use serde::Deserialize;
+use tower_sessions::Session;
+
+use super::parse_id;
+use crate::login::finish::{self, Attempt};
+use crate::login::LoginError;
+use crate::saml::xml::MAX_ENCODED_LEN;
+use crate::saml::Rejection;
+use crate::web::error::WebError;
+use crate::web::request_id::RequestId;
+use crate::web::session::{self, LoginSession};
+use crate::web::AppState;
+
+/// The form may hold the largest SAMLResponse we read plus a RelayState; larger bodies are cut
+/// off while streaming, never buffered whole.
+const MAX_FORM_BYTES: usize = MAX_ENCODED_LEN + 16 * 1024;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/rest/sso/saml/sso/{sso_id}", post(acs))
+        .layer(DefaultBodyLimit::max(MAX_FORM_BYTES))
+}
+
+#[derive(Deserialize, Default)]
+struct AcsForm {
+    #[serde(rename = "SAMLResponse")]
+    saml_response: Option<String>,
+    #[serde(rename = "RelayState")]
+    relay_state: Option<String>,
+}
+
+async fn acs(
+    State(svc): State<AppState>,
+    Extension(RequestId(request_id)): Extension<RequestId>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    session: Session,
+    Path(raw): Path<String>,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+) -> Result<Response, WebError> {
+    let refuse = |err: LoginError| WebError::Login { err, request_id: request_id.clone() };
+    let sso_id = parse_id(&raw).ok_or_else(|| refuse(LoginError::UnknownSso))?;
+    let body = body.map_err(|_| {
+        tracing::warn!(%request_id, sso_id, reason = "SAML_RESPONSE_TOO_LARGE", "ACS body refused");
+        refuse(Rejection::TooLarge { limit: MAX_FORM_BYTES }.into())
+    })?;
+    let form: AcsForm = serde_urlencoded::from_bytes(&body).unwrap_or_default();
+    let attempt = Attempt {
+        sso_id,
+        saml_response: form.saml_response.unwrap_or_default(),
+        relay_state: form.relay_state.filter(|r| r.len() <= 1024),
+        client_addr: Some(peer.ip().to_string()),
+        request_id: request_id.clone(),
+        now: chrono::Utc::now(),
+    };
+    let now = attempt.now.timestamp();
+    let logged_in = finish::finish(&svc, attempt).await.map_err(refuse)?;
+    let login = LoginSession {
+        user_id: logged_in.user.user_id,
+        sso_id: logged_in.sso_id,
+        auth_at: now,
+        session_index: logged_in.session_index,
+    };
+    session::begin(&session, login).await.map_err(|e| {
+        tracing::error!(%request_id, error = %e, "session could not be created");
+        WebError::Internal { request_id: request_id.clone() }
+    })?;
+    Ok(Redirect::to(&logged_in.target).into_response())
+}
