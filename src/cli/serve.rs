@@ -18,32 +18,48 @@ pub async fn serve(data_dir: &Path, args: ServeArgs) -> Result<ExitCode, String>
     let public_url = args.public_url.clone().unwrap_or_else(|| format!("{scheme}://{host}:{}", local.port()));
     let svc = app::services(dir, &public_url, !args.http).await.map_err(|e| e.to_string())?;
     svc.store.put_setting(PUBLIC_URL_KEY, &svc.settings.public_url).await.map_err(|e| e.to_string())?;
+    let tls = match (args.http, args.tls_cert, args.tls_key) {
+        (true, _, _) => Tls::Off,
+        (false, Some(cert), Some(key)) => Tls::On { cert: Some(cert), key: Some(key) },
+        // Generate (first start) or reuse the self-signed certificate before announcing ourselves.
+        _ => {
+            let names = vec!["localhost".to_string(), host.clone()];
+            let (cert, key) = crate::crypto::tls::ensure_self_signed(&svc.settings.data_dir, &names).map_err(|e| e.to_string())?;
+            Tls::On { cert: Some(cert), key: Some(key) }
+        }
+    };
     print_banner(&svc, local).await;
-    let tls = if args.http { Tls::Off } else { Tls::On { cert: args.tls_cert, key: args.tls_key } };
     app::serve(svc, listener, tls).await.map_err(|e| e.to_string())?;
     Ok(ExitCode::SUCCESS)
 }
 
+/// The URLs a newcomer needs. Write errors are ignored: a closed stdout (a supervisor that
+/// stopped reading) must not take the service down.
 async fn print_banner(svc: &crate::services::Services, local: std::net::SocketAddr) {
-    println!("spconnect listening on {local}, public URL {}", svc.settings.public_url);
-    println!("data directory: {}", svc.settings.data_dir.root().display());
+    use std::io::Write;
     let configs = svc.store.list_sso().await.unwrap_or_default();
+    let mut out = std::io::stdout().lock();
+    macro_rules! say {
+        ($o:expr, $($t:tt)*) => { let _ = writeln!($o, $($t)*); };
+    }
+    say!(out, "spconnect listening on {local}, public URL {}", svc.settings.public_url);
+    say!(out, "data directory: {}", svc.settings.data_dir.root().display());
     if configs.is_empty() {
-        println!("no SSO configuration yet: run `spconnect sso create --name NAME --domain example.com`");
+        say!(out, "no SSO configuration yet: run `spconnect sso create --name NAME --domain example.com`");
     }
     for c in configs {
         let urls = svc.urls(c.sso_id);
-        println!("SSO {} \"{}\" ({}):", c.sso_id, c.name, c.domain);
-        println!("  Login URL (SP-initiated):  {}", urls.login);
-        println!("  SP entity ID:              {}", urls.entity_id);
-        println!("  ACS (HTTP-POST):           {}", urls.acs);
-        println!("  SP metadata download:      {}", urls.metadata_download);
-        println!("  SP certificate download:   {}", urls.cert_download);
+        say!(out, "SSO {} \"{}\" ({}):", c.sso_id, c.name, c.domain);
+        say!(out, "  Login URL (SP-initiated):  {}", urls.login);
+        say!(out, "  SP entity ID:              {}", urls.entity_id);
+        say!(out, "  ACS (HTTP-POST):           {}", urls.acs);
+        say!(out, "  SP metadata download:      {}", urls.metadata_download);
+        say!(out, "  SP certificate download:   {}", urls.cert_download);
         if c.idp_entity_id.is_none() {
-            println!("  IdP metadata missing:      spconnect idp import {} FILE.xml", c.sso_id);
+            say!(out, "  IdP metadata missing:      spconnect idp import {} FILE.xml", c.sso_id);
         }
     }
-    println!("vault page: {}/vault", svc.settings.public_url);
+    say!(out, "vault page: {}/vault", svc.settings.public_url);
 }
 
 pub async fn demo(data_dir: &Path, port: u16) -> Result<ExitCode, String> {

@@ -18,6 +18,8 @@ pub enum Rejection {
     Dtd,
     #[error("the XML carries a processing instruction")]
     ProcessingInstruction,
+    #[error("the XML carries a comment inside the message")]
+    Comment,
     #[error("the XML is too deep or too large: {0}")]
     TooComplex(String),
     #[error("the document is not a single samlp:Response: {0}")]
@@ -92,6 +94,7 @@ impl Rejection {
             Dtd => "SAML_XML_DTD_FORBIDDEN",
             ProcessingInstruction => "SAML_XML_PI_FORBIDDEN",
             TooComplex(_) => "SAML_XML_TOO_COMPLEX",
+            Comment => "SAML_XML_COMMENT_FORBIDDEN",
             NotAResponse(_) => "SAML_NOT_A_RESPONSE",
             AssertionCount(_) => "SAML_ASSERTION_COUNT",
             DuplicateId(_) => "SAML_DUPLICATE_ID",
@@ -130,7 +133,7 @@ impl Rejection {
         use Rejection::*;
         matches!(
             self,
-            Missing | Base64 | Malformed(_) | Dtd | ProcessingInstruction | TooComplex(_) | NotAResponse(_)
+            Missing | Base64 | Malformed(_) | Dtd | ProcessingInstruction | Comment | TooComplex(_) | NotAResponse(_)
         )
     }
 }

@@ -101,6 +101,9 @@ pub fn scan_with(xml: &str, limits: Limits) -> Result<(), Rejection> {
             Event::End(_) => depth = depth.saturating_sub(1),
             Event::DocType(_) => return Err(Rejection::Dtd),
             Event::PI(_) => return Err(Rejection::ProcessingInstruction),
+            // No IdP puts comments inside a SAML message; they are the tool of the NameID
+            // truncation attacks (CVE-2017-11427 family), so they are refused outright.
+            Event::Comment(_) if depth > 0 => return Err(Rejection::Comment),
             Event::GeneralRef(ref r) => {
                 // Only the five predefined entities and character references exist without a DTD.
                 let name = r.decode().map_err(|e| Rejection::Malformed(e.to_string()))?;
@@ -151,7 +154,6 @@ pub fn check_response_shape(doc: &roxmltree::Document, policy: AlgorithmPolicy) 
     if !is(root, NS_SAMLP, "Response") {
         return Err(Rejection::NotAResponse(format!("root element is {:?}", root.tag_name().name())));
     }
-    let ids = check_ids(doc)?;
     let assertions: Vec<_> = doc
         .descendants()
         .filter(|n| is(*n, NS_SAML, "Assertion") || is(*n, NS_SAML, "EncryptedAssertion"))
@@ -166,6 +168,7 @@ pub fn check_response_shape(doc: &roxmltree::Document, policy: AlgorithmPolicy) 
     if root.children().filter(|c| is(*c, NS_SAMLP, "Response")).count() > 0 {
         return Err(Rejection::NotAResponse("nested Response".into()));
     }
+    let ids = check_ids(doc)?;
     let signed = check_signatures(doc, &ids, policy)?;
     let encrypted = assertion.tag_name().name() == "EncryptedAssertion";
     Ok(Shape {

@@ -1,0 +1,176 @@
+//! Journeys 2 and 3, second half: valid responses signed by xmlsec1 or made by pysaml2 log the
+//! right user in, JIT creates or updates them, and the session shows who is logged in.
+
+use spconnect::store::{SsoSettings, UserStatus};
+
+use crate::support::pysaml2::{self, SignOptions};
+use crate::support::{reason_code, TestApp, ALICE};
+
+async fn assert_logged_in(app: &TestApp, res: reqwest::Response, email: &str, target: &str) {
+    let status = res.status();
+    let location = res.headers().get("location").map(|l| l.to_str().unwrap().to_string());
+    if status != 303 {
+        panic!("expected 303, got {status}: {}", res.text().await.unwrap());
+    }
+    assert_eq!(location.as_deref(), Some(target));
+    assert_eq!(app.whoami().await.as_deref(), Some(email));
+}
+
+#[tokio::test]
+async fn xmlsec1_signed_assertion_response_or_both_log_in() {
+    for (sign_assertion, sign_response) in [(true, false), (false, true), (true, true)] {
+        let app = TestApp::spawn().await;
+        let mut spec = app.spec(ALICE);
+        spec.sign_assertion = sign_assertion;
+        spec.sign_response = sign_response;
+        let res = app.post_acs(&spec.signed_b64(&app.idp_key), None).await;
+        assert_logged_in(&app, res, ALICE, "/vault").await;
+        let user = app.svc.store.find_user_by_email(ALICE).await.unwrap().unwrap();
+        assert_eq!((user.first_name.as_str(), user.last_name.as_str(), user.provisioned_by.as_str()), ("Alice", "Example", "jit"));
+        assert_eq!(user.status, UserStatus::Active);
+        assert!(user.last_login_at.is_some());
+    }
+}
+
+#[tokio::test]
+async fn sp_initiated_login_answers_our_request_and_lands_on_the_target() {
+    let app = TestApp::spawn().await;
+    let res = app.client.get(format!("{}?target=/vault/records", app.login_url())).send().await.unwrap();
+    let location = res.headers()["location"].to_str().unwrap().to_string();
+    let relay = url::Url::parse(&location).unwrap().query_pairs().find(|(k, _)| k == "RelayState").unwrap().1.to_string();
+    let mut spec = app.spec(ALICE);
+    spec.in_response_to = Some(relay.clone());
+    let res = app.post_acs(&spec.signed_b64(&app.idp_key), Some(&relay)).await;
+    assert_logged_in(&app, res, ALICE, "/vault/records").await;
+    assert!(app.svc.store.get_authn_request(&relay).await.unwrap().unwrap().consumed);
+}
+
+#[tokio::test]
+async fn pysaml2_responses_log_in_signed_either_way_and_encrypted() {
+    let cases: [(&str, bool, bool, bool, Option<&str>); 5] = [
+        ("signed assertion", true, false, false, None),
+        ("signed response", false, true, false, None),
+        ("both signed", true, true, false, None),
+        ("encrypted, assertion signed inside (aes256-cbc)", true, false, true, None),
+        ("encrypted, response signed (aes128-gcm)", false, true, true, Some("aes128-gcm")),
+    ];
+    for (name, sign_assertion, sign_response, encrypt, data_enc) in cases {
+        let app = TestApp::spawn().await;
+        let metadata = app.sp_metadata_file().await;
+        let (request_id, _) = app.start_login().await;
+        let opts = SignOptions { email: ALICE, in_response_to: Some(&request_id), sign_assertion, sign_response, encrypt, data_enc };
+        let response = pysaml2::sign(&app.idp_key, &app.idp_entity_id, &metadata, &opts);
+        let res = app.post_acs(&response, Some(&request_id)).await;
+        let status = res.status();
+        if status != 303 {
+            panic!("{name}: {status} {:?}", reason_code(res).await);
+        }
+        assert_eq!(app.whoami().await.as_deref(), Some(ALICE), "{name}");
+    }
+}
+
+#[tokio::test]
+async fn idp_initiated_relay_state_is_honoured_only_as_a_same_site_path() {
+    let app = TestApp::spawn().await;
+    let res = app.post_acs(&app.spec(ALICE).signed_b64(&app.idp_key), Some("/vault/shared")).await;
+    assert_logged_in(&app, res, ALICE, "/vault/shared").await;
+    for hostile in ["https://evil.example/", "//evil.example", "/\\evil.example", "javascript:alert(1)"] {
+        let res = app.post_acs(&app.spec(ALICE).signed_b64(&app.idp_key), Some(hostile)).await;
+        assert_logged_in(&app, res, ALICE, "/vault").await;
+    }
+}
+
+#[tokio::test]
+async fn repeat_logins_refresh_names_and_the_vault_shows_the_user() {
+    let app = TestApp::spawn().await;
+    app.post_acs(&app.spec(ALICE).signed_b64(&app.idp_key), None).await;
+    let mut spec = app.spec(ALICE);
+    spec.attributes = vec![("Email".into(), ALICE.into()), ("First".into(), "Alicia".into()), ("Last".into(), "Exemplar".into())];
+    let res = app.post_acs(&spec.signed_b64(&app.idp_key), None).await;
+    assert_eq!(res.status(), 303);
+    let user = app.svc.store.find_user_by_email(ALICE).await.unwrap().unwrap();
+    assert_eq!((user.first_name.as_str(), user.last_name.as_str()), ("Alicia", "Exemplar"));
+    assert_eq!(app.svc.store.list_users().await.unwrap().len(), 1);
+
+    let page = app.client.get(format!("{}/vault", app.base)).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(html.contains(ALICE) && html.contains("Alicia Exemplar") && html.contains("Example"), "{html}");
+    let res = app.client.post(format!("{}/logout", app.base)).send().await.unwrap();
+    assert_eq!(res.status(), 303);
+    assert_eq!(app.whoami().await, None);
+}
+
+#[tokio::test]
+async fn claim_uri_attributes_and_uppercase_email_are_accepted() {
+    let app = TestApp::spawn().await;
+    let mut spec = app.spec("Alice@Example.COM");
+    spec.attributes = vec![
+        ("http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress".into(), "alice@example.com".into()),
+        ("http://schemas.xmlsoap.org/ws/2005/05/identity/claims/givenname".into(), "Alice".into()),
+        ("http://schemas.xmlsoap.org/ws/2005/05/identity/claims/surname".into(), "Claims".into()),
+    ];
+    let res = app.post_acs(&spec.signed_b64(&app.idp_key), None).await;
+    assert_logged_in(&app, res, ALICE, "/vault").await;
+    assert_eq!(app.svc.store.find_user_by_email(ALICE).await.unwrap().unwrap().last_name, "Claims");
+}
+
+#[tokio::test]
+async fn jit_off_admits_known_users_and_refuses_unknown_ones() {
+    let app = TestApp::spawn().await;
+    app.set(SsoSettings { jit: Some(false), ..Default::default() }).await;
+    let before = app.counts().await;
+    let res = app.post_acs(&app.spec("bob@example.com").signed_b64(&app.idp_key), None).await;
+    assert_eq!(reason_code(res).await, (403, "USER_NOT_PROVISIONED".into()));
+    assert_eq!(app.counts().await, before, "nothing created or consumed");
+    assert_eq!(app.whoami().await, None);
+
+    app.svc.store.create_user("bob@example.com", "Bob", "B", UserStatus::Invited, "scim", 1, 0).await.unwrap();
+    let res = app.post_acs(&app.spec("bob@example.com").signed_b64(&app.idp_key), None).await;
+    assert_logged_in(&app, res, "bob@example.com", "/vault").await;
+    let bob = app.svc.store.find_user_by_email("bob@example.com").await.unwrap().unwrap();
+    assert_eq!(bob.status, UserStatus::Active, "an invited user becomes active at first SSO login");
+    assert_eq!(bob.provisioned_by, "scim");
+}
+
+#[tokio::test]
+async fn locked_users_are_refused_and_lose_their_session() {
+    let app = TestApp::spawn().await;
+    app.post_acs(&app.spec(ALICE).signed_b64(&app.idp_key), None).await;
+    assert_eq!(app.whoami().await.as_deref(), Some(ALICE));
+    app.svc.store.set_user_status(ALICE, UserStatus::Locked).await.unwrap();
+    assert_eq!(app.whoami().await, None, "a locked user's session no longer works");
+    let before = app.counts().await;
+    let res = app.post_acs(&app.spec(ALICE).signed_b64(&app.idp_key), None).await;
+    assert_eq!(reason_code(res).await, (403, "USER_LOCKED".into()));
+    assert_eq!(app.counts().await, before);
+}
+
+#[tokio::test]
+async fn other_domains_need_the_admins_consent() {
+    let app = TestApp::spawn().await;
+    let res = app.post_acs(&app.spec("carol@elsewhere.example").signed_b64(&app.idp_key), None).await;
+    assert_eq!(reason_code(res).await, (403, "USER_DOMAIN_NOT_ALLOWED".into()));
+    app.set(SsoSettings { allow_other_domains: Some(true), ..Default::default() }).await;
+    let res = app.post_acs(&app.spec("carol@elsewhere.example").signed_b64(&app.idp_key), None).await;
+    assert_logged_in(&app, res, "carol@elsewhere.example", "/vault").await;
+}
+
+#[tokio::test]
+async fn the_admin_can_list_failures_with_reason_and_request_id() {
+    let app = TestApp::spawn().await;
+    let mut spec = app.spec(ALICE);
+    spec.audience = Some("https://someone-else.example".into());
+    let res = app.post_acs(&spec.signed_b64(&app.idp_key), None).await;
+    let request_id = res.headers()["x-request-id"].to_str().unwrap().to_string();
+    let body = res.text().await.unwrap();
+    assert!(body.contains(&request_id), "the page shows the same request id as the header");
+    let failures = app.svc.store.list_login_events(true, 10).await.unwrap();
+    assert_eq!(failures.len(), 1);
+    let f = &failures[0];
+    assert_eq!(f.reason_code.as_deref(), Some("SAML_AUDIENCE_MISMATCH"));
+    assert_eq!(f.request_id, request_id);
+    assert_eq!(f.issuer.as_deref(), Some(app.idp_entity_id.as_str()));
+    assert_eq!(f.name_id.as_deref(), Some(ALICE));
+    assert_eq!(f.client_addr.as_deref(), Some("127.0.0.1"));
+}

@@ -1,0 +1,124 @@
+//! The real binary: first start generates certificates (keys 0600) and serves metadata; a
+//! second start reuses them; the admin commands print the same bytes as the downloads.
+
+use std::io::{BufRead, BufReader};
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+use crate::support::{idp_metadata, keys, repo_root};
+use crate::support::xmlsec::ResponseSpec;
+
+const BIN: &str = env!("CARGO_BIN_EXE_spconnect");
+
+fn cli(dir: &Path, args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(BIN).arg("--data-dir").arg(dir).args(args).output().expect("run spconnect");
+    (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+struct Server(Child, String);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// `spconnect serve` on a free loopback port over HTTPS; returns once it listens.
+fn serve(dir: &Path) -> Server {
+    let mut child = Command::new(BIN)
+        .arg("--data-dir")
+        .arg(dir)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn serve");
+    let mut reader = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    reader.read_line(&mut line).unwrap();
+    // Keep draining the rest of the banner.
+    std::thread::spawn(move || std::io::copy(&mut reader, &mut std::io::sink()));
+    let addr = line.split_whitespace().nth(3).expect("listening line").trim_end_matches(',').to_string();
+    Server(child, format!("https://{addr}"))
+}
+
+fn mode(path: &Path) -> u32 {
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+#[tokio::test]
+async fn first_start_generates_keys_and_a_second_start_reuses_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ok, out, err) = cli(dir.path(), &["--json", "sso", "create", "--name", "Acme", "--domain", "acme.example"]);
+    assert!(ok, "{err}");
+    let sso_id = serde_json::from_str::<serde_json::Value>(&out).unwrap()["sso_id"].as_i64().unwrap();
+    assert!((100_000_000_000..1_000_000_000_000).contains(&sso_id), "12-digit SSO ID");
+    assert_eq!(mode(&dir.path().join(format!("certs/sp-{sso_id}.key"))), 0o600);
+
+    let server = serve(dir.path());
+    assert_eq!(mode(&dir.path().join("certs/tls.key")), 0o600);
+    let tls_cert = std::fs::read(dir.path().join("certs/tls.crt")).unwrap();
+    let client = reqwest::Client::builder().danger_accept_invalid_certs(true).build().unwrap();
+    let metadata = client.get(format!("{}/api/rest/sso/saml/{sso_id}/metadata", server.1)).send().await.unwrap();
+    assert_eq!(metadata.status(), 200);
+    let downloaded = metadata.text().await.unwrap();
+    assert!(downloaded.contains(&format!("{}/api/rest/sso/saml/{sso_id}", server.1)));
+
+    // The CLI prints the same bytes as the download (it uses the public URL serve recorded).
+    let (_, printed, _) = cli(dir.path(), &["metadata", &sso_id.to_string()]);
+    assert_eq!(printed, downloaded);
+    let (_, cert, _) = cli(dir.path(), &["cert", &sso_id.to_string()]);
+    let cert_download = client.get(format!("{}/api/rest/sso/saml/{sso_id}/cert", server.1)).send().await.unwrap().text().await.unwrap();
+    assert_eq!(cert, cert_download);
+    drop(server);
+
+    let server = serve(dir.path());
+    assert_eq!(std::fs::read(dir.path().join("certs/tls.crt")).unwrap(), tls_cert, "TLS certificate reused");
+    let again = client.get(format!("{}/api/rest/sso/saml/{sso_id}/cert", server.1)).send().await.unwrap().text().await.unwrap();
+    assert_eq!(again, cert_download, "SP certificate reused");
+}
+
+#[test]
+fn idp_import_and_check_response_diagnose_offline() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, out, _) = cli(dir.path(), &["--json", "sso", "create", "--name", "Acme", "--domain", "example.com"]);
+    let sso_id = serde_json::from_str::<serde_json::Value>(&out).unwrap()["sso_id"].as_i64().unwrap().to_string();
+    let key = keys::generate("idp");
+    let bad = dir.path().join("bad.xml");
+    std::fs::write(&bad, idp_metadata("no-signing-cert.xml", "https://idp.test", "https://idp.test/sso", &key, None)).unwrap();
+    let (ok, _, err) = cli(dir.path(), &["idp", "import", &sso_id, bad.to_str().unwrap()]);
+    assert!(!ok && err.contains("no signing certificate"), "{err}");
+
+    let good = dir.path().join("jumpcloud.xml");
+    std::fs::write(&good, idp_metadata("jumpcloud.xml", "https://idp.test", "https://idp.test/sso", &key, None)).unwrap();
+    let (ok, out, err) = cli(dir.path(), &["idp", "import", &sso_id, good.to_str().unwrap()]);
+    assert!(ok, "{err}");
+    assert!(out.contains("https://idp.test"));
+
+    let base = "https://127.0.0.1:8443";
+    let (entity, acs) = (format!("{base}/api/rest/sso/saml/{sso_id}"), format!("{base}/api/rest/sso/saml/sso/{sso_id}"));
+    let spec = ResponseSpec::new("https://idp.test", &entity, &acs, "alice@example.com");
+    let good_resp = dir.path().join("good.b64");
+    std::fs::write(&good_resp, spec.signed_b64(&key)).unwrap();
+    let mut wrong = spec.clone();
+    wrong.audience = Some("https://elsewhere".into());
+    let bad_resp = dir.path().join("bad.b64");
+    std::fs::write(&bad_resp, wrong.signed_b64(&key)).unwrap();
+
+    let (ok, out, err) = cli(dir.path(), &["check-response", &sso_id, good_resp.to_str().unwrap()]);
+    assert!(ok, "{out}{err}");
+    assert!(out.contains("accept OK alice@example.com"), "{out}");
+    let (ok, out, _) = cli(dir.path(), &["--json", "check-response", &sso_id, good_resp.to_str().unwrap(), bad_resp.to_str().unwrap()]);
+    assert!(!ok, "exit status is non-zero when any file would be refused");
+    let rows: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(rows[1]["reason_code"], "SAML_AUDIENCE_MISMATCH");
+    // Evaluated far in the future, the same good response is expired.
+    let (ok, out, _) = cli(dir.path(), &["check-response", &sso_id, good_resp.to_str().unwrap(), "--at", "2099-01-01T00:00:00Z"]);
+    assert!(!ok && out.contains("SAML_ASSERTION_EXPIRED"), "{out}");
+    // Nothing was consumed or created.
+    let (_, users, _) = cli(dir.path(), &["--json", "users", "list"]);
+    assert_eq!(users.trim(), "[]");
+    let _ = repo_root();
+}

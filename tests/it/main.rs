@@ -1,0 +1,13 @@
+//! One integration-test binary (each file under tests/ would otherwise be its own binary and
+//! link the whole crate again). Every test starts the real router on 127.0.0.1:0 with its own
+//! data directory and SQLite file, and speaks HTTP to it.
+
+mod support;
+
+mod acs_accepts;
+mod acs_rejects;
+mod ext_login;
+mod first_start;
+mod idp_import;
+mod live_idp;
+mod sp_metadata;
