@@ -16,7 +16,7 @@ use thiserror::Error;
 
 pub use logins::{LoginCommit, LoginEvent, NewFailure};
 pub use sso::{SsoConfig, SsoSettings};
-pub use users::{User, UserStatus};
+pub use users::{NewUser, User, UserStatus};
 
 pub const ROOT_NODE_ID: i64 = 1;
 

@@ -41,6 +41,17 @@ pub struct User {
     pub last_login_at: Option<i64>,
 }
 
+#[derive(Debug, Clone, Copy)]
+pub struct NewUser<'a> {
+    pub email: &'a str,
+    pub first_name: &'a str,
+    pub last_name: &'a str,
+    pub status: UserStatus,
+    /// jit | scim | manual
+    pub provisioned_by: &'a str,
+    pub node_id: i64,
+}
+
 #[derive(sqlx::FromRow)]
 struct UserRow {
     user_id: i64,
@@ -95,8 +106,9 @@ impl Store {
         Ok(rows.into_iter().map(User::from).collect())
     }
 
-    /// Create a user directly (admin or tests); SCIM and JIT use their own paths.
-    pub async fn create_user(&self, email: &str, first: &str, last: &str, status: UserStatus, provisioned_by: &str, node_id: i64, now: i64) -> Result<User> {
+    /// Create a user directly (admin, SCIM); JIT creates users inside `commit_login`.
+    pub async fn create_user(&self, new: &NewUser<'_>, now: i64) -> Result<User> {
+        let NewUser { email, first_name: first, last_name: last, status, provisioned_by, node_id } = *new;
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO users (email, first_name, last_name, status, provisioned_by, node_id, created_at) \
              VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING user_id",

@@ -1,7 +1,7 @@
 //! Journeys 2 and 3, second half: valid responses signed by xmlsec1 or made by pysaml2 log the
 //! right user in, JIT creates or updates them, and the session shows who is logged in.
 
-use spconnect::store::{SsoSettings, UserStatus};
+use spconnect::store::{NewUser, SsoSettings, UserStatus};
 
 use crate::support::pysaml2::{self, SignOptions};
 use crate::support::{reason_code, TestApp, ALICE};
@@ -125,7 +125,8 @@ async fn jit_off_admits_known_users_and_refuses_unknown_ones() {
     assert_eq!(app.counts().await, before, "nothing created or consumed");
     assert_eq!(app.whoami().await, None);
 
-    app.svc.store.create_user("bob@example.com", "Bob", "B", UserStatus::Invited, "scim", 1, 0).await.unwrap();
+    let bob = NewUser { email: "bob@example.com", first_name: "Bob", last_name: "B", status: UserStatus::Invited, provisioned_by: "scim", node_id: 1 };
+    app.svc.store.create_user(&bob, 0).await.unwrap();
     let res = app.post_acs(&app.spec("bob@example.com").signed_b64(&app.idp_key), None).await;
     assert_logged_in(&app, res, "bob@example.com", "/vault").await;
     let bob = app.svc.store.find_user_by_email("bob@example.com").await.unwrap().unwrap();

@@ -144,7 +144,7 @@ async fn signature_wrapping_permutations_are_refused() {
             a_xml.replace(&a_signed, &evil_assertion(&app, &aid).replace("<saml:Subject>", &format!("{sig}<saml:Subject>")))
         }, "SAML_ASSERTION_COUNT"),
         // XSW7: signed assertion hidden in Extensions, forged assertion outside.
-        ("XSW7 signed assertion in Extensions", a_xml.replace(&a_signed, &format!("{}", evil_assertion(&app, "_evil"))).replace("<samlp:Status>", &format!("<samlp:Extensions>{a_signed}</samlp:Extensions><samlp:Status>")), "SAML_ASSERTION_COUNT"),
+        ("XSW7 signed assertion in Extensions", a_xml.replace(&a_signed, &evil_assertion(&app, "_evil")).replace("<samlp:Status>", &format!("<samlp:Extensions>{a_signed}</samlp:Extensions><samlp:Status>")), "SAML_ASSERTION_COUNT"),
         // XSW8: original inside a ds:Object of the forged assertion's signature.
         ("XSW8 original in ds:Object", {
             let sig = sig_of(&a_signed).replace("</ds:Signature>", &format!("<ds:Object>{a_signed}</ds:Object></ds:Signature>"));

@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used)]
 //! One integration-test binary (each file under tests/ would otherwise be its own binary and
 //! link the whole crate again). Every test starts the real router on 127.0.0.1:0 with its own
 //! data directory and SQLite file, and speaks HTTP to it.

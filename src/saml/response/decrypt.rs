@@ -117,7 +117,7 @@ fn decrypt_content(alg: &str, key: &[u8], data: &[u8]) -> Result<Vec<u8>, Reject
         return openssl::symm::decrypt_aead(cipher, key, Some(iv), &[], ct, tag).map_err(openssl_err);
     }
     const BLOCK: usize = 16;
-    if data.len() < 2 * BLOCK || data.len() % BLOCK != 0 {
+    if data.len() < 2 * BLOCK || !data.len().is_multiple_of(BLOCK) {
         return Err(fail("ciphertext length is not a whole number of blocks"));
     }
     let (iv, ct) = data.split_at(BLOCK);
