@@ -9,6 +9,10 @@
 //!               ├─▶ users/attributes.rs + users/jit.rs
 //!               └─▶ web/session.rs ─303─▶ /vault
 //! ```
+//!
+//! Provisioning: an IdP's SCIM client ─▶ web/routes/scim.rs (bearer token, body limit) ─▶
+//! scim/service.rs (Keeper's rules; scim/filter.rs, scim/patch.rs) ─▶ store/provisioning.rs,
+//! store/teams.rs; refusals become SCIM error bodies in web/scim_error.rs.
 
 pub mod app;
 pub mod cli;
@@ -17,6 +21,7 @@ pub mod crypto;
 pub mod demo;
 pub mod login;
 pub mod saml;
+pub mod scim;
 pub mod services;
 pub mod store;
 pub mod users;

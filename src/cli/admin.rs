@@ -4,6 +4,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use super::{Command, IdpCommand, SsoCommand, UsersCommand};
+pub(super) use super::print_json;
 use crate::config::DataDir;
 use crate::login::finish;
 use crate::saml::idp_metadata;
@@ -24,11 +25,7 @@ async fn open(data_dir: &Path) -> Result<Services, String> {
     Ok(Services::new(store, crate::config::Settings::new(&public_url, dir, true)))
 }
 
-fn print_json(v: &impl serde::Serialize) {
-    println!("{}", serde_json::to_string_pretty(v).unwrap_or_default());
-}
-
-fn fmt_time(t: Option<i64>) -> String {
+pub(super) fn fmt_time(t: Option<i64>) -> String {
     t.and_then(|t| chrono::DateTime::from_timestamp(t, 0))
         .map(|t| t.format("%Y-%m-%d %H:%M:%SZ").to_string())
         .unwrap_or_else(|| "-".into())
@@ -54,14 +51,19 @@ pub async fn run(data_dir: &Path, json: bool, command: Command) -> Result<ExitCo
         }
         Command::Sso(SsoCommand::List) => {
             let configs = svc.store.list_sso().await.map_err(|e| e.to_string())?;
+            let mut warnings = Vec::new();
+            for c in &configs {
+                warnings.push(super::scim::jit_with_scim_warning(&svc, c).await);
+            }
             if json {
                 let rows: Vec<_> = configs
                     .iter()
-                    .map(|c| serde_json::json!({"config": c, "urls": url_json(&svc, c.sso_id)}))
+                    .zip(&warnings)
+                    .map(|(c, w)| serde_json::json!({"config": c, "urls": url_json(&svc, c.sso_id), "warnings": w.iter().collect::<Vec<_>>()}))
                     .collect();
                 print_json(&rows);
             } else {
-                for c in &configs {
+                for (c, warning) in configs.iter().zip(&warnings) {
                     println!(
                         "{}  {:<24} {:<24} node={} jit={} idp_initiated={} skew={}s idp={}",
                         c.sso_id,
@@ -75,6 +77,9 @@ pub async fn run(data_dir: &Path, json: bool, command: Command) -> Result<ExitCo
                     );
                     if c.allow_sha1 {
                         println!("    warning: SHA-1 signatures are accepted for this configuration");
+                    }
+                    if let Some(w) = warning {
+                        println!("    warning: {w}");
                     }
                 }
             }
@@ -93,6 +98,9 @@ pub async fn run(data_dir: &Path, json: bool, command: Command) -> Result<ExitCo
             let c = svc.store.update_sso_settings(sso_id, &settings).await.map_err(|e| e.to_string())?;
             if c.allow_sha1 {
                 tracing::warn!(sso_id, "SHA-1 signatures are now accepted for this configuration");
+            }
+            if let Some(w) = super::scim::jit_with_scim_warning(&svc, &c).await {
+                eprintln!("warning: {w}");
             }
             if json {
                 print_json(&c);
@@ -160,6 +168,11 @@ pub async fn run(data_dir: &Path, json: bool, command: Command) -> Result<ExitCo
                 }
             }
         }
+        Command::Node(cmd) => return super::scim::node(&svc, json, cmd).await,
+        Command::Scim(cmd) => return super::scim::scim(&svc, json, cmd).await,
+        Command::Outbox(cmd) => return super::scim::outbox(&svc, json, cmd).await,
+        Command::Teams(cmd) => return super::scim::teams(&svc, json, cmd).await,
+        Command::Events { since, limit } => return super::scim::events(&svc, json, since, limit).await,
         Command::Serve(_) | Command::Demo { .. } => unreachable!("handled by cli::run"),
     }
     Ok(ExitCode::SUCCESS)

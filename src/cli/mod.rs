@@ -2,6 +2,7 @@
 //! `--data-dir` (or SPCONNECT_DATA_DIR); record-printing commands take `--json`.
 
 mod admin;
+mod scim;
 mod serve;
 
 use std::path::PathBuf;
@@ -61,6 +62,72 @@ pub enum Command {
         #[arg(long, default_value_t = 100)]
         limit: i64,
     },
+    /// Nodes (organisational units); SCIM provisions one node.
+    #[command(subcommand)]
+    Node(NodeCommand),
+    /// SCIM provisioning tokens.
+    #[command(subcommand)]
+    Scim(ScimCommand),
+    /// Queued messages (invitations to SCIM-created users).
+    #[command(subcommand)]
+    Outbox(OutboxCommand),
+    /// Teams (SCIM Groups) and their approval.
+    #[command(subcommand)]
+    Teams(TeamsCommand),
+    /// Provisioning audit events (user_create_provision, user_deprovision, …).
+    Events {
+        /// Only events since then: RFC 3339, unix seconds, or relative (30m, 24h, 7d).
+        #[arg(long)]
+        since: Option<String>,
+        #[arg(long, default_value_t = 1000)]
+        limit: i64,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum NodeCommand {
+    /// Create a node; prints its numeric node ID.
+    Create {
+        name: String,
+        #[arg(long, default_value_t = crate::store::ROOT_NODE_ID)]
+        parent: i64,
+    },
+    /// List nodes with their seat limits and SCIM state.
+    List,
+    /// Set a node's licensed seats (SCIM creation past it answers 428).
+    Set {
+        node_id: i64,
+        #[arg(long, conflicts_with = "unlimited", value_parser = clap::value_parser!(i64).range(0..))]
+        seats: Option<i64>,
+        /// Remove the seat limit.
+        #[arg(long)]
+        unlimited: bool,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ScimCommand {
+    /// Generate the node's bearer token (shown once; replaces the previous one at once).
+    Token { node_id: i64 },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum OutboxCommand {
+    List {
+        #[arg(long, default_value_t = 100)]
+        limit: i64,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum TeamsCommand {
+    /// List teams with status (pending/approved) and members.
+    List {
+        #[arg(long)]
+        node: Option<i64>,
+    },
+    /// Approve a pending team, by numeric id or team UID (SCIM id).
+    Approve { id: String },
 }
 
 #[derive(clap::Args, Debug)]
@@ -137,6 +204,10 @@ impl From<OnOff> for bool {
     fn from(v: OnOff) -> bool {
         matches!(v, OnOff::On)
     }
+}
+
+pub(crate) fn print_json(v: &impl serde::Serialize) {
+    println!("{}", serde_json::to_string_pretty(v).unwrap_or_default());
 }
 
 /// Run a command; the error text is what the admin sees.

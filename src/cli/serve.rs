@@ -58,6 +58,9 @@ async fn print_banner(svc: &crate::services::Services, local: std::net::SocketAd
         if c.idp_entity_id.is_none() {
             say!(out, "  IdP metadata missing:      spconnect idp import {} FILE.xml", c.sso_id);
         }
+        if let Some(w) = super::scim::jit_with_scim_warning(svc, &c).await {
+            say!(out, "  warning: {w}");
+        }
     }
     say!(out, "vault page: {}/vault", svc.settings.public_url);
 }

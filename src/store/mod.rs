@@ -3,7 +3,10 @@
 //! be added beside SQLite inside this module alone. Times are unix seconds.
 
 mod logins;
+mod nodes;
+mod provisioning;
 mod sso;
+mod teams;
 mod users;
 
 use std::path::Path;
@@ -15,7 +18,10 @@ use sqlx::SqlitePool;
 use thiserror::Error;
 
 pub use logins::{LoginCommit, LoginEvent, NewFailure};
+pub use nodes::Node;
+pub use provisioning::{Created, Invitation, NewProvisioningEvent, OutboxMessage, ProvisioningEvent, ScimUserWrite};
 pub use sso::{SsoConfig, SsoSettings};
+pub use teams::{Team, TeamWrite};
 pub use users::{NewUser, User, UserStatus};
 
 pub const ROOT_NODE_ID: i64 = 1;
@@ -36,6 +42,8 @@ pub enum StoreError {
     NotFound(&'static str),
     #[error("{0}")]
     Conflict(String),
+    #[error("the node's {0} licensed seats are all taken")]
+    SeatLimit(i64),
 }
 
 pub type Result<T> = std::result::Result<T, StoreError>;

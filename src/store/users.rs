@@ -39,6 +39,13 @@ pub struct User {
     pub node_id: i64,
     pub created_at: i64,
     pub last_login_at: Option<i64>,
+    /// The SCIM resource id (a UUID; every user has one, JIT users too).
+    pub scim_id: String,
+    pub external_id: Option<String>,
+    pub display_name: Option<String>,
+    pub updated_at: Option<i64>,
+    /// Set when SCIM deleted the user: it is then locked and gone from SCIM reads.
+    pub scim_deleted_at: Option<i64>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -53,7 +60,7 @@ pub struct NewUser<'a> {
 }
 
 #[derive(sqlx::FromRow)]
-struct UserRow {
+pub(super) struct UserRow {
     user_id: i64,
     email: String,
     first_name: String,
@@ -63,6 +70,11 @@ struct UserRow {
     node_id: i64,
     created_at: i64,
     last_login_at: Option<i64>,
+    scim_id: String,
+    external_id: Option<String>,
+    display_name: Option<String>,
+    updated_at: Option<i64>,
+    scim_deleted_at: Option<i64>,
 }
 
 impl From<UserRow> for User {
@@ -77,12 +89,18 @@ impl From<UserRow> for User {
             node_id: r.node_id,
             created_at: r.created_at,
             last_login_at: r.last_login_at,
+            scim_id: r.scim_id,
+            external_id: r.external_id,
+            display_name: r.display_name,
+            updated_at: r.updated_at,
+            scim_deleted_at: r.scim_deleted_at,
         }
     }
 }
 
-const SELECT_USER: &str = "SELECT user_id, email, first_name, last_name, status, provisioned_by, node_id, \
-     created_at, last_login_at FROM users";
+pub(super) const SELECT_USER: &str = "SELECT user_id, email, first_name, last_name, status, provisioned_by, node_id, \
+     created_at, last_login_at, COALESCE(scim_id, '') AS scim_id, external_id, display_name, updated_at, \
+     scim_deleted_at FROM users";
 
 impl Store {
     pub async fn find_user_by_email(&self, email: &str) -> Result<Option<User>> {

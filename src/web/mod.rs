@@ -4,6 +4,7 @@
 pub mod error;
 pub mod request_id;
 pub mod routes;
+pub mod scim_error;
 pub mod session;
 pub mod templates;
 
@@ -39,6 +40,7 @@ pub async fn router(svc: Services) -> Result<Router, sqlx::Error> {
         .merge(routes::metadata::router())
         .merge(routes::vault::router())
         .merge(routes::health::router())
+        .merge(routes::scim::router())
         .layer(sessions)
         .layer(middleware::from_fn(security_headers))
         .layer(middleware::from_fn(request_id::assign))

@@ -11,4 +11,8 @@ mod ext_login;
 mod first_start;
 mod idp_import;
 mod live_idp;
+mod scim_cli;
+mod scim_compliance;
+mod scim_groups;
+mod scim_users;
 mod sp_metadata;

@@ -4,6 +4,7 @@ pub mod acs;
 pub mod ext_login;
 pub mod health;
 pub mod metadata;
+pub mod scim;
 pub mod slo;
 pub mod vault;
 

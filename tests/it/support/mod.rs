@@ -5,6 +5,7 @@
 
 pub mod keys;
 pub mod pysaml2;
+pub mod scim;
 pub mod xmlsec;
 
 use std::io::Read;

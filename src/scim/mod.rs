@@ -1,0 +1,108 @@
+//! SCIM 2.0 (RFC 7643/7644) with Keeper's semantics, without HTTP: `web/routes/scim.rs` reads
+//! the request, calls `service`, and `web/scim_error.rs` turns `ScimError` into a SCIM error
+//! body. Keeper's rules live in `service.rs`: userName is the email, new users are invited,
+//! deprovisioning locks, teams start pending.
+
+pub mod filter;
+pub mod patch;
+pub mod resources;
+pub mod service;
+pub mod tokens;
+
+use thiserror::Error;
+
+use crate::store::StoreError;
+
+pub const USER_URN: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
+pub const GROUP_URN: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
+pub const LIST_URN: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
+pub const ERROR_URN: &str = "urn:ietf:params:scim:api:messages:2.0:Error";
+/// Largest SCIM request body we read (a group PATCH with thousands of members fits).
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// Everything a SCIM call can refuse. Each variant names its RFC 7644 §3.12 `scimType`; the
+/// HTTP status is chosen in `web/scim_error.rs` only.
+#[derive(Debug, Error)]
+pub enum ScimError {
+    #[error("{0}")]
+    InvalidSyntax(String),
+    #[error("{0}")]
+    InvalidFilter(String),
+    #[error("{0}")]
+    InvalidValue(String),
+    #[error("{0}")]
+    InvalidPath(String),
+    #[error("{0}")]
+    NoTarget(String),
+    #[error("{0}")]
+    Uniqueness(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("a valid bearer token is required")]
+    Unauthorized,
+    #[error("the request body is larger than {0} bytes")]
+    TooLarge(usize),
+    #[error("this endpoint does not support the method")]
+    MethodNotAllowed,
+    #[error("{0}")]
+    NotImplemented(String),
+    /// Keeper answers 428 "Number of licensed seats was exceeded".
+    #[error("Number of licensed seats was exceeded ({0} seats)")]
+    SeatLimit(i64),
+    #[error("internal error")]
+    Store(StoreError),
+}
+
+impl ScimError {
+    /// RFC 7644 Table 9 `scimType`, where one applies.
+    pub fn scim_type(&self) -> Option<&'static str> {
+        match self {
+            ScimError::InvalidSyntax(_) => Some("invalidSyntax"),
+            ScimError::InvalidFilter(_) => Some("invalidFilter"),
+            ScimError::InvalidValue(_) => Some("invalidValue"),
+            ScimError::InvalidPath(_) => Some("invalidPath"),
+            ScimError::NoTarget(_) => Some("noTarget"),
+            ScimError::Uniqueness(_) => Some("uniqueness"),
+            _ => None,
+        }
+    }
+
+    /// A stable reason code for the audit trail and the log.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            ScimError::NotFound(_) => "NOT_FOUND",
+            ScimError::Unauthorized => "UNAUTHORIZED",
+            ScimError::TooLarge(_) => "TOO_LARGE",
+            ScimError::MethodNotAllowed => "METHOD_NOT_ALLOWED",
+            ScimError::NotImplemented(_) => "NOT_IMPLEMENTED",
+            ScimError::SeatLimit(_) => "SEAT_LIMIT",
+            ScimError::Store(_) => "INTERNAL_ERROR",
+            other => other.scim_type().unwrap_or("INVALID"),
+        }
+    }
+}
+
+impl From<StoreError> for ScimError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Conflict(m) => ScimError::Uniqueness(m),
+            StoreError::NotFound(what) => ScimError::NotFound(format!("{what} not found")),
+            StoreError::SeatLimit(n) => ScimError::SeatLimit(n),
+            other => ScimError::Store(other),
+        }
+    }
+}
+
+/// `urn:…:core:2.0:User:userName` → `userName`; anything else unchanged.
+pub fn strip_core_urn(s: &str) -> &str {
+    for urn in [USER_URN, GROUP_URN] {
+        if s.len() > urn.len() + 1 && s[..urn.len()].eq_ignore_ascii_case(urn) && s.as_bytes()[urn.len()] == b':' {
+            return &s[urn.len() + 1..];
+        }
+    }
+    s
+}
+
+pub fn is_core_urn(s: &str) -> bool {
+    s.eq_ignore_ascii_case(USER_URN) || s.eq_ignore_ascii_case(GROUP_URN)
+}

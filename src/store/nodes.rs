@@ -1,0 +1,89 @@
+//! Nodes (Keeper's organisational units), their seat limits and their SCIM bearer tokens.
+
+use super::{Result, Store, StoreError};
+
+#[derive(Debug, Clone, sqlx::FromRow, serde::Serialize)]
+pub struct Node {
+    pub node_id: i64,
+    pub name: String,
+    pub parent_id: Option<i64>,
+    /// Licensed seats; `None` = unlimited.
+    pub seats: Option<i64>,
+    pub created_at: i64,
+    /// A SCIM token exists for this node (SCIM provisioning is on).
+    pub scim_enabled: bool,
+    /// When the node's SCIM token was last accepted (Keeper shows "Pending" until then).
+    pub scim_last_used_at: Option<i64>,
+}
+
+const SELECT_NODE: &str = "SELECT n.node_id, n.name, n.parent_id, n.seats, n.created_at, \
+     (t.node_id IS NOT NULL) AS scim_enabled, t.last_used_at AS scim_last_used_at \
+     FROM nodes n LEFT JOIN scim_tokens t ON t.node_id = n.node_id";
+
+impl Store {
+    pub async fn create_node(&self, name: &str, parent_id: i64, now: i64) -> Result<Node> {
+        if self.get_node(parent_id).await?.is_none() {
+            return Err(StoreError::NotFound("parent node"));
+        }
+        let id: i64 = sqlx::query_scalar("INSERT INTO nodes (name, parent_id, created_at) VALUES (?, ?, ?) RETURNING node_id")
+            .bind(name)
+            .bind(parent_id)
+            .bind(now)
+            .fetch_one(&self.pool)
+            .await?;
+        self.get_node(id).await?.ok_or(StoreError::NotFound("node"))
+    }
+
+    pub async fn get_node(&self, node_id: i64) -> Result<Option<Node>> {
+        Ok(sqlx::query_as(&format!("{SELECT_NODE} WHERE n.node_id = ?")).bind(node_id).fetch_optional(&self.pool).await?)
+    }
+
+    pub async fn list_nodes(&self) -> Result<Vec<Node>> {
+        Ok(sqlx::query_as(&format!("{SELECT_NODE} ORDER BY n.node_id")).fetch_all(&self.pool).await?)
+    }
+
+    /// Set (or with `None` remove) the seat limit of a node.
+    pub async fn set_node_seats(&self, node_id: i64, seats: Option<i64>) -> Result<Node> {
+        let res = sqlx::query("UPDATE nodes SET seats = ? WHERE node_id = ?").bind(seats).bind(node_id).execute(&self.pool).await?;
+        if res.rows_affected() == 0 {
+            return Err(StoreError::NotFound("node"));
+        }
+        self.get_node(node_id).await?.ok_or(StoreError::NotFound("node"))
+    }
+
+    /// Store the SHA-256 of a node's new SCIM token, replacing the old one in the same statement.
+    pub async fn put_scim_token(&self, node_id: i64, token_sha256_hex: &str, now: i64) -> Result<()> {
+        if self.get_node(node_id).await?.is_none() {
+            return Err(StoreError::NotFound("node"));
+        }
+        sqlx::query(
+            "INSERT INTO scim_tokens (node_id, token_sha256, created_at) VALUES (?, ?, ?) \
+             ON CONFLICT (node_id) DO UPDATE SET token_sha256 = excluded.token_sha256, \
+             created_at = excluded.created_at, last_used_at = NULL",
+        )
+        .bind(node_id)
+        .bind(token_sha256_hex)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// The stored token hash of a node, if SCIM is on there.
+    pub async fn scim_token_hash(&self, node_id: i64) -> Result<Option<String>> {
+        Ok(sqlx::query_scalar("SELECT token_sha256 FROM scim_tokens WHERE node_id = ?")
+            .bind(node_id)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    pub async fn touch_scim_token(&self, node_id: i64, now: i64) -> Result<()> {
+        sqlx::query("UPDATE scim_tokens SET last_used_at = ? WHERE node_id = ? AND (last_used_at IS NULL OR last_used_at < ?)")
+            .bind(now)
+            .bind(node_id)
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+}

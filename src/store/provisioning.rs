@@ -1,0 +1,317 @@
+//! SCIM's writes to users (create, replace, lock-on-delete), the invitation outbox and the
+//! provisioning audit trail. Each write is one transaction, so a refusal (409, 428, unknown
+//! team) leaves nothing behind.
+
+use super::teams::add_member;
+use super::users::{UserRow, SELECT_USER};
+use super::{Result, Store, StoreError, User, UserStatus};
+
+/// What SCIM says about a user, already validated by the SCIM layer.
+#[derive(Debug, Clone)]
+pub struct ScimUserWrite {
+    pub email: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub display_name: Option<String>,
+    pub external_id: Option<String>,
+    /// `None`: leave the status alone (creation reads it as `true`).
+    pub active: Option<bool>,
+    /// Team ids the user must be a member of; `None` leaves membership alone.
+    pub teams: Option<Vec<i64>>,
+}
+
+/// The invitation queued for a user created (or re-created) in the `invited` state.
+#[derive(Debug, Clone)]
+pub struct Invitation {
+    pub subject: String,
+    pub body: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Created {
+    pub user: User,
+    /// An invitation was queued in the outbox.
+    pub invited: bool,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow, serde::Serialize)]
+pub struct OutboxMessage {
+    pub id: i64,
+    pub created_at: i64,
+    pub node_id: i64,
+    pub user_id: Option<i64>,
+    pub kind: String,
+    pub recipient: String,
+    pub subject: String,
+    pub body: String,
+    pub sent_at: Option<i64>,
+    pub last_error: Option<String>,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow, serde::Serialize)]
+pub struct ProvisioningEvent {
+    pub id: i64,
+    pub at: i64,
+    pub node_id: i64,
+    pub event: String,
+    pub method: String,
+    pub target: Option<String>,
+    pub outcome: String,
+    pub reason: Option<String>,
+    pub detail: Option<String>,
+    pub request_id: String,
+    pub client_addr: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewProvisioningEvent<'a> {
+    pub at: i64,
+    pub node_id: i64,
+    pub event: &'a str,
+    pub method: &'a str,
+    pub target: Option<&'a str>,
+    pub success: bool,
+    pub reason: Option<&'a str>,
+    pub detail: Option<&'a str>,
+    pub request_id: &'a str,
+    pub client_addr: Option<&'a str>,
+}
+
+impl Store {
+    /// Users of a node that SCIM can see (not SCIM-deleted), oldest first.
+    pub async fn list_node_users(&self, node_id: i64) -> Result<Vec<User>> {
+        let rows: Vec<UserRow> = sqlx::query_as(&format!("{SELECT_USER} WHERE node_id = ? AND scim_deleted_at IS NULL ORDER BY user_id"))
+            .bind(node_id)
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows.into_iter().map(User::from).collect())
+    }
+
+    pub async fn find_node_user_by_scim_id(&self, node_id: i64, scim_id: &str) -> Result<Option<User>> {
+        let row: Option<UserRow> =
+            sqlx::query_as(&format!("{SELECT_USER} WHERE node_id = ? AND scim_id = ? AND scim_deleted_at IS NULL"))
+                .bind(node_id)
+                .bind(scim_id)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(row.map(User::from))
+    }
+
+    /// Create a user over SCIM: `invited` (invitation queued) unless `active` is false, then
+    /// `locked`. A user SCIM deleted earlier under the same email is brought back with a new
+    /// SCIM id (so an IdP's "Test Connection" can create and delete the same test user again);
+    /// it returns `active` if it had logged in before, else `invited`.
+    pub async fn scim_create_user(&self, node_id: i64, w: &ScimUserWrite, invitation: &Invitation, now: i64) -> Result<Created> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let existing: Option<(i64, Option<i64>, Option<i64>)> =
+            sqlx::query_as("SELECT user_id, scim_deleted_at, last_login_at FROM users WHERE email = ? COLLATE NOCASE")
+                .bind(&w.email)
+                .fetch_optional(&mut *tx)
+                .await?;
+        let status = match (w.active, &existing) {
+            (Some(false), _) => UserStatus::Locked,
+            (_, Some((_, _, Some(_)))) => UserStatus::Active,
+            _ => UserStatus::Invited,
+        };
+        if status != UserStatus::Locked {
+            check_seats(&mut tx, node_id).await?;
+        }
+        let scim_id = uuid::Uuid::new_v4().to_string();
+        let user_id = match existing {
+            Some((_, None, _)) => return Err(StoreError::Conflict(format!("{} is already taken", w.email))),
+            Some((user_id, Some(_), _)) => {
+                sqlx::query(
+                    "UPDATE users SET email = ?, first_name = ?, last_name = ?, display_name = ?, external_id = ?, \
+                     status = ?, node_id = ?, scim_id = ?, scim_deleted_at = NULL, updated_at = ? WHERE user_id = ?",
+                )
+                .bind(w.email.to_lowercase())
+                .bind(&w.first_name)
+                .bind(&w.last_name)
+                .bind(&w.display_name)
+                .bind(&w.external_id)
+                .bind(status.as_str())
+                .bind(node_id)
+                .bind(&scim_id)
+                .bind(now)
+                .bind(user_id)
+                .execute(&mut *tx)
+                .await?;
+                user_id
+            }
+            None => {
+                sqlx::query_scalar(
+                    "INSERT INTO users (email, first_name, last_name, display_name, external_id, status, provisioned_by, \
+                     node_id, scim_id, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, 'scim', ?, ?, ?, ?) RETURNING user_id",
+                )
+                .bind(w.email.to_lowercase())
+                .bind(&w.first_name)
+                .bind(&w.last_name)
+                .bind(&w.display_name)
+                .bind(&w.external_id)
+                .bind(status.as_str())
+                .bind(node_id)
+                .bind(&scim_id)
+                .bind(now)
+                .bind(now)
+                .fetch_one(&mut *tx)
+                .await?
+            }
+        };
+        for team_id in w.teams.iter().flatten() {
+            add_member(&mut tx, *team_id, user_id, now).await?;
+        }
+        let invited = status == UserStatus::Invited;
+        if invited {
+            sqlx::query(
+                "INSERT INTO outbox (created_at, node_id, user_id, kind, recipient, subject, body) VALUES (?, ?, ?, 'invitation', ?, ?, ?)",
+            )
+            .bind(now)
+            .bind(node_id)
+            .bind(user_id)
+            .bind(w.email.to_lowercase())
+            .bind(&invitation.subject)
+            .bind(&invitation.body)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        let user = self.get_user(user_id).await?.ok_or(StoreError::NotFound("user"))?;
+        Ok(Created { user, invited })
+    }
+
+    /// Replace a user's SCIM-writable attributes. `active: Some(false)` locks; `Some(true)`
+    /// unlocks a locked user (to `active` if it ever logged in, else back to `invited`).
+    pub async fn scim_replace_user(&self, user_id: i64, w: &ScimUserWrite, now: i64) -> Result<User> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let current: Option<(String, i64, Option<i64>)> =
+            sqlx::query_as("SELECT status, node_id, last_login_at FROM users WHERE user_id = ? AND scim_deleted_at IS NULL")
+                .bind(user_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        let (status, node_id, last_login) = current.ok_or(StoreError::NotFound("user"))?;
+        let status = UserStatus::parse(&status);
+        let new_status = match (w.active, status) {
+            (Some(false), _) => UserStatus::Locked,
+            (Some(true), UserStatus::Locked) => {
+                check_seats(&mut tx, node_id).await?;
+                if last_login.is_some() { UserStatus::Active } else { UserStatus::Invited }
+            }
+            _ => status,
+        };
+        let taken: Option<i64> = sqlx::query_scalar("SELECT user_id FROM users WHERE email = ? COLLATE NOCASE AND user_id != ?")
+            .bind(&w.email)
+            .bind(user_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if taken.is_some() {
+            return Err(StoreError::Conflict(format!("{} is already taken", w.email)));
+        }
+        sqlx::query(
+            "UPDATE users SET email = ?, first_name = ?, last_name = ?, display_name = ?, external_id = ?, status = ?, \
+             updated_at = ? WHERE user_id = ?",
+        )
+        .bind(w.email.to_lowercase())
+        .bind(&w.first_name)
+        .bind(&w.last_name)
+        .bind(&w.display_name)
+        .bind(&w.external_id)
+        .bind(new_status.as_str())
+        .bind(now)
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await?;
+        if let Some(teams) = &w.teams {
+            let current: Vec<i64> = sqlx::query_scalar("SELECT team_id FROM team_members WHERE user_id = ?")
+                .bind(user_id)
+                .fetch_all(&mut *tx)
+                .await?;
+            for gone in current.iter().filter(|t| !teams.contains(t)) {
+                sqlx::query("DELETE FROM team_members WHERE team_id = ? AND user_id = ?").bind(gone).bind(user_id).execute(&mut *tx).await?;
+            }
+            for team_id in teams {
+                add_member(&mut tx, *team_id, user_id, now).await?;
+            }
+        }
+        tx.commit().await?;
+        self.get_user(user_id).await?.ok_or(StoreError::NotFound("user"))
+    }
+
+    /// SCIM DELETE as Keeper does it: lock, never delete. The user leaves its teams and is
+    /// gone from SCIM reads; vault data and the login record stay.
+    pub async fn scim_delete_user(&self, user_id: i64, now: i64) -> Result<()> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let res = sqlx::query(
+            "UPDATE users SET status = 'locked', scim_deleted_at = ?, updated_at = ? WHERE user_id = ? AND scim_deleted_at IS NULL",
+        )
+        .bind(now)
+        .bind(now)
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await?;
+        if res.rows_affected() == 0 {
+            return Err(StoreError::NotFound("user"));
+        }
+        sqlx::query("DELETE FROM team_members WHERE user_id = ?").bind(user_id).execute(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn list_outbox(&self, limit: i64) -> Result<Vec<OutboxMessage>> {
+        Ok(sqlx::query_as(
+            "SELECT id, created_at, node_id, user_id, kind, recipient, subject, body, sent_at, last_error \
+             FROM outbox ORDER BY id DESC LIMIT ?",
+        )
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    pub async fn record_provisioning_event(&self, e: &NewProvisioningEvent<'_>) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO provisioning_events (at, node_id, event, method, target, outcome, reason, detail, request_id, client_addr) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(e.at)
+        .bind(e.node_id)
+        .bind(e.event)
+        .bind(e.method)
+        .bind(e.target)
+        .bind(if e.success { "success" } else { "failure" })
+        .bind(e.reason)
+        .bind(e.detail)
+        .bind(e.request_id)
+        .bind(e.client_addr)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Events at or after `since`, newest first.
+    pub async fn list_provisioning_events(&self, since: i64, limit: i64) -> Result<Vec<ProvisioningEvent>> {
+        Ok(sqlx::query_as(
+            "SELECT id, at, node_id, event, method, target, outcome, reason, detail, request_id, client_addr \
+             FROM provisioning_events WHERE at >= ? ORDER BY id DESC LIMIT ?",
+        )
+        .bind(since)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+}
+
+/// Refuse when the node's seats are all taken by users that are not locked.
+async fn check_seats(tx: &mut sqlx::SqliteConnection, node_id: i64) -> Result<()> {
+    let seats: Option<i64> = sqlx::query_scalar("SELECT seats FROM nodes WHERE node_id = ?").bind(node_id).fetch_optional(&mut *tx).await?.flatten();
+    if let Some(seats) = seats {
+        let used: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM users WHERE node_id = ? AND status != 'locked' AND scim_deleted_at IS NULL",
+        )
+        .bind(node_id)
+        .fetch_one(&mut *tx)
+        .await?;
+        if used >= seats {
+            return Err(StoreError::SeatLimit(seats));
+        }
+    }
+    Ok(())
+}
