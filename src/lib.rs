@@ -13,7 +13,11 @@
 //! Provisioning: an IdP's SCIM client ─▶ web/routes/scim.rs (bearer token, body limit) ─▶
 //! scim/service.rs (Keeper's rules; scim/filter.rs, scim/patch.rs) ─▶ store/provisioning.rs,
 //! store/teams.rs; refusals become SCIM error bodies in web/scim_error.rs.
+//!
+//! The admin console is `web/routes/admin/` (pages) over `admins.rs` (accounts, argon2, sign-in
+//! rate limiting) and `web/admin_session.rs` (its own session cookie, CSRF on every form).
 
+pub mod admins;
 pub mod app;
 pub mod cli;
 pub mod config;

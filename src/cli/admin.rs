@@ -3,8 +3,8 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use super::{Command, IdpCommand, SsoCommand, UsersCommand};
 pub(super) use super::print_json;
+use super::{AdminCommand, Command, IdpCommand, SsoCommand, UsersCommand};
 use crate::config::DataDir;
 use crate::login::finish;
 use crate::saml::idp_metadata;
@@ -173,6 +173,26 @@ pub async fn run(data_dir: &Path, json: bool, command: Command) -> Result<ExitCo
         Command::Outbox(cmd) => return super::scim::outbox(&svc, json, cmd).await,
         Command::Teams(cmd) => return super::scim::teams(&svc, json, cmd).await,
         Command::Events { since, limit } => return super::scim::events(&svc, json, since, limit).await,
+        Command::Admin(AdminCommand::Create { email }) => {
+            let (password, generated) = match read_password_from_stdin()? {
+                Some(p) => (p, false),
+                None => (crate::admins::generate_password(), true),
+            };
+            let account = crate::admins::create(&svc.store, &email, password.clone(), now.timestamp()).await?;
+            if json {
+                let mut v = serde_json::json!({"admin_id": account.admin_id, "email": account.email});
+                if generated {
+                    v["password"] = password.into();
+                }
+                print_json(&v);
+            } else {
+                println!("created admin {}", account.email);
+                if generated {
+                    // Shown this once; only the argon2 hash is stored.
+                    println!("password: {password}");
+                }
+            }
+        }
         Command::Serve(_) | Command::Demo { .. } => unreachable!("handled by cli::run"),
     }
     Ok(ExitCode::SUCCESS)
@@ -213,4 +233,18 @@ async fn check_responses(svc: &Services, sso_id: i64, files: &[std::path::PathBu
         print_json(&rows);
     }
     Ok(if all_ok { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+/// One line from a pipe or file; `None` when stdin is a terminal (nobody should type a
+/// password that echoes) or empty.
+fn read_password_from_stdin() -> Result<Option<String>, String> {
+    use std::io::{BufRead, IsTerminal};
+    let stdin = std::io::stdin();
+    if stdin.is_terminal() {
+        return Ok(None);
+    }
+    let mut line = String::new();
+    stdin.lock().read_line(&mut line).map_err(|e| format!("reading the password from stdin: {e}"))?;
+    let password = line.trim_end_matches(['\r', '\n']).to_string();
+    Ok(Some(password).filter(|p| !p.is_empty()))
 }

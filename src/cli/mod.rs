@@ -54,6 +54,9 @@ pub enum Command {
     /// Users.
     #[command(subcommand)]
     Users(UsersCommand),
+    /// Admin console accounts.
+    #[command(subcommand)]
+    Admin(AdminCommand),
     /// Login records (successes and refusals).
     Logins {
         /// Only refused logins.
@@ -187,6 +190,16 @@ pub enum SsoCommand {
 pub enum IdpCommand {
     /// Import an IdP metadata XML file (JumpCloud, Okta, Entra ID, …).
     Import { sso_id: i64, file: PathBuf },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AdminCommand {
+    /// Create a console admin. The password is read from standard input (one line); when
+    /// standard input is a terminal or empty, a password is generated and printed once.
+    Create {
+        #[arg(long)]
+        email: String,
+    },
 }
 
 #[derive(Subcommand, Debug)]

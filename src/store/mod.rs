@@ -2,6 +2,7 @@
 //! (`mark_assertion_used`, `commit_login`, …) and never sees sqlx, so a PostgreSQL backend can
 //! be added beside SQLite inside this module alone. Times are unix seconds.
 
+mod admin;
 mod logins;
 mod nodes;
 mod provisioning;
@@ -17,6 +18,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::SqlitePool;
 use thiserror::Error;
 
+pub use admin::{AdminAccount, AuditEvent, LoginEventFilter};
 pub use logins::{LoginCommit, LoginEvent, NewFailure};
 pub use nodes::Node;
 pub use provisioning::{Created, Invitation, NewProvisioningEvent, OutboxMessage, ProvisioningEvent, ScimUserWrite};

@@ -1,10 +1,13 @@
 //! The only module that speaks HTTP. Each route module owns its router; this file merges them
 //! and adds the layers every response gets: request id, security headers, sessions.
 
+pub mod admin_pages;
+pub mod admin_session;
 pub mod error;
 pub mod request_id;
 pub mod routes;
 pub mod scim_error;
+pub mod reason_help;
 pub mod session;
 pub mod templates;
 
@@ -41,6 +44,7 @@ pub async fn router(svc: Services) -> Result<Router, sqlx::Error> {
         .merge(routes::vault::router())
         .merge(routes::health::router())
         .merge(routes::scim::router())
+        .merge(routes::admin::router(&svc))
         .layer(sessions)
         .layer(middleware::from_fn(security_headers))
         .layer(middleware::from_fn(request_id::assign))

@@ -4,7 +4,7 @@
 use crate::support::pysaml2::{scrape_form, LiveIdp};
 use crate::support::TestApp;
 
-async fn wire(app: &TestApp, extra: &[&str]) -> LiveIdp {
+pub(crate) async fn wire(app: &TestApp, extra: &[&str]) -> LiveIdp {
     let idp = LiveIdp::start(&app.entity_id(), extra);
     let xml = idp.metadata();
     let parsed = spconnect::saml::idp_metadata::parse(&xml).expect("pysaml2 IdP metadata");

@@ -7,9 +7,11 @@ mod support;
 
 mod acs_accepts;
 mod acs_rejects;
+mod admin_console;
 mod ext_login;
 mod first_start;
 mod idp_import;
+mod journeys;
 mod live_idp;
 mod scim_cli;
 mod scim_compliance;

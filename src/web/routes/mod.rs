@@ -1,6 +1,7 @@
 //! One file per URL family of the public contract.
 
 pub mod acs;
+pub mod admin;
 pub mod ext_login;
 pub mod health;
 pub mod metadata;

@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+pub mod browser;
 pub mod keys;
 pub mod pysaml2;
 pub mod scim;

@@ -1,0 +1,179 @@
+//! The admin console's records: local admin accounts, refused sign-ins (counted for rate
+//! limiting), the audit trail, and the read-only views the console needs over logins.
+
+use super::{LoginEvent, Result, Store, StoreError};
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct AdminAccount {
+    pub admin_id: i64,
+    pub email: String,
+    pub password_hash: String,
+    pub created_at: i64,
+    pub last_login_at: Option<i64>,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow, serde::Serialize)]
+pub struct AuditEvent {
+    pub id: i64,
+    pub at: i64,
+    pub admin_email: String,
+    pub action: String,
+    pub target: String,
+    pub detail: String,
+}
+
+/// What the login-events table of the console is narrowed to; `None` means "any".
+#[derive(Debug, Clone, Default)]
+pub struct LoginEventFilter {
+    pub sso_id: Option<i64>,
+    /// "success" or "failure".
+    pub outcome: Option<String>,
+    pub reason_code: Option<String>,
+    /// Substring of the email or the claimed NameID.
+    pub who: Option<String>,
+    pub limit: i64,
+}
+
+impl Store {
+    pub async fn create_admin(&self, email: &str, password_hash: &str, now: i64) -> Result<AdminAccount> {
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO admin_accounts (email, password_hash, created_at) VALUES (?, ?, ?) RETURNING admin_id",
+        )
+        .bind(email.trim().to_lowercase())
+        .bind(password_hash)
+        .bind(now)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(|e| match &e {
+            sqlx::Error::Database(d) if d.is_unique_violation() => StoreError::Conflict(format!("an admin {email} already exists")),
+            _ => e.into(),
+        })?;
+        sqlx::query_as("SELECT admin_id, email, password_hash, created_at, last_login_at FROM admin_accounts WHERE admin_id = ?")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or(StoreError::NotFound("admin"))
+    }
+
+    pub async fn find_admin(&self, email: &str) -> Result<Option<AdminAccount>> {
+        Ok(sqlx::query_as(
+            "SELECT admin_id, email, password_hash, created_at, last_login_at FROM admin_accounts WHERE email = ? COLLATE NOCASE",
+        )
+        .bind(email.trim())
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    pub async fn get_admin(&self, admin_id: i64) -> Result<Option<AdminAccount>> {
+        Ok(sqlx::query_as("SELECT admin_id, email, password_hash, created_at, last_login_at FROM admin_accounts WHERE admin_id = ?")
+            .bind(admin_id)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    pub async fn mark_admin_signed_in(&self, admin_id: i64, now: i64) -> Result<()> {
+        sqlx::query("UPDATE admin_accounts SET last_login_at = ? WHERE admin_id = ?").bind(now).bind(admin_id).execute(&self.pool).await?;
+        Ok(())
+    }
+
+    pub async fn record_admin_signin_failure(&self, email: &str, client_addr: &str, now: i64) -> Result<()> {
+        sqlx::query("INSERT INTO admin_signin_failures (at, email, client_addr) VALUES (?, ?, ?)")
+            .bind(now)
+            .bind(email.trim().to_lowercase())
+            .bind(client_addr)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Refused sign-ins since `since`, for this email and from this address (each counted
+    /// separately: one guards an account against a spread attack, the other a client against
+    /// trying many accounts).
+    pub async fn admin_signin_failures_since(&self, email: &str, client_addr: &str, since: i64) -> Result<(i64, i64)> {
+        let by_email: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM admin_signin_failures WHERE email = ? COLLATE NOCASE AND at >= ?")
+            .bind(email.trim())
+            .bind(since)
+            .fetch_one(&self.pool)
+            .await?;
+        let by_addr: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM admin_signin_failures WHERE client_addr = ? AND at >= ?")
+            .bind(client_addr)
+            .bind(since)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok((by_email, by_addr))
+    }
+
+    /// A successful sign-in clears the account's failures, so an admin who mistyped twice
+    /// does not carry them into the next window.
+    pub async fn clear_admin_signin_failures(&self, email: &str) -> Result<()> {
+        sqlx::query("DELETE FROM admin_signin_failures WHERE email = ? COLLATE NOCASE").bind(email.trim()).execute(&self.pool).await?;
+        Ok(())
+    }
+
+    pub async fn audit(&self, admin_email: &str, action: &str, target: &str, detail: &str, now: i64) -> Result<()> {
+        sqlx::query("INSERT INTO admin_audit (at, admin_email, action, target, detail) VALUES (?, ?, ?, ?, ?)")
+            .bind(now)
+            .bind(admin_email)
+            .bind(action)
+            .bind(target)
+            .bind(detail)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn list_audit(&self, action_prefix: Option<&str>, limit: i64) -> Result<Vec<AuditEvent>> {
+        let pattern = format!("{}%", action_prefix.unwrap_or("").replace(['%', '_'], ""));
+        Ok(sqlx::query_as("SELECT id, at, admin_email, action, target, detail FROM admin_audit WHERE action LIKE ? ORDER BY id DESC LIMIT ?")
+            .bind(pattern)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
+    pub async fn search_login_events(&self, f: &LoginEventFilter) -> Result<Vec<LoginEvent>> {
+        let who = f.who.as_deref().map(|w| format!("%{}%", w.replace(['%', '_'], "")));
+        Ok(sqlx::query_as(
+            "SELECT id, at, sso_id, user_id, email, outcome, reason_code, detail, issuer, name_id, client_addr, \
+             request_id, provisioned_by FROM login_events \
+             WHERE (?1 IS NULL OR sso_id = ?1) AND (?2 IS NULL OR outcome = ?2) AND (?3 IS NULL OR reason_code = ?3) \
+             AND (?4 IS NULL OR email LIKE ?4 OR name_id LIKE ?4) ORDER BY id DESC LIMIT ?5",
+        )
+        .bind(f.sso_id)
+        .bind(&f.outcome)
+        .bind(&f.reason_code)
+        .bind(who)
+        .bind(f.limit)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// The reason codes that occur in the record, for the filter's choices.
+    pub async fn login_reason_codes(&self) -> Result<Vec<String>> {
+        Ok(sqlx::query_scalar("SELECT DISTINCT reason_code FROM login_events WHERE reason_code IS NOT NULL ORDER BY reason_code")
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
+    /// The latest success and the latest failure of one configuration (the status panel).
+    pub async fn last_logins(&self, sso_id: i64) -> Result<(Option<LoginEvent>, Option<LoginEvent>)> {
+        let last = |outcome: &'static str| {
+            let f = LoginEventFilter { sso_id: Some(sso_id), outcome: Some(outcome.into()), limit: 1, ..Default::default() };
+            async move { self.search_login_events(&f).await.map(|v| v.into_iter().next()) }
+        };
+        Ok((last("success").await?, last("failure").await?))
+    }
+}
+
+impl Store {
+    /// The latest SCIM call on a node (the console's "last provisioning call").
+    pub async fn last_provisioning_event(&self, node_id: i64) -> Result<Option<super::ProvisioningEvent>> {
+        Ok(sqlx::query_as(
+            "SELECT id, at, node_id, event, method, target, outcome, reason, detail, request_id, client_addr \
+             FROM provisioning_events WHERE node_id = ? ORDER BY id DESC LIMIT 1",
+        )
+        .bind(node_id)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+}

@@ -1,0 +1,212 @@
+//! Page types of the admin console (`templates/admin/`). Handlers turn store records into the
+//! small row structs here, with times already formatted, so the templates stay logic-free.
+
+use askama::Template;
+
+/// What every console page shows around its content: who is signed in, the CSRF token for its
+/// forms, and which menu entry is current.
+pub struct Chrome {
+    pub admin_email: String,
+    pub csrf: String,
+    pub section: &'static str,
+}
+
+impl Chrome {
+    /// `aria-current` on the menu entry of the page being shown.
+    pub fn current(&self, section: &str) -> &'static str {
+        if self.section == section {
+            "page"
+        } else {
+            "false"
+        }
+    }
+}
+
+pub fn fmt_time(t: Option<i64>) -> String {
+    t.and_then(|t| chrono::DateTime::from_timestamp(t, 0))
+        .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
+        .unwrap_or_else(|| "never".into())
+}
+
+#[derive(Template)]
+#[template(path = "admin/login.html")]
+pub struct SignInPage<'a> {
+    pub csrf: &'a str,
+    pub message: &'a str,
+    pub email: &'a str,
+}
+
+pub struct SsoRow {
+    pub sso_id: i64,
+    pub name: String,
+    pub domain: String,
+    pub node: String,
+    pub jit: bool,
+    pub idp: String,
+}
+
+pub struct NodeChoice {
+    pub node_id: i64,
+    pub label: String,
+    pub selected: bool,
+}
+
+#[derive(Template)]
+#[template(path = "admin/sso_list.html")]
+pub struct SsoListPage {
+    pub chrome: Chrome,
+    pub configs: Vec<SsoRow>,
+    pub nodes: Vec<NodeChoice>,
+    pub message: String,
+    pub name: String,
+    pub domain: String,
+}
+
+/// One line of the status panel: a label, a value, and whether it needs the admin's attention.
+pub struct StatusLine {
+    pub label: &'static str,
+    pub value: String,
+    pub warn: bool,
+}
+
+#[derive(Template)]
+#[template(path = "admin/sso_view.html")]
+pub struct SsoViewPage {
+    pub chrome: Chrome,
+    pub sso_id: i64,
+    pub name: String,
+    pub domain: String,
+    pub entity_id: String,
+    pub idp_initiated_login: String,
+    pub acs: String,
+    pub slo: String,
+    pub metadata_download: String,
+    pub cert_download: String,
+    pub status: Vec<StatusLine>,
+    pub settings: Vec<(&'static str, String)>,
+    pub notice: String,
+}
+
+#[derive(Template)]
+#[template(path = "admin/sso_edit.html")]
+pub struct SsoEditPage {
+    pub chrome: Chrome,
+    pub sso_id: i64,
+    pub name: String,
+    pub jit: bool,
+    pub idp_initiated: bool,
+    pub clock_skew_secs: i64,
+    pub attr_email: String,
+    pub attr_first: String,
+    pub attr_last: String,
+    pub idp_entity_id: String,
+    /// Why the last settings change or metadata upload was refused; empty when it was not.
+    pub error: String,
+}
+
+pub struct UserRow {
+    pub user_id: i64,
+    pub email: String,
+    pub name: String,
+    pub status: &'static str,
+    pub provisioned_by: String,
+    pub last_login: String,
+    pub locked: bool,
+}
+
+#[derive(Template)]
+#[template(path = "admin/users.html")]
+pub struct UsersPage {
+    pub chrome: Chrome,
+    pub users: Vec<UserRow>,
+    pub q: String,
+    pub status: String,
+    pub total: usize,
+}
+
+pub struct EventRow {
+    pub at: String,
+    pub sso_id: String,
+    pub outcome: String,
+    pub who: String,
+    pub reason_code: String,
+    pub meaning: String,
+    pub fix: String,
+    pub detail: String,
+    pub client_addr: String,
+    pub request_id: String,
+}
+
+pub struct AuditRow {
+    pub at: String,
+    pub admin_email: String,
+    pub action: String,
+    pub target: String,
+    pub detail: String,
+}
+
+pub struct CodeChoice {
+    pub code: String,
+    pub selected: bool,
+}
+
+#[derive(Template)]
+#[template(path = "admin/events.html")]
+pub struct EventsPage {
+    pub chrome: Chrome,
+    pub events: Vec<EventRow>,
+    pub audit: Vec<AuditRow>,
+    pub codes: Vec<CodeChoice>,
+    pub outcome: String,
+    pub who: String,
+    pub sso: String,
+    pub reference: Vec<(&'static str, &'static str, &'static str)>,
+}
+
+pub struct NodeRowView {
+    pub node_id: i64,
+    pub name: String,
+    pub parent: String,
+    pub seats: String,
+    pub scim: String,
+    pub scim_enabled: bool,
+    pub base_url: String,
+    pub last_call: String,
+}
+
+#[derive(Template)]
+#[template(path = "admin/nodes.html")]
+pub struct NodesPage {
+    pub chrome: Chrome,
+    pub nodes: Vec<NodeRowView>,
+    pub parents: Vec<NodeChoice>,
+    pub message: String,
+}
+
+/// Shown once, right after the token is generated: only its hash is kept.
+#[derive(Template)]
+#[template(path = "admin/scim_token.html")]
+pub struct ScimTokenPage {
+    pub chrome: Chrome,
+    pub node_name: String,
+    pub token: String,
+    pub base_url: String,
+}
+
+pub struct TeamRow {
+    pub team_id: i64,
+    pub team_uid: String,
+    pub name: String,
+    pub node: String,
+    pub pending: bool,
+    pub members: Vec<String>,
+    pub created: String,
+}
+
+#[derive(Template)]
+#[template(path = "admin/teams.html")]
+pub struct TeamsPage {
+    pub chrome: Chrome,
+    pub teams: Vec<TeamRow>,
+    pub pending: usize,
+}

@@ -1,0 +1,130 @@
+//! Admin sessions and CSRF tokens. Admin sessions live in their own cookie (`spconnect_admin`,
+//! path `/admin`, SameSite=Strict), separate from end-user logins: signing out of the vault must
+//! not sign an admin out, and an admin cookie is never sent to the SAML endpoints.
+//!
+//! CSRF: a synchronizer token per session (also before sign-in, for the sign-in form), checked
+//! by `csrf_guard` on every POST under /admin before any handler runs.
+
+use axum::body::{to_bytes, Body};
+use axum::extract::{FromRequest, Multipart, Request};
+use axum::http::{header, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::{Deserialize, Serialize};
+use tower_sessions::Session;
+
+const ADMIN_KEY: &str = "admin";
+const CSRF_KEY: &str = "admin_csrf";
+/// The largest form the console accepts (an IdP metadata upload included).
+pub const MAX_ADMIN_FORM_BYTES: usize = 2 * 1024 * 1024;
+/// Absolute admin session lifetime, whatever the activity (the idle timeout is on the cookie).
+pub const ADMIN_ABSOLUTE_SECS: i64 = 8 * 3600;
+pub const ADMIN_IDLE_SECS: i64 = 30 * 60;
+
+/// The signed-in admin, put into request extensions by `require_admin`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CurrentAdmin {
+    pub admin_id: i64,
+    pub email: String,
+    pub auth_at: i64,
+}
+
+/// The session's CSRF token, created on first use.
+pub async fn csrf_token(session: &Session) -> String {
+    if let Ok(Some(t)) = session.get::<String>(CSRF_KEY).await {
+        return t;
+    }
+    let token = hex::encode(rand::random::<[u8; 32]>());
+    if let Err(e) = session.insert(CSRF_KEY, &token).await {
+        tracing::error!(error = %e, "could not store the CSRF token");
+    }
+    token
+}
+
+/// Start an admin session: a new session id (no fixation) and a new CSRF token.
+pub async fn begin(session: &Session, admin: CurrentAdmin) -> Result<(), tower_sessions::session::Error> {
+    session.cycle_id().await?;
+    session.insert(CSRF_KEY, hex::encode(rand::random::<[u8; 32]>())).await?;
+    session.insert(ADMIN_KEY, admin).await
+}
+
+pub async fn end(session: &Session) {
+    let _ = session.flush().await;
+}
+
+async fn current(session: &Session, now: i64) -> Option<CurrentAdmin> {
+    let admin: CurrentAdmin = session.get(ADMIN_KEY).await.ok().flatten()?;
+    if now - admin.auth_at > ADMIN_ABSOLUTE_SECS {
+        end(session).await;
+        return None;
+    }
+    Some(admin)
+}
+
+/// Every /admin route but the sign-in page goes through this. Pages redirect to sign-in;
+/// anything else (a form post, a download) gets a bare 401 so nothing is acted on.
+pub async fn require_admin(session: Session, mut req: Request, next: Next) -> Response {
+    match current(&session, chrono::Utc::now().timestamp()).await {
+        Some(admin) => {
+            req.extensions_mut().insert(admin);
+            next.run(req).await
+        }
+        None if req.method() == Method::GET || req.method() == Method::HEAD => Redirect::to("/admin/login").into_response(),
+        None => (StatusCode::UNAUTHORIZED, "sign in first").into_response(),
+    }
+}
+
+/// Refuse any POST under /admin whose form does not carry this session's CSRF token. The body
+/// is read once (bounded), searched for the `csrf` field, and handed on unchanged.
+pub async fn csrf_guard(session: Session, req: Request, next: Next) -> Response {
+    if req.method() != Method::POST {
+        return next.run(req).await;
+    }
+    let expected: Option<String> = session.get(CSRF_KEY).await.ok().flatten();
+    let (parts, body) = req.into_parts();
+    let Ok(bytes) = to_bytes(body, MAX_ADMIN_FORM_BYTES).await else {
+        return (StatusCode::PAYLOAD_TOO_LARGE, "the form is too large").into_response();
+    };
+    let content_type = parts.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+    let presented = if content_type.starts_with("application/x-www-form-urlencoded") {
+        serde_urlencoded::from_bytes::<Vec<(String, String)>>(&bytes)
+            .ok()
+            .and_then(|fields| fields.into_iter().find(|(k, _)| k == "csrf").map(|(_, v)| v))
+    } else if content_type.starts_with("multipart/form-data") {
+        multipart_csrf(&content_type, bytes.clone()).await
+    } else {
+        None
+    };
+    let ok = matches!((&expected, &presented), (Some(e), Some(p)) if constant_time_eq(e.as_bytes(), p.as_bytes()));
+    if !ok {
+        tracing::warn!(path = %parts.uri.path(), "admin form refused: missing or wrong CSRF token");
+        return (StatusCode::FORBIDDEN, "The form expired or did not come from this console. Go back, reload the page and try again.")
+            .into_response();
+    }
+    next.run(Request::from_parts(parts, Body::from(bytes))).await
+}
+
+async fn multipart_csrf(content_type: &str, bytes: axum::body::Bytes) -> Option<String> {
+    let req = Request::builder().method(Method::POST).header(header::CONTENT_TYPE, content_type).body(Body::from(bytes)).ok()?;
+    let mut multipart = Multipart::from_request(req, &()).await.ok()?;
+    while let Ok(Some(field)) = multipart.next_field().await {
+        if field.name() == Some("csrf") {
+            return field.text().await.ok();
+        }
+    }
+    None
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn constant_time_eq_compares_whole_values() {
+        assert!(super::constant_time_eq(b"abc", b"abc"));
+        assert!(!super::constant_time_eq(b"abc", b"abd"));
+        assert!(!super::constant_time_eq(b"abc", b"ab"));
+    }
+}

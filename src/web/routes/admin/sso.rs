@@ -1,0 +1,308 @@
+//! /admin/sso: list and create configurations; View (what Keeper's "View" shows, plus a status
+//! panel); Edit (switches, attribute names, IdP metadata upload).
+
+use axum::extract::{Multipart, Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Redirect};
+use axum::routing::{get, post};
+use axum::{Extension, Form, Router};
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use tower_sessions::Session;
+
+use super::{chrome, now, AdminError, AdminResult};
+use crate::saml::idp_metadata::{self, asn1_to_utc};
+use crate::store::{SsoConfig, SsoSettings, StoreError, ROOT_NODE_ID};
+use crate::web::admin_pages::{fmt_time, NodeChoice, SsoEditPage, SsoListPage, SsoRow, SsoViewPage, StatusLine};
+use crate::web::admin_session::CurrentAdmin;
+use crate::web::routes::parse_id;
+use crate::web::templates::render;
+use crate::web::AppState;
+
+/// Certificates closer than this to expiry are flagged on the status panel.
+const EXPIRY_WARNING_DAYS: i64 = 30;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/admin/sso", get(list).post(create))
+        .route("/admin/sso/{sso_id}", get(view))
+        .route("/admin/sso/{sso_id}/edit", get(edit))
+        .route("/admin/sso/{sso_id}/settings", post(save_settings))
+        .route("/admin/sso/{sso_id}/idp", post(upload_idp))
+}
+
+async fn config(svc: &AppState, raw: &str) -> Result<SsoConfig, AdminError> {
+    let sso_id = parse_id(raw).ok_or(AdminError::NotFound)?;
+    svc.store.get_sso(sso_id).await?.ok_or(AdminError::NotFound)
+}
+
+#[derive(Deserialize, Default)]
+struct CreateForm {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    domain: String,
+    node: Option<i64>,
+}
+
+async fn list_page(svc: &AppState, session: &Session, admin: &CurrentAdmin, form: CreateForm, message: String) -> Result<SsoListPage, AdminError> {
+    let nodes = svc.store.list_nodes().await?;
+    let label = |id: i64| nodes.iter().find(|n| n.node_id == id).map_or_else(|| id.to_string(), |n| n.name.clone());
+    let configs = svc
+        .store
+        .list_sso()
+        .await?
+        .into_iter()
+        .map(|c| SsoRow {
+            node: label(c.node_id),
+            idp: c.idp_entity_id.unwrap_or_else(|| "no metadata uploaded".into()),
+            sso_id: c.sso_id,
+            name: c.name,
+            domain: c.domain,
+            jit: c.jit,
+        })
+        .collect();
+    // Keeper puts SSO beneath the root node, so a child node is the default choice when any exists.
+    let default_node = form.node.or_else(|| nodes.iter().find(|n| n.parent_id.is_some()).map(|n| n.node_id)).unwrap_or(ROOT_NODE_ID);
+    let nodes = nodes
+        .iter()
+        .map(|n| NodeChoice {
+            node_id: n.node_id,
+            label: if n.parent_id.is_none() { format!("{} (root)", n.name) } else { n.name.clone() },
+            selected: n.node_id == default_node,
+        })
+        .collect();
+    Ok(SsoListPage { chrome: chrome(session, admin, "sso").await, configs, nodes, message, name: form.name, domain: form.domain })
+}
+
+async fn list(State(svc): State<AppState>, Extension(admin): Extension<CurrentAdmin>, session: Session) -> AdminResult {
+    let page = list_page(&svc, &session, &admin, CreateForm::default(), String::new()).await?;
+    Ok(Html(render(&page)).into_response())
+}
+
+/// A bare DNS name: what users type on the sign-in page.
+fn valid_domain(d: &str) -> bool {
+    !d.is_empty()
+        && d.len() <= 253
+        && d.contains('.')
+        && d.split('.').all(|l| !l.is_empty() && l.len() <= 63 && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'))
+}
+
+async fn create(State(svc): State<AppState>, Extension(admin): Extension<CurrentAdmin>, session: Session, Form(form): Form<CreateForm>) -> AdminResult {
+    let name = form.name.trim().to_string();
+    let domain = form.domain.trim().to_ascii_lowercase();
+    let node = form.node.unwrap_or(ROOT_NODE_ID);
+    let problem = if name.is_empty() || name.chars().count() > 100 {
+        Some("Give the configuration a name of at most 100 characters.".to_string())
+    } else if !valid_domain(&domain) {
+        Some(format!("{domain:?} is not a domain name (for example: example.com)."))
+    } else {
+        None
+    };
+    let result = match problem {
+        Some(p) => Err(p),
+        None => svc.store.create_sso(&name, &domain, node, now()).await.map_err(|e| match e {
+            StoreError::Conflict(m) => format!("{m}."),
+            StoreError::NotFound(_) => "That node does not exist.".into(),
+            other => other.to_string(),
+        }),
+    };
+    match result {
+        Ok(config) => {
+            // Generate the SP key pair now (RSA, CPU-bound) so Export works at once.
+            let (svc2, c2) = (svc.clone(), config.clone());
+            tokio::task::spawn_blocking(move || svc2.sp_metadata(&c2)).await??;
+            svc.store.audit(&admin.email, "sso.create", &config.sso_id.to_string(), &format!("{name} ({domain}), node {node}"), now()).await?;
+            Ok(Redirect::to(&format!("/admin/sso/{}?notice=created", config.sso_id)).into_response())
+        }
+        Err(message) => {
+            let page = list_page(&svc, &session, &admin, CreateForm { name, domain: form.domain, node: Some(node) }, message).await?;
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(render(&page))).into_response())
+        }
+    }
+}
+
+#[derive(Deserialize, Default)]
+struct NoticeQuery {
+    notice: Option<String>,
+}
+
+fn expiry_line(label: &'static str, not_after: Option<DateTime<Utc>>, at: DateTime<Utc>) -> StatusLine {
+    match not_after {
+        None => StatusLine { label, value: "none".into(), warn: label.starts_with("IdP") },
+        Some(t) => {
+            let days = (t - at).num_days();
+            let value = match days {
+                d if t <= at => format!("{} (expired {} days ago)", t.format("%Y-%m-%d"), -d),
+                d => format!("{} ({d} days left)", t.format("%Y-%m-%d")),
+            };
+            StatusLine { label, value, warn: days < EXPIRY_WARNING_DAYS }
+        }
+    }
+}
+
+async fn view(State(svc): State<AppState>, Extension(admin): Extension<CurrentAdmin>, session: Session, Path(raw): Path<String>, Query(q): Query<NoticeQuery>) -> AdminResult {
+    let c = config(&svc, &raw).await?;
+    let urls = svc.urls(c.sso_id);
+    let at = Utc::now();
+    let sp_expiry = svc.keys.get(c.sso_id).ok().and_then(|k| asn1_to_utc(k.cert.not_after()));
+    // The IdP certificate that expires first is the one that will break logins first.
+    let idp_expiry = c
+        .idp_certs_der()
+        .iter()
+        .filter_map(|der| openssl::x509::X509::from_der(der).ok())
+        .filter_map(|x| asn1_to_utc(x.not_after()))
+        .min();
+    let (ok, failed) = svc.store.last_logins(c.sso_id).await?;
+    let mut status = vec![
+        StatusLine { label: "IdP entity ID", warn: c.idp_entity_id.is_none(), value: c.idp_entity_id.clone().unwrap_or_else(|| "no IdP metadata uploaded yet".into()) },
+        StatusLine { label: "IdP metadata uploaded", value: fmt_time(c.idp_imported_at), warn: false },
+        expiry_line("IdP signing certificate expires", idp_expiry, at),
+        expiry_line("SP certificate expires", sp_expiry, at),
+        StatusLine { label: "Last successful login", value: ok.map(|e| format!("{} ({})", fmt_time(Some(e.at)), e.email.unwrap_or_default())).unwrap_or_else(|| "never".into()), warn: false },
+        StatusLine {
+            label: "Last failed login",
+            value: failed.map(|e| format!("{} ({})", fmt_time(Some(e.at)), e.reason_code.unwrap_or_default())).unwrap_or_else(|| "never".into()),
+            warn: false,
+        },
+    ];
+    if c.jit && svc.store.get_node(c.node_id).await?.is_some_and(|n| n.scim_enabled) {
+        status.push(StatusLine {
+            label: "Provisioning",
+            value: "JIT is on while SCIM provisions this node; Keeper recommends turning JIT off on the Edit page.".into(),
+            warn: true,
+        });
+    }
+    let on_off = |b: bool| if b { "on".to_string() } else { "off".to_string() };
+    let settings = vec![
+        ("Just-In-Time provisioning", on_off(c.jit)),
+        ("IdP-initiated login", on_off(c.idp_initiated)),
+        ("Clock skew allowance", format!("{} seconds", c.clock_skew_secs)),
+        ("Attribute names", format!("{} / {} / {}", c.attr_email, c.attr_first, c.attr_last)),
+        ("SHA-1 signatures", if c.allow_sha1 { "accepted (weak)".into() } else { "refused".into() }),
+    ];
+    let notice = match q.notice.as_deref() {
+        Some("created") => "Configuration created. Export the metadata for your IdP, then upload the IdP's metadata on the Edit page.",
+        Some("saved") => "Settings saved.",
+        Some("idp") => "IdP metadata uploaded.",
+        _ => "",
+    };
+    let page = SsoViewPage {
+        chrome: chrome(&session, &admin, "sso").await,
+        sso_id: c.sso_id,
+        name: c.name,
+        domain: c.domain,
+        entity_id: urls.entity_id,
+        idp_initiated_login: urls.login,
+        acs: urls.acs,
+        slo: urls.slo,
+        metadata_download: urls.metadata_download,
+        cert_download: urls.cert_download,
+        status,
+        settings,
+        notice: notice.to_string(),
+    };
+    Ok(Html(render(&page)).into_response())
+}
+
+async fn edit_page(session: &Session, admin: &CurrentAdmin, c: SsoConfig, error: String) -> SsoEditPage {
+    SsoEditPage {
+        chrome: chrome(session, admin, "sso").await,
+        sso_id: c.sso_id,
+        name: c.name,
+        jit: c.jit,
+        idp_initiated: c.idp_initiated,
+        clock_skew_secs: c.clock_skew_secs,
+        attr_email: c.attr_email,
+        attr_first: c.attr_first,
+        attr_last: c.attr_last,
+        idp_entity_id: c.idp_entity_id.unwrap_or_default(),
+        error,
+    }
+}
+
+async fn edit(State(svc): State<AppState>, Extension(admin): Extension<CurrentAdmin>, session: Session, Path(raw): Path<String>) -> AdminResult {
+    let c = config(&svc, &raw).await?;
+    Ok(Html(render(&edit_page(&session, &admin, c, String::new()).await)).into_response())
+}
+
+#[derive(Deserialize)]
+struct SettingsForm {
+    /// Checkboxes are absent when unticked.
+    jit: Option<String>,
+    idp_initiated: Option<String>,
+    clock_skew: String,
+    attr_email: String,
+    attr_first: String,
+    attr_last: String,
+}
+
+async fn save_settings(State(svc): State<AppState>, Extension(admin): Extension<CurrentAdmin>, session: Session, Path(raw): Path<String>, Form(f): Form<SettingsForm>) -> AdminResult {
+    let c = config(&svc, &raw).await?;
+    let skew = f.clock_skew.trim().parse::<i64>().ok().filter(|s| (0..=3600).contains(s));
+    let attr = |s: &str| Some(s.trim().to_string()).filter(|s| !s.is_empty() && s.len() <= 200);
+    let (Some(skew), Some(email), Some(first), Some(last)) = (skew, attr(&f.attr_email), attr(&f.attr_first), attr(&f.attr_last)) else {
+        let page = edit_page(&session, &admin, c, "The clock skew must be a whole number of seconds from 0 to 3600, and each attribute name must be filled in.".into()).await;
+        return Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(render(&page))).into_response());
+    };
+    let settings = SsoSettings {
+        jit: Some(f.jit.is_some()),
+        idp_initiated: Some(f.idp_initiated.is_some()),
+        clock_skew_secs: Some(skew),
+        attr_email: Some(email),
+        attr_first: Some(first),
+        attr_last: Some(last),
+        ..Default::default()
+    };
+    let updated = svc.store.update_sso_settings(c.sso_id, &settings).await?;
+    let detail = format!(
+        "jit={} idp_initiated={} skew={} attributes={}/{}/{}",
+        updated.jit, updated.idp_initiated, updated.clock_skew_secs, updated.attr_email, updated.attr_first, updated.attr_last
+    );
+    svc.store.audit(&admin.email, "sso.settings", &c.sso_id.to_string(), &detail, now()).await?;
+    Ok(Redirect::to(&format!("/admin/sso/{}?notice=saved", c.sso_id)).into_response())
+}
+
+async fn upload_idp(State(svc): State<AppState>, Extension(admin): Extension<CurrentAdmin>, session: Session, Path(raw): Path<String>, mut form: Multipart) -> AdminResult {
+    let c = config(&svc, &raw).await?;
+    let mut file: Option<Vec<u8>> = None;
+    while let Ok(Some(field)) = form.next_field().await {
+        if field.name() == Some("metadata") {
+            file = field.bytes().await.ok().map(|b| b.to_vec());
+        }
+    }
+    let parsed = match file.filter(|f| !f.is_empty()) {
+        None => Err("Choose the IdP's metadata file to upload.".to_string()),
+        Some(bytes) => match String::from_utf8(bytes) {
+            Err(_) => Err("The metadata was not accepted: the file is not UTF-8 text (is it the XML file?).".to_string()),
+            Ok(xml) => idp_metadata::parse(&xml).map(|idp| (idp, xml)).map_err(|e| format!("The metadata was not accepted: {e}.")),
+        },
+    };
+    match parsed {
+        Ok((idp, xml)) => {
+            svc.store.set_idp(c.sso_id, &idp, &xml, now()).await?;
+            let _ = std::fs::write(svc.settings.data_dir.idp_metadata_copy(c.sso_id), &xml);
+            let detail = format!("{} ({} signing certificate(s))", idp.entity_id, idp.signing_certs.len());
+            svc.store.audit(&admin.email, "idp.upload", &c.sso_id.to_string(), &detail, now()).await?;
+            Ok(Redirect::to(&format!("/admin/sso/{}?notice=idp", c.sso_id)).into_response())
+        }
+        Err(message) => {
+            tracing::warn!(sso_id = c.sso_id, %message, "IdP metadata upload refused");
+            let page = edit_page(&session, &admin, c, message).await;
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(render(&page))).into_response())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn domains_are_bare_dns_names() {
+        for ok in ["example.com", "corp.example.co.uk", "a-b.io"] {
+            assert!(super::valid_domain(ok), "{ok}");
+        }
+        for bad in ["", "example", "alice@example.com", "exa mple.com", "example..com", "https://example.com"] {
+            assert!(!super::valid_domain(bad), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,153 @@
+//! The user journeys in a real browser (headless Chromium, default cookie rules). Each saves a
+//! screenshot of its last page under target/journey-screenshots/.
+
+use spconnect::store::{NewUser, SsoSettings, UserStatus};
+
+use crate::admin_console::{create_admin, ADMIN, PASSWORD};
+use crate::live_idp::wire;
+use crate::support::browser::Browser;
+use crate::support::pysaml2::LiveIdp;
+use crate::support::TestApp;
+
+const TAB: &str = "\u{E004}";
+
+async fn sign_in(b: &Browser, app: &TestApp) {
+    b.goto(&app.admin_url("/admin/sso")).await;
+    // Signed out, the console sends the browser to its sign-in page.
+    b.find("#signin-title").await;
+    assert!(b.url().await.ends_with("/admin/login"));
+    b.type_into("#email", ADMIN).await;
+    b.type_into("#password", PASSWORD).await;
+    b.click("form[action='/admin/login'] button[type=submit]").await;
+    b.find("#create-title").await;
+}
+
+/// Journey 1: sign in, create a configuration, export its metadata and certificate (the files
+/// land and parse), upload IdP metadata through the form (a bad file first, then a good one).
+#[tokio::test]
+async fn journey_1_admin_creates_a_configuration_exports_and_uploads_metadata() {
+    let app = TestApp::spawn().await;
+    create_admin(&app).await;
+    let b = Browser::start().await;
+    sign_in(&b, &app).await;
+
+    b.type_into("#name", "Acme JumpCloud").await;
+    b.type_into("#domain", "acme.test").await;
+    b.click("form[action='/admin/sso'] button[type=submit]").await;
+    let sso_id: i64 = b.text("#sso-id").await.parse().expect("SSO ID on the view");
+    let urls = app.svc.urls(sso_id);
+    assert_eq!(b.text("#entity-id").await, urls.entity_id);
+    assert_eq!(b.text("#idp-initiated-login").await, urls.login);
+    assert_eq!(b.text("#acs").await, urls.acs);
+    assert_eq!(b.text("#slo").await, urls.slo);
+
+    b.click("#export-metadata").await;
+    b.click("#export-cert").await;
+    let metadata = std::fs::read_to_string(b.downloaded(&format!("spconnect-{sso_id}-metadata.xml")).await).expect("metadata file");
+    let doc = roxmltree::Document::parse(&metadata).expect("downloaded metadata parses");
+    assert_eq!(doc.root_element().tag_name().name(), "EntityDescriptor");
+    assert_eq!(doc.root_element().attribute("entityID"), Some(urls.entity_id.as_str()));
+    let pem = std::fs::read(b.downloaded(&format!("spconnect-{sso_id}-sp.crt")).await).expect("cert file");
+    let cert = openssl::x509::X509::from_pem(&pem).expect("downloaded SP certificate parses");
+    let cert_b64 = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, cert.to_der().expect("der"));
+    assert!(metadata.contains(&cert_b64), "the certificate is the one in the metadata");
+
+    b.click("#edit-link").await;
+    let bad = app.data_dir().join("not-idp-metadata.xml");
+    std::fs::write(&bad, &metadata).expect("write");
+    b.type_into("#metadata", bad.to_str().expect("path")).await;
+    b.click("#upload").await;
+    let error = b.text("#edit-error").await;
+    assert!(error.contains("The metadata was not accepted: no IDPSSODescriptor found"), "{error}");
+
+    let key = crate::support::keys::generate("idp.acme.test");
+    let good = app.data_dir().join("jumpcloud-idp-metadata.xml");
+    let xml = crate::support::idp_metadata("jumpcloud.xml", "https://sso.jumpcloud.com/saml2/acme", "https://sso.jumpcloud.com/saml2/acme/sso", &key, None);
+    std::fs::write(&good, xml).expect("write");
+    b.type_into("#metadata", good.to_str().expect("path")).await;
+    b.click("#upload").await;
+    assert_eq!(b.text("#notice").await, "IdP metadata uploaded.");
+    assert!(b.text("#status").await.contains("https://sso.jumpcloud.com/saml2/acme"));
+    b.screenshot("journey1-configuration-view").await;
+
+    // Keyboard: from the "Skip to content" link, Tab reaches the page's links in order.
+    b.goto(&app.admin_url(&format!("/admin/sso/{sso_id}"))).await;
+    b.find("#entity-id").await;
+    let mut seen = Vec::new();
+    for _ in 0..16 {
+        b.keys(TAB).await;
+        seen.push(b.focused_id().await);
+    }
+    assert!(seen.contains(&"export-metadata".to_string()) && seen.contains(&"export-cert".to_string()), "{seen:?}");
+
+    // Narrow screen: the console reflows instead of scrolling sideways.
+    b.set_window_size(380, 900).await;
+    b.goto(&app.admin_url("/admin/events")).await;
+    b.find("#events").await;
+    b.goto(&app.admin_url(&format!("/admin/sso/{sso_id}"))).await;
+    b.find("#entity-id").await;
+    assert!(b.scroll_width().await <= 400, "the view fits a narrow screen");
+    b.screenshot("journey1-configuration-view-narrow").await;
+}
+
+/// The vault page in the browser shows this email.
+async fn assert_vault(b: &Browser, email: &str) {
+    assert_eq!(b.text("#user-email").await, email);
+    assert!(b.url().await.ends_with("/vault"));
+}
+
+/// Journey 2: SP-initiated: the Login URL → the live pysaml2 IdP (its page auto-posts) → ACS → vault.
+#[tokio::test]
+async fn journey_2_sp_initiated_login_lands_in_the_vault() {
+    let app = TestApp::spawn().await;
+    let _idp = wire(&app, &[]).await;
+    let b = Browser::start().await;
+    b.goto(&app.login_url()).await;
+    assert_vault(&b, "dana@example.com").await;
+    assert!(b.text("#user-name").await.contains("Dana Live"));
+    b.screenshot("journey2-sp-initiated-vault").await;
+}
+
+/// Journey 3: IdP-initiated tile launch: the IdP posts an unsolicited response to the ACS.
+#[tokio::test]
+async fn journey_3_idp_initiated_tile_launch_lands_in_the_vault() {
+    let app = TestApp::spawn().await;
+    let idp = wire(&app, &["--sign-response"]).await;
+    let b = Browser::start().await;
+    let sp = url::form_urlencoded::byte_serialize(app.entity_id().as_bytes()).collect::<String>();
+    b.goto(&format!("{}/launch?sp={sp}&relay_state=/vault", idp.base)).await;
+    assert_vault(&b, "dana@example.com").await;
+    b.screenshot("journey3-idp-initiated-vault").await;
+}
+
+async fn refusal(b: &Browser, app: &TestApp, idp: &LiveIdp, email: &str) -> (String, String) {
+    let set = format!("{}/set-user?email={email}&first=Ref&last=Used", idp.base);
+    assert_eq!(app.client.get(set).send().await.expect("set-user").status(), 200);
+    b.goto(&app.login_url()).await;
+    let code = b.text("#reason-code").await;
+    let page = b.text("main").await;
+    assert!(!b.text("#request-id").await.is_empty());
+    (code, page)
+}
+
+/// Journey 4: a locked user and an unknown user with JIT off each see a clear refusal.
+#[tokio::test]
+async fn journey_4_locked_and_unprovisioned_users_see_a_clear_refusal() {
+    let app = TestApp::spawn().await;
+    let idp = wire(&app, &[]).await;
+    let locked = NewUser { email: "lou@example.com", first_name: "Lou", last_name: "Locked", status: UserStatus::Locked, provisioned_by: "scim", node_id: 1 };
+    app.svc.store.create_user(&locked, 0).await.expect("user");
+    let b = Browser::start().await;
+
+    let (code, page) = refusal(&b, &app, &idp, "lou@example.com").await;
+    assert_eq!(code, "USER_LOCKED");
+    assert!(page.contains("Your account is locked"), "{page}");
+    b.screenshot("journey4-locked-user").await;
+
+    app.set(SsoSettings { jit: Some(false), ..Default::default() }).await;
+    let (code, page) = refusal(&b, &app, &idp, "newcomer@example.com").await;
+    assert_eq!(code, "USER_NOT_PROVISIONED");
+    assert!(page.contains("has not been set up for this service"), "{page}");
+    assert!(app.svc.store.find_user_by_email("newcomer@example.com").await.expect("store").is_none(), "nobody was created");
+    b.screenshot("journey4-jit-off-unknown-user").await;
+}
