@@ -151,3 +151,27 @@ async fn journey_4_locked_and_unprovisioned_users_see_a_clear_refusal() {
     assert!(app.svc.store.find_user_by_email("newcomer@example.com").await.expect("store").is_none(), "nobody was created");
     b.screenshot("journey4-jit-off-unknown-user").await;
 }
+
+/// The one script in the console (the SCIM token page's copy buttons) loads and runs under
+/// that page's CSP; the token is shown once.
+#[tokio::test]
+async fn scim_token_copy_button_runs_under_the_strict_csp() {
+    let app = TestApp::spawn().await;
+    create_admin(&app).await;
+    let b = Browser::start().await;
+    sign_in(&b, &app).await;
+    b.click("a[href='/admin/nodes']").await;
+    b.click("form[action='/admin/nodes/1/scim-token'] button").await;
+    let token = b.find("#scim-token").await;
+    assert!(!token.is_empty());
+    assert!(b.source().await.contains("/api/rest/scim/v2/1"));
+    b.click("button[data-copy='scim-token']").await;
+    for _ in 0..50 {
+        if b.text("#copy-status").await == "Copied." {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(b.text("#copy-status").await, "Copied.", "the copy script ran");
+    b.screenshot("scim-token-page").await;
+}
