@@ -74,7 +74,8 @@ async fn idp_initiated_relay_state_is_honoured_only_as_a_same_site_path() {
     let app = TestApp::spawn().await;
     let res = app.post_acs(&app.spec(ALICE).signed_b64(&app.idp_key), Some("/vault/shared")).await;
     assert_logged_in(&app, res, ALICE, "/vault/shared").await;
-    for hostile in ["https://evil.example/", "//evil.example", "/\\evil.example", "javascript:alert(1)"] {
+    let too_long = format!("/{}", "a".repeat(600));
+    for hostile in ["https://evil.example/", "//evil.example", "/\\evil.example", "javascript:alert(1)", too_long.as_str()] {
         let res = app.post_acs(&app.spec(ALICE).signed_b64(&app.idp_key), Some(hostile)).await;
         assert_logged_in(&app, res, ALICE, "/vault").await;
     }
