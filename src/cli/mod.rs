@@ -62,6 +62,8 @@ pub enum Command {
         #[arg(long, default_value_t = 100)]
         limit: i64,
     },
+    /// The last responses kept while a configuration's debug switch is on (redacted).
+    DebugResponses { sso_id: i64 },
     /// Nodes (organisational units); SCIM provisions one node.
     #[command(subcommand)]
     Node(NodeCommand),
@@ -180,6 +182,9 @@ pub enum SsoCommand {
         attr_first: Option<String>,
         #[arg(long)]
         attr_last: Option<String>,
+        /// Keep the last few posted responses (signatures redacted) for `debug-responses`.
+        #[arg(long)]
+        debug_responses: Option<OnOff>,
     },
 }
 

@@ -17,7 +17,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::SqlitePool;
 use thiserror::Error;
 
-pub use logins::{LoginCommit, LoginEvent, NewFailure};
+pub use logins::{DebugResponse, LoginCommit, LoginEvent, NewFailure, DEBUG_RESPONSES_KEPT};
 pub use nodes::Node;
 pub use provisioning::{Created, Invitation, NewProvisioningEvent, OutboxMessage, ProvisioningEvent, ScimUserWrite};
 pub use sso::{SsoConfig, SsoSettings};
