@@ -146,6 +146,13 @@ pub struct ServeArgs {
     /// Serve plain HTTP (behind a TLS-terminating proxy).
     #[arg(long)]
     pub http: bool,
+    /// Deliver queued invitations through this SMTP relay (smtp://host:port, smtps://…,
+    /// `?tls=required` for STARTTLS). Without it they stay in the outbox.
+    #[arg(long, env = "SPCONNECT_SMTP_URL", hide_env_values = true)]
+    pub smtp_url: Option<String>,
+    /// Sender address of outgoing mail.
+    #[arg(long, env = "SPCONNECT_SMTP_FROM", default_value = "spconnect <spconnect@localhost>")]
+    pub smtp_from: String,
 }
 
 #[derive(Subcommand, Debug)]

@@ -3,6 +3,7 @@
 //! be added beside SQLite inside this module alone. Times are unix seconds.
 
 mod logins;
+mod outbox;
 mod nodes;
 mod provisioning;
 mod sso;

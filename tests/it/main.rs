@@ -11,6 +11,7 @@ mod ext_login;
 mod first_start;
 mod idp_import;
 mod live_idp;
+mod outbox_smtp;
 mod prefilter_props;
 mod scim_cli;
 mod scim_compliance;
