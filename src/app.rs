@@ -48,6 +48,9 @@ pub async fn serve(svc: Services, listener: std::net::TcpListener, tls: Tls) -> 
             tokio::time::sleep(std::time::Duration::from_secs(300)).await;
         }
     });
+    if let Some(smtp) = svc.settings.smtp.clone() {
+        tokio::spawn(crate::mailer::run(svc.store.clone(), smtp));
+    }
     let data_dir = svc.settings.data_dir.clone();
     let host = url::Url::parse(&svc.settings.public_url).ok().and_then(|u| u.host_str().map(str::to_string));
     let app = router(svc).await?.into_make_service_with_connect_info::<SocketAddr>();

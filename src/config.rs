@@ -61,6 +61,8 @@ pub struct Settings {
     pub session_idle_secs: i64,
     /// How long an issued AuthnRequest may be answered.
     pub request_ttl_secs: i64,
+    /// Deliver the outbox over SMTP when set.
+    pub smtp: Option<crate::mailer::SmtpConfig>,
 }
 
 impl Settings {
@@ -72,6 +74,7 @@ impl Settings {
             session_absolute_secs: 12 * 3600,
             session_idle_secs: 3600,
             request_ttl_secs: 600,
+            smtp: None,
         }
     }
 }

@@ -84,7 +84,7 @@ pub async fn run(data_dir: &Path, json: bool, command: Command) -> Result<ExitCo
                 }
             }
         }
-        Command::Sso(SsoCommand::Set { sso_id, jit, idp_initiated, clock_skew, allow_sha1, allow_other_domains, attr_email, attr_first, attr_last }) => {
+        Command::Sso(SsoCommand::Set { sso_id, jit, idp_initiated, clock_skew, allow_sha1, allow_other_domains, attr_email, attr_first, attr_last, debug_responses }) => {
             let settings = SsoSettings {
                 jit: jit.map(Into::into),
                 idp_initiated: idp_initiated.map(Into::into),
@@ -94,10 +94,14 @@ pub async fn run(data_dir: &Path, json: bool, command: Command) -> Result<ExitCo
                 attr_email,
                 attr_first,
                 attr_last,
+                debug_keep_responses: debug_responses.map(Into::into),
             };
             let c = svc.store.update_sso_settings(sso_id, &settings).await.map_err(|e| e.to_string())?;
             if c.allow_sha1 {
                 tracing::warn!(sso_id, "SHA-1 signatures are now accepted for this configuration");
+            }
+            if c.debug_keep_responses {
+                tracing::warn!(sso_id, kept = crate::store::DEBUG_RESPONSES_KEPT, "redacted copies of posted responses are kept for this configuration");
             }
             if let Some(w) = super::scim::jit_with_scim_warning(&svc, &c).await {
                 eprintln!("warning: {w}");
@@ -165,6 +169,17 @@ pub async fn run(data_dir: &Path, json: bool, command: Command) -> Result<ExitCo
                         e.client_addr.as_deref().unwrap_or("-"),
                         e.request_id
                     );
+                }
+            }
+        }
+        Command::DebugResponses { sso_id } => {
+            let kept = svc.store.list_debug_responses(sso_id).await.map_err(|e| e.to_string())?;
+            if json {
+                print_json(&kept);
+            } else {
+                for k in kept {
+                    println!("--- {} {} {} request={}", fmt_time(Some(k.at)), k.outcome, k.reason_code.as_deref().unwrap_or("OK"), k.request_id);
+                    println!("{}", k.xml);
                 }
             }
         }

@@ -65,6 +65,8 @@ pub enum Command {
         #[arg(long, default_value_t = 100)]
         limit: i64,
     },
+    /// The last responses kept while a configuration's debug switch is on (redacted).
+    DebugResponses { sso_id: i64 },
     /// Nodes (organisational units); SCIM provisions one node.
     #[command(subcommand)]
     Node(NodeCommand),
@@ -147,6 +149,13 @@ pub struct ServeArgs {
     /// Serve plain HTTP (behind a TLS-terminating proxy).
     #[arg(long)]
     pub http: bool,
+    /// Deliver queued invitations through this SMTP relay (smtp://host:port, smtps://…,
+    /// `?tls=required` for STARTTLS). Without it they stay in the outbox.
+    #[arg(long, env = "SPCONNECT_SMTP_URL", hide_env_values = true)]
+    pub smtp_url: Option<String>,
+    /// Sender address of outgoing mail.
+    #[arg(long, env = "SPCONNECT_SMTP_FROM", default_value = "spconnect <spconnect@localhost>")]
+    pub smtp_from: String,
 }
 
 #[derive(Subcommand, Debug)]
@@ -183,6 +192,9 @@ pub enum SsoCommand {
         attr_first: Option<String>,
         #[arg(long)]
         attr_last: Option<String>,
+        /// Keep the last few posted responses (signatures redacted) for `debug-responses`.
+        #[arg(long)]
+        debug_responses: Option<OnOff>,
     },
 }
 

@@ -16,7 +16,10 @@ pub async fn serve(data_dir: &Path, args: ServeArgs) -> Result<ExitCode, String>
     let scheme = if args.http { "http" } else { "https" };
     let host = if local.ip().is_unspecified() { "localhost".to_string() } else { local.ip().to_string() };
     let public_url = args.public_url.clone().unwrap_or_else(|| format!("{scheme}://{host}:{}", local.port()));
-    let svc = app::services(dir, &public_url, !args.http).await.map_err(|e| e.to_string())?;
+    let mut svc = app::services(dir, &public_url, !args.http).await.map_err(|e| e.to_string())?;
+    if let Some(url) = args.smtp_url.clone() {
+        std::sync::Arc::make_mut(&mut svc.settings).smtp = Some(crate::mailer::SmtpConfig { url, from: args.smtp_from.clone() });
+    }
     svc.store.put_setting(PUBLIC_URL_KEY, &svc.settings.public_url).await.map_err(|e| e.to_string())?;
     let tls = match (args.http, args.tls_cert, args.tls_key) {
         (true, _, _) => Tls::Off,

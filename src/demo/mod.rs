@@ -17,7 +17,9 @@ const DEMO_DOMAIN: &str = "demo.example";
 pub async fn run(data_dir: &Path, port: u16) -> Result<ExitCode, String> {
     let dir = DataDir::new(data_dir).map_err(|e| e.to_string())?;
     let sp_listener = std::net::TcpListener::bind(("127.0.0.1", port)).map_err(|e| format!("port {port}: {e}"))?;
-    let idp_listener = std::net::TcpListener::bind(("127.0.0.1", port.wrapping_add(1))).map_err(|e| format!("port {}: {e}", port.wrapping_add(1)))?;
+    // Port 0 (tests) lets the system pick both ports.
+    let idp_port = if port == 0 { 0 } else { port.saturating_add(1) };
+    let idp_listener = std::net::TcpListener::bind(("127.0.0.1", idp_port)).map_err(|e| format!("port {idp_port}: {e}"))?;
     let sp_url = format!("http://127.0.0.1:{}", sp_listener.local_addr().map_err(|e| e.to_string())?.port());
     let idp_url = format!("http://127.0.0.1:{}", idp_listener.local_addr().map_err(|e| e.to_string())?.port());
 

@@ -50,7 +50,28 @@ pub async fn finish(svc: &Services, attempt: Attempt) -> Result<LoggedIn, LoginE
     if let Err(err) = &result {
         record_failure(svc, &attempt, err).await;
     }
+    keep_for_debug(svc, &attempt, result.as_ref().err()).await;
     result
+}
+
+/// With the configuration's debug switch on, keep a redacted copy of what was posted.
+async fn keep_for_debug(svc: &Services, attempt: &Attempt, err: Option<&LoginError>) {
+    let Ok(Some(config)) = svc.store.get_sso(attempt.sso_id).await else { return };
+    if !config.debug_keep_responses {
+        return;
+    }
+    let copy = crate::saml::redact::redacted_copy(&attempt.saml_response);
+    let (outcome, code) = match err {
+        None => ("success", None),
+        Some(e) => ("failure", Some(e.code())),
+    };
+    let kept = svc
+        .store
+        .keep_debug_response(attempt.sso_id, attempt.now.timestamp(), &attempt.request_id, outcome, code, &copy)
+        .await;
+    if let Err(e) = kept {
+        tracing::error!(request_id = %attempt.request_id, error = %e, "could not keep the debug copy");
+    }
 }
 
 /// Validation, InResponseTo, replay and JIT decision: read-only, so `check-response` can use it.

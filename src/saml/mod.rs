@@ -3,6 +3,7 @@
 
 pub mod authn_request;
 pub mod idp_metadata;
+pub mod redact;
 pub mod rejection;
 pub mod response;
 pub mod sp_metadata;

@@ -215,3 +215,53 @@ impl Store {
         .await?)
     }
 }
+
+/// How many redacted responses are kept per configuration while its debug switch is on.
+pub const DEBUG_RESPONSES_KEPT: i64 = 5;
+
+#[derive(Debug, Clone, sqlx::FromRow, serde::Serialize)]
+pub struct DebugResponse {
+    pub id: i64,
+    pub sso_id: i64,
+    pub at: i64,
+    pub request_id: String,
+    pub outcome: String,
+    pub reason_code: Option<String>,
+    pub xml: String,
+}
+
+impl Store {
+    /// Keep one redacted response and forget all but the newest few of that configuration.
+    pub async fn keep_debug_response(&self, sso_id: i64, at: i64, request_id: &str, outcome: &str, reason_code: Option<&str>, xml: &str) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("INSERT INTO debug_responses (sso_id, at, request_id, outcome, reason_code, xml) VALUES (?, ?, ?, ?, ?, ?)")
+            .bind(sso_id)
+            .bind(at)
+            .bind(request_id)
+            .bind(outcome)
+            .bind(reason_code)
+            .bind(xml)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "DELETE FROM debug_responses WHERE sso_id = ? AND id NOT IN \
+             (SELECT id FROM debug_responses WHERE sso_id = ? ORDER BY id DESC LIMIT ?)",
+        )
+        .bind(sso_id)
+        .bind(sso_id)
+        .bind(DEBUG_RESPONSES_KEPT)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn list_debug_responses(&self, sso_id: i64) -> Result<Vec<DebugResponse>> {
+        Ok(sqlx::query_as(
+            "SELECT id, sso_id, at, request_id, outcome, reason_code, xml FROM debug_responses WHERE sso_id = ? ORDER BY id DESC",
+        )
+        .bind(sso_id)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+}

@@ -4,6 +4,7 @@
 
 mod admin;
 mod logins;
+mod outbox;
 mod nodes;
 mod provisioning;
 mod sso;
@@ -19,7 +20,7 @@ use sqlx::SqlitePool;
 use thiserror::Error;
 
 pub use admin::{AdminAccount, AuditEvent, LoginEventFilter};
-pub use logins::{LoginCommit, LoginEvent, NewFailure};
+pub use logins::{DebugResponse, LoginCommit, LoginEvent, NewFailure, DEBUG_RESPONSES_KEPT};
 pub use nodes::Node;
 pub use provisioning::{Created, Invitation, NewProvisioningEvent, OutboxMessage, ProvisioningEvent, ScimUserWrite};
 pub use sso::{SsoConfig, SsoSettings};

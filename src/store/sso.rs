@@ -29,6 +29,8 @@ pub struct SsoConfig {
     pub idp_metadata: Option<String>,
     pub idp_imported_at: Option<i64>,
     pub created_at: i64,
+    /// Keep the last few posted responses, redacted, for the admin (`debug-responses`).
+    pub debug_keep_responses: bool,
 }
 
 impl SsoConfig {
@@ -56,11 +58,12 @@ pub struct SsoSettings {
     pub attr_email: Option<String>,
     pub attr_first: Option<String>,
     pub attr_last: Option<String>,
+    pub debug_keep_responses: Option<bool>,
 }
 
 const SELECT: &str = "SELECT sso_id, node_id, name, domain, jit, idp_initiated, clock_skew_secs, allow_sha1, \
      allow_other_domains, attr_email, attr_first, attr_last, idp_entity_id, idp_sso_url, idp_slo_url, \
-     idp_certs, idp_metadata, idp_imported_at, created_at FROM sso_configs";
+     idp_certs, idp_metadata, idp_imported_at, created_at, debug_keep_responses FROM sso_configs";
 
 impl Store {
     pub async fn create_sso(&self, name: &str, domain: &str, node_id: i64, now: i64) -> Result<SsoConfig> {
@@ -115,7 +118,8 @@ impl Store {
             "UPDATE sso_configs SET jit = COALESCE(?, jit), idp_initiated = COALESCE(?, idp_initiated), \
              clock_skew_secs = COALESCE(?, clock_skew_secs), allow_sha1 = COALESCE(?, allow_sha1), \
              allow_other_domains = COALESCE(?, allow_other_domains), attr_email = COALESCE(?, attr_email), \
-             attr_first = COALESCE(?, attr_first), attr_last = COALESCE(?, attr_last) WHERE sso_id = ?",
+             attr_first = COALESCE(?, attr_first), attr_last = COALESCE(?, attr_last), \
+             debug_keep_responses = COALESCE(?, debug_keep_responses) WHERE sso_id = ?",
         )
         .bind(s.jit)
         .bind(s.idp_initiated)
@@ -125,6 +129,7 @@ impl Store {
         .bind(&s.attr_email)
         .bind(&s.attr_first)
         .bind(&s.attr_last)
+        .bind(s.debug_keep_responses)
         .bind(sso_id)
         .execute(&self.pool)
         .await?;

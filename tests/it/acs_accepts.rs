@@ -74,7 +74,8 @@ async fn idp_initiated_relay_state_is_honoured_only_as_a_same_site_path() {
     let app = TestApp::spawn().await;
     let res = app.post_acs(&app.spec(ALICE).signed_b64(&app.idp_key), Some("/vault/shared")).await;
     assert_logged_in(&app, res, ALICE, "/vault/shared").await;
-    for hostile in ["https://evil.example/", "//evil.example", "/\\evil.example", "javascript:alert(1)"] {
+    let too_long = format!("/{}", "a".repeat(600));
+    for hostile in ["https://evil.example/", "//evil.example", "/\\evil.example", "javascript:alert(1)", too_long.as_str()] {
         let res = app.post_acs(&app.spec(ALICE).signed_b64(&app.idp_key), Some(hostile)).await;
         assert_logged_in(&app, res, ALICE, "/vault").await;
     }
@@ -174,4 +175,29 @@ async fn the_admin_can_list_failures_with_reason_and_request_id() {
     assert_eq!(f.issuer.as_deref(), Some(app.idp_entity_id.as_str()));
     assert_eq!(f.name_id.as_deref(), Some(ALICE));
     assert_eq!(f.client_addr.as_deref(), Some("127.0.0.1"));
+}
+
+#[tokio::test]
+async fn the_debug_switch_keeps_the_last_few_responses_redacted() {
+    let app = TestApp::spawn().await;
+    app.post_acs(&app.spec(ALICE).signed_b64(&app.idp_key), None).await;
+    assert!(app.svc.store.list_debug_responses(app.sso_id()).await.unwrap().is_empty(), "off by default");
+
+    app.set(SsoSettings { debug_keep_responses: Some(true), ..Default::default() }).await;
+    let mut wrong = app.spec(ALICE);
+    wrong.audience = Some("https://elsewhere.example".into());
+    app.post_acs(&wrong.signed_b64(&app.idp_key), None).await;
+    let kept = app.svc.store.list_debug_responses(app.sso_id()).await.unwrap();
+    assert_eq!(kept.len(), 1);
+    assert_eq!(kept[0].reason_code.as_deref(), Some("SAML_AUDIENCE_MISMATCH"));
+    assert!(kept[0].xml.contains("https://elsewhere.example"), "the admin sees what the IdP sent");
+    assert!(kept[0].xml.contains("<ds:SignatureValue>[redacted]</ds:SignatureValue>"));
+    assert!(kept[0].xml.contains("<ds:X509Certificate>[redacted]</ds:X509Certificate>"));
+
+    for _ in 0..6 {
+        app.post_acs(&app.spec(ALICE).signed_b64(&app.idp_key), None).await;
+    }
+    let kept = app.svc.store.list_debug_responses(app.sso_id()).await.unwrap();
+    assert_eq!(kept.len() as i64, spconnect::store::DEBUG_RESPONSES_KEPT, "only the newest few are kept");
+    assert!(kept.iter().all(|k| k.outcome == "success"));
 }

@@ -251,6 +251,23 @@ async fn assert_refused_after_login(app: &TestApp, value: &str, code: &str) {
 }
 
 #[tokio::test]
+async fn an_answer_to_an_expired_request_is_refused() {
+    let app = TestApp::spawn().await;
+    let now = Utc::now().timestamp();
+    let id = "_00112233445566778899aabbccddeeff";
+    app.svc.store.insert_authn_request(id, app.sso_id(), "/vault", now - 700, now - 100).await.unwrap();
+    let mut spec = app.spec(ALICE);
+    spec.in_response_to = Some(id.into());
+    assert_refused(&app, "expired request", &spec.signed_b64(&app.idp_key), 403, "SAML_IN_RESPONSE_TO_EXPIRED").await;
+    // A request of another SSO configuration is as unknown as one never issued.
+    let other = app.svc.store.create_sso("Other", "other.example", 1, now).await.unwrap();
+    app.svc.store.insert_authn_request("_ffeeddccbbaa99887766554433221100", other.sso_id, "/vault", now, now + 600).await.unwrap();
+    let mut spec = app.spec(ALICE);
+    spec.in_response_to = Some("_ffeeddccbbaa99887766554433221100".into());
+    assert_refused(&app, "another configuration's request", &spec.signed_b64(&app.idp_key), 403, "SAML_IN_RESPONSE_TO_UNKNOWN").await;
+}
+
+#[tokio::test]
 async fn fifty_concurrent_posts_of_one_response_log_in_exactly_once() {
     let app = TestApp::spawn().await;
     let response = app.spec(ALICE).signed_b64(&app.idp_key);

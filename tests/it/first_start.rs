@@ -122,3 +122,41 @@ fn idp_import_and_check_response_diagnose_offline() {
     assert_eq!(users.trim(), "[]");
     let _ = repo_root();
 }
+
+#[tokio::test]
+async fn the_demo_wires_a_working_idp_for_both_journeys() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(BIN)
+        .arg("--data-dir")
+        .arg(dir.path())
+        .args(["demo", "--port", "0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn demo");
+    let mut reader = BufReader::new(child.stdout.take().unwrap());
+    let mut banner = String::new();
+    while !banner.contains("Stop with Ctrl-C") {
+        assert!(reader.read_line(&mut banner).unwrap() > 0, "demo exited: {banner}");
+    }
+    let server = Server(child, String::new());
+    let url_after = |label: &str| banner.lines().find(|l| l.contains(label)).and_then(|l| l.split_whitespace().last()).unwrap().to_string();
+    let (login, launch) = (url_after("SP-initiated login:"), url_after("IdP-initiated launch:"));
+    let sp_base = login.split("/api/").next().unwrap().to_string();
+    for start in [login, launch] {
+        let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).cookie_store(true).build().unwrap();
+        let mut idp_page = client.get(&start).send().await.unwrap();
+        if idp_page.status() == 302 {
+            let to = idp_page.headers()["location"].to_str().unwrap().to_string();
+            idp_page = client.get(to).send().await.unwrap();
+        }
+        let (action, response, relay) = crate::support::pysaml2::scrape_form(&idp_page.text().await.unwrap());
+        let mut form = vec![("SAMLResponse", response)];
+        form.extend(relay.map(|r| ("RelayState", r)));
+        let res = client.post(action).form(&form).send().await.unwrap();
+        assert_eq!(res.status(), 303, "{start}");
+        let session = client.get(format!("{sp_base}/api/rest/sso/session")).send().await.unwrap().text().await.unwrap();
+        assert!(session.contains("alice@demo.example"), "{start}: {session}");
+    }
+    drop(server);
+}

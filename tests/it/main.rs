@@ -13,6 +13,8 @@ mod first_start;
 mod idp_import;
 mod journeys;
 mod live_idp;
+mod outbox_smtp;
+mod prefilter_props;
 mod scim_cli;
 mod scim_compliance;
 mod scim_groups;
