@@ -42,9 +42,13 @@ pub async fn router(svc: Services) -> Result<Router, AppError> {
 /// Serve until the process is stopped.
 pub async fn serve(svc: Services, listener: std::net::TcpListener, tls: Tls) -> Result<(), AppError> {
     let purge = svc.store.clone();
+    let sessions = tower_sessions_sqlx_store::SqliteStore::new(svc.store.sqlite_pool().clone());
     tokio::spawn(async move {
+        use tower_sessions::ExpiredDeletion;
         loop {
             let _ = purge.purge_expired(chrono::Utc::now().timestamp()).await;
+            // Expired end-user and admin sessions (and anonymous sign-in-page sessions).
+            let _ = sessions.delete_expired().await;
             tokio::time::sleep(std::time::Duration::from_secs(300)).await;
         }
     });

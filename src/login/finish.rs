@@ -178,7 +178,8 @@ async fn record_failure(svc: &Services, attempt: &Attempt, err: &LoginError) {
         request_id = %attempt.request_id,
         sso_id = attempt.sso_id,
         reason = err.code(),
-        detail = %err,
+        // Debug quoting: the detail holds attacker-chosen text (Destination, Issuer, …).
+        detail = ?err.to_string(),
         issuer = claimed.issuer.as_deref().unwrap_or("-"),
         name_id = claimed.name_id.as_deref().unwrap_or("-"),
         client = attempt.client_addr.as_deref().unwrap_or("-"),

@@ -99,6 +99,16 @@ pub fn scan_with(xml: &str, limits: Limits) -> Result<(), Rejection> {
                 }
             }
             Event::End(_) => depth = depth.saturating_sub(1),
+            // libxml2 honours a declared encoding that quick-xml and roxmltree treat as UTF-8
+            // text: with UTF-7, `+ADw-ds:Signature+AD4-` is plain text here but a real element
+            // for xmlsec. Only UTF-8 is read, so both parsers see the same document.
+            Event::Decl(ref d) => {
+                if let Some(Ok(enc)) = d.encoding() {
+                    if !enc.eq_ignore_ascii_case(b"utf-8") {
+                        return Err(Rejection::Malformed(format!("encoding {:?} is not UTF-8", String::from_utf8_lossy(&enc))));
+                    }
+                }
+            }
             Event::DocType(_) => return Err(Rejection::Dtd),
             Event::PI(_) => return Err(Rejection::ProcessingInstruction),
             // No IdP puts comments inside a SAML message; they are the tool of the NameID
@@ -120,6 +130,16 @@ pub fn scan_with(xml: &str, limits: Limits) -> Result<(), Rejection> {
         return Err(Rejection::Malformed("unclosed elements".into()));
     }
     Ok(())
+}
+
+/// The document without a BOM or XML declaration, for libxml2: the declaration is never part of
+/// signed content, and without it libxml2 cannot be told to read another encoding.
+pub fn without_declaration(xml: &str) -> &str {
+    let body = xml.trim_start_matches('\u{feff}');
+    match body.strip_prefix("<?xml") {
+        Some(rest) => rest.split_once("?>").map_or(body, |(_, after)| after),
+        None => body,
+    }
 }
 
 /// Parse into a tree after `scan` passed. DTDs stay refused here too (defence in depth).
@@ -203,6 +223,11 @@ fn check_ids(doc: &roxmltree::Document) -> Result<HashSet<String>, Rejection> {
     for node in doc.descendants().filter(|n| n.is_element()) {
         for attr in node.attributes() {
             let name = attr.name();
+            // libxml2/samael look IDs up by local name whatever the namespace, and xml:id is an
+            // ID by definition: a namespaced one could give a second element the signed ID.
+            if attr.namespace().is_some() && (name == "ID" || name == "Id" || name == "id") {
+                return Err(Rejection::DuplicateId(format!("namespaced {name}")));
+            }
             if attr.namespace().is_none() && (name == "ID" || name == "Id" || name == "id") {
                 let v = attr.value();
                 let ok = !v.is_empty()

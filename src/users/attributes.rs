@@ -62,7 +62,7 @@ pub fn profile(a: &AssertionFields, names: &AttributeNames) -> Result<Profile, R
     }
     let clip = |s: &str| s.chars().take(128).collect::<String>();
     Ok(Profile {
-        email: email.to_lowercase(),
+        email: email.to_ascii_lowercase(),
         first_name: lookup(a, names.first, FIRST_ALIASES).map(clip),
         last_name: lookup(a, names.last, LAST_ALIASES).map(clip),
     })

@@ -19,6 +19,9 @@ pub fn is_email(s: &str) -> bool {
         && !domain.is_empty()
         && !domain.contains('@')
         && s.len() <= 254
+        // ASCII only (IDN domains as punycode): Unicode case folding would merge identities,
+        // e.g. U+212A KELVIN SIGN lower-cases to `k`.
+        && s.is_ascii()
         && !s.chars().any(|c| c.is_whitespace() || c.is_control() || matches!(c, '<' | '>' | '"' | '(' | ')' | ',' | ';' | '\\'))
         && !domain.starts_with('.')
         && !domain.ends_with('.')

@@ -58,7 +58,7 @@ async fn pysaml2_responses_log_in_signed_either_way_and_encrypted() {
         let app = TestApp::spawn().await;
         let metadata = app.sp_metadata_file().await;
         let (request_id, _) = app.start_login().await;
-        let opts = SignOptions { email: ALICE, in_response_to: Some(&request_id), sign_assertion, sign_response, encrypt, data_enc };
+        let opts = SignOptions { email: ALICE, in_response_to: Some(&request_id), sign_assertion, sign_response, encrypt, data_enc, key_transport: None };
         let response = pysaml2::sign(&app.idp_key, &app.idp_entity_id, &metadata, &opts);
         let res = app.post_acs(&response, Some(&request_id)).await;
         let status = res.status();

@@ -35,6 +35,11 @@ fn signed_assertion(xml: &str) -> String {
     xml[start..end].to_string()
 }
 
+fn signed_assertion_id(xml: &str) -> String {
+    let a = signed_assertion(xml);
+    a.split("ID=\"").nth(1).and_then(|s| s.split('"').next()).unwrap().to_string()
+}
+
 fn evil_assertion(app: &TestApp, id: &str) -> String {
     let mut evil = app.spec("mallory@example.com");
     evil.assertion_id = id.to_string();
@@ -251,6 +256,41 @@ async fn assert_refused_after_login(app: &TestApp, value: &str, code: &str) {
 }
 
 #[tokio::test]
+async fn an_unsigned_envelope_cannot_make_an_unsolicited_assertion_solicited() {
+    let app = TestApp::spawn().await;
+    app.set(SsoSettings { idp_initiated: Some(false), ..Default::default() }).await;
+    // The attacker starts a login to get a genuine pending request ID…
+    let (request_id, _) = app.start_login().await;
+    // …and adds it to the unsigned Response around a signed unsolicited assertion.
+    let xml = app.spec(ALICE).signed_xml(&app.idp_key);
+    let forged = xml.replacen("<samlp:Response ", &format!(r#"<samlp:Response InResponseTo="{request_id}" "#), 1);
+    assert_refused(&app, "envelope-only InResponseTo", &b64(&forged), 403, "SAML_IN_RESPONSE_TO_MISMATCH").await;
+}
+
+#[tokio::test]
+async fn encrypted_assertions_that_are_not_signed_or_use_pkcs1_v15_are_refused() {
+    use crate::support::pysaml2::{self, SignOptions};
+    let app = TestApp::spawn().await;
+    let metadata = app.sp_metadata_file().await;
+    // Anyone can encrypt to our public certificate: encryption proves nothing about the sender.
+    let unsigned = SignOptions { email: ALICE, in_response_to: None, sign_assertion: false, sign_response: false, encrypt: true, data_enc: None, key_transport: None };
+    let value = pysaml2::sign(&app.idp_key, &app.idp_entity_id, &metadata, &unsigned);
+    assert_refused(&app, "encrypted, nothing signed", &value, 403, "SAML_ASSERTION_NOT_SIGNED").await;
+    let pkcs1 = SignOptions { sign_response: true, key_transport: Some("rsa-1_5"), ..unsigned };
+    let value = pysaml2::sign(&app.idp_key, &app.idp_entity_id, &metadata, &pkcs1);
+    assert_refused(&app, "RSA PKCS#1 v1.5 key transport", &value, 403, "SAML_DECRYPTION_FAILED").await;
+}
+
+#[tokio::test]
+async fn identities_that_unicode_case_folding_would_merge_are_refused() {
+    let app = TestApp::spawn().await;
+    let kelvin = "\u{212A}im@example.com";
+    let mut spec = app.spec(kelvin);
+    spec.attributes = vec![("Email".into(), kelvin.into())];
+    assert_refused(&app, "KELVIN SIGN email", &spec.signed_b64(&app.idp_key), 403, "SAML_EMAIL_MISSING").await;
+}
+
+#[tokio::test]
 async fn an_answer_to_an_expired_request_is_refused() {
     let app = TestApp::spawn().await;
     let now = Utc::now().timestamp();
@@ -312,6 +352,13 @@ async fn xml_tricks_are_refused_before_any_parser_or_fetch() {
         ("XPath transform", signed.replacen(
             r#"<ds:Transform Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#"/>"#,
             r#"<ds:Transform Algorithm="http://www.w3.org/TR/1999/REC-xpath-19991116"><ds:XPath>1</ds:XPath></ds:Transform>"#, 1), 403, "SAML_TRANSFORM_FORBIDDEN"),
+        // libxml2 would decode UTF-7 and find a Signature our parsers saw as text.
+        ("UTF-7 declaration hiding a remote reference", signed.replacen(r#"encoding="UTF-8""#, r#"encoding="UTF-7""#, 1).replacen(
+            "<samlp:Status>",
+            &format!(r#"<x>+ADw-ds:Signature xmlns:ds=+ACI-http://www.w3.org/2000/09/xmldsig#+ACI-+AD4-+ADw-ds:SignedInfo+AD4-+ADw-ds:Reference URI=+ACI-{probe_url}+ACI-/+AD4-+ADw-/ds:SignedInfo+AD4-+ADw-/ds:Signature+AD4-</x><samlp:Status>"#), 1), 400, "SAML_XML_MALFORMED"),
+        ("UTF-16 declaration", signed.replacen(r#"encoding="UTF-8""#, r#"encoding="UTF-16""#, 1), 400, "SAML_XML_MALFORMED"),
+        ("xml:id colliding with the signed ID", signed.replacen("<samlp:Status>", &format!(r#"<samlp:Extensions><x xml:id="{}"/></samlp:Extensions><samlp:Status>"#, signed_assertion_id(&signed)), 1), 403, "SAML_DUPLICATE_ID"),
+        ("namespaced ID attribute", signed.replacen("<samlp:Status>", r#"<samlp:Extensions><x xmlns:e="urn:e" e:ID="_evil"/></samlp:Extensions><samlp:Status>"#, 1), 403, "SAML_DUPLICATE_ID"),
         ("KeyInfo RetrievalMethod", signed.replacen("<ds:X509Data>", &format!(r#"<ds:RetrievalMethod URI="{probe_url}"/><ds:X509Data>"#), 1), 403, "SAML_REFERENCE_FORBIDDEN"),
     ];
     for (name, xml, status, code) in cases {
@@ -334,7 +381,7 @@ async fn malformed_and_oversized_input_gets_a_400_page_and_the_service_stays_up(
         ("wrong root", b64("<foo/>"), 400, "SAML_NOT_A_RESPONSE"),
         ("deep nesting", b64(&deep), 400, "SAML_XML_TOO_COMPLEX"),
         ("huge attribute count", b64(&app.spec(ALICE).template().replace("<saml:AttributeStatement>", &format!("<saml:AttributeStatement>{many_attrs}"))), 400, "SAML_XML_TOO_COMPLEX"),
-        ("decoded XML too large", b64(&" ".repeat(400 * 1024)), 413, "SAML_RESPONSE_TOO_LARGE"),
+        ("SAMLResponse value over 512 KiB", b64(&" ".repeat(400 * 1024)), 413, "SAML_RESPONSE_TOO_LARGE"),
     ];
     for (name, value, status, code) in cases {
         assert_refused(&app, name, &value, status, code).await;

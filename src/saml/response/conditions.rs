@@ -129,13 +129,19 @@ pub fn check_issue_instant(value: &str, skew: Duration, now: DateTime<Utc>) -> R
 
 /// InResponseTo on the Response and on the bearer confirmation must agree; the value (if any)
 /// is then checked against our issued requests by the caller, which owns the store.
+/// `envelope_signed`: the Response element was covered by a verified signature. An unsigned
+/// envelope's InResponseTo is attacker-editable, so it may only repeat the signed bearer value:
+/// otherwise anyone could turn an unsolicited assertion into a "solicited" one by adding the ID
+/// of a request they started themselves.
 pub fn check_in_response_to(
     env: &Envelope,
+    envelope_signed: bool,
     bearer_irt: Option<String>,
     exp: &Expectations,
 ) -> Result<Option<String>, Rejection> {
     let irt = match (env.in_response_to.clone(), bearer_irt) {
         (Some(a), Some(b)) if a != b => return Err(Rejection::InResponseToMismatch),
+        (Some(_), None) if !envelope_signed => return Err(Rejection::InResponseToMismatch),
         (a, b) => a.or(b),
     };
     if irt.is_none() && !exp.allow_unsolicited {

@@ -68,7 +68,7 @@ pub fn verify(
     }
 
     let (envelope, assertion) = if shape.root_signed || shape.assertion_signed {
-        let reduced = signature::verify_and_reduce(&xml, exp.idp_certs_der, exp.policy)?;
+        let reduced = signature::verify_and_reduce(xml::without_declaration(&xml), exp.idp_certs_der, exp.policy)?;
         let reduced_doc = xml::parse(&reduced)?;
         let root = reduced_doc.root_element();
         if shape.root_signed {
@@ -96,7 +96,7 @@ pub fn verify(
     conditions::check_conditions(&assertion, exp, now)?;
     conditions::check_issue_instant(&envelope.issue_instant, exp.clock_skew, now)?;
     conditions::check_issue_instant(&assertion.issue_instant, exp.clock_skew, now)?;
-    let in_response_to = conditions::check_in_response_to(&envelope, bearer_irt, exp)?;
+    let in_response_to = conditions::check_in_response_to(&envelope, shape.root_signed, bearer_irt, exp)?;
     if assertion.id.is_empty() {
         return Err(Rejection::Malformed("assertion without ID".into()));
     }

@@ -19,6 +19,8 @@ pub struct SignOptions<'a> {
     pub sign_response: bool,
     pub encrypt: bool,
     pub data_enc: Option<&'a str>,
+    /// Key transport for --encrypt-assertion (default rsa-oaep-mgf1p).
+    pub key_transport: Option<&'a str>,
 }
 
 /// A base64 SAMLResponse made and signed by pysaml2.
@@ -45,6 +47,9 @@ pub fn sign(key: &KeyPair, idp_entity_id: &str, sp_metadata: &Path, o: &SignOpti
     }
     if o.encrypt {
         cmd.arg("--encrypt-assertion");
+    }
+    if let Some(kt) = o.key_transport {
+        cmd.args(["--key-transport", kt]);
     }
     if let Some(enc) = o.data_enc {
         cmd.args(["--data-enc", enc]);
