@@ -127,7 +127,11 @@ pub async fn evaluate(svc: &Services, sso_id: i64, saml_response: &str, now: Dat
     let names = AttributeNames { email: &config.attr_email, first: &config.attr_first, last: &config.attr_last };
     let profile = attributes::profile(&verified.assertion, &names)?;
     let existing = svc.store.find_user_by_email(&profile.email).await?;
-    let action = jit::decide(&config, existing.as_ref(), &profile)?;
+    let in_scope = match &existing {
+        Some(u) => node_within(svc, u.node_id, config.node_id).await?,
+        None => true,
+    };
+    let action = jit::decide(&config, existing.as_ref(), in_scope, &profile)?;
     Ok(Evaluation { config, verified, profile, action, target })
 }
 
@@ -198,6 +202,20 @@ async fn record_failure(svc: &Services, attempt: &Attempt, err: &LoginError) {
     if let Err(e) = svc.store.record_login_failure(&failure).await {
         tracing::error!(request_id = %attempt.request_id, error = %e, "could not record the login failure");
     }
+}
+
+/// Whether `node` is `ancestor` or lies below it (walking parents; bounded against cycles).
+async fn node_within(svc: &Services, mut node: i64, ancestor: i64) -> Result<bool, LoginError> {
+    for _ in 0..64 {
+        if node == ancestor {
+            return Ok(true);
+        }
+        match svc.store.get_node(node).await?.and_then(|n| n.parent_id) {
+            Some(parent) => node = parent,
+            None => return Ok(false),
+        }
+    }
+    Ok(false)
 }
 
 fn clip(s: &str) -> String {

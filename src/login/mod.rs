@@ -22,6 +22,8 @@ pub enum LoginError {
     NotProvisioned(String),
     #[error("{0} is locked")]
     Locked(String),
+    #[error("{0} belongs to a node outside this SSO configuration's node")]
+    OutsideNode(String),
     #[error("{0} is outside the configuration's enterprise domain")]
     DomainNotAllowed(String),
     #[error("storage error: {0}")]
@@ -36,6 +38,7 @@ impl From<JitRefusal> for LoginError {
     fn from(r: JitRefusal) -> Self {
         match r {
             JitRefusal::DomainNotAllowed(e) => LoginError::DomainNotAllowed(e),
+            JitRefusal::OutsideNode(e) => LoginError::OutsideNode(e),
             JitRefusal::Locked(e) => LoginError::Locked(e),
             JitRefusal::NotProvisioned(e) => LoginError::NotProvisioned(e),
         }
@@ -51,6 +54,7 @@ impl LoginError {
             LoginError::NotProvisioned(_) => "USER_NOT_PROVISIONED",
             LoginError::Locked(_) => "USER_LOCKED",
             LoginError::DomainNotAllowed(_) => "USER_DOMAIN_NOT_ALLOWED",
+            LoginError::OutsideNode(_) => "USER_OUTSIDE_SSO_NODE",
             LoginError::Store(_) | LoginError::Keys(_) | LoginError::Internal(_) => "INTERNAL_ERROR",
         }
     }

@@ -23,7 +23,7 @@ impl WebError {
                 let status = match err {
                     LoginError::Rejected(Rejection::TooLarge { .. }) => StatusCode::PAYLOAD_TOO_LARGE,
                     LoginError::Rejected(r) if r.is_malformed_input() => StatusCode::BAD_REQUEST,
-                    LoginError::Rejected(_) | LoginError::NotProvisioned(_) | LoginError::Locked(_) | LoginError::DomainNotAllowed(_) => {
+                    LoginError::Rejected(_) | LoginError::NotProvisioned(_) | LoginError::Locked(_) | LoginError::DomainNotAllowed(_) | LoginError::OutsideNode(_) => {
                         StatusCode::FORBIDDEN
                     }
                     LoginError::UnknownSso => StatusCode::NOT_FOUND,
@@ -53,6 +53,7 @@ fn user_message(err: &LoginError) -> String {
         LoginError::NotProvisioned(_) => "Your account has not been set up for this service yet. Ask your administrator to provision it.".into(),
         LoginError::Locked(_) => "Your account is locked. Contact your administrator.".into(),
         LoginError::DomainNotAllowed(_) => "Your email address is not part of this organisation's enterprise domain.".into(),
+        LoginError::OutsideNode(_) => "Your account belongs to another part of the organisation, which signs in through a different SSO configuration.".into(),
         LoginError::UnknownSso => "This sign-in link does not belong to any SSO configuration.".into(),
         LoginError::IdpNotConfigured => "Single sign-on is not finished for this configuration: the identity provider's metadata has not been uploaded.".into(),
         LoginError::Rejected(r) if r.is_malformed_input() => "The sign-in message from your identity provider could not be read.".into(),

@@ -53,6 +53,7 @@ const TABLE: &[(&str, &str, &str)] = &[
     ("SSO_IDP_NOT_CONFIGURED", "The configuration has no IdP metadata yet.", "Upload the IdP's metadata on the configuration's Edit page."),
     ("USER_NOT_PROVISIONED", "The user is unknown and Just-In-Time provisioning is off.", "Provision the user over SCIM or turn JIT on for the configuration."),
     ("USER_LOCKED", "The user is locked.", "Unlock the user on the Users page (or re-activate them in the IdP if SCIM manages them)."),
+    ("USER_OUTSIDE_SSO_NODE", "The user belongs to a node that is neither this configuration's node nor below it.", "Sign the user in through the SSO configuration of their own node, or move the user to this node."),
     ("USER_DOMAIN_NOT_ALLOWED", "The user's email is outside the configuration's enterprise domain.", "Fix the user's email in the IdP, or allow other domains for this configuration."),
     ("INTERNAL_ERROR", "spconnect failed on its side.", "Look for the request ID in the server log."),
 ];
@@ -112,7 +113,7 @@ mod tests {
         ];
         let others = [
             LoginError::UnknownSso, LoginError::IdpNotConfigured, LoginError::NotProvisioned(s()), LoginError::Locked(s()),
-            LoginError::DomainNotAllowed(s()), LoginError::Internal(s()),
+            LoginError::DomainNotAllowed(s()), LoginError::OutsideNode(s()), LoginError::Internal(s()),
         ];
         let codes = rejections.iter().map(Rejection::code).chain(others.iter().map(LoginError::code));
         for code in codes {

@@ -201,3 +201,27 @@ async fn the_debug_switch_keeps_the_last_few_responses_redacted() {
     assert_eq!(kept.len() as i64, spconnect::store::DEBUG_RESPONSES_KEPT, "only the newest few are kept");
     assert!(kept.iter().all(|k| k.outcome == "success"));
 }
+
+#[tokio::test]
+async fn users_of_another_node_cannot_sign_in_through_this_configuration() {
+    let app = TestApp::spawn().await;
+    let now = chrono::Utc::now().timestamp();
+    let eng = app.svc.store.create_node("Engineering", 1, now).await.unwrap();
+    let sales = app.svc.store.create_node("Sales", 1, now).await.unwrap();
+    let dana = NewUser { email: "dana@example.com", first_name: "Dana", last_name: "S", status: UserStatus::Active, provisioned_by: "scim", node_id: sales.node_id, };
+    app.svc.store.create_user(&dana, now).await.unwrap();
+    // An SSO configuration on the Engineering node, with the same domain allowed.
+    let eng_sso = app.svc.store.create_sso("Eng", "eng.example", eng.node_id, now).await.unwrap();
+    app.svc.store.update_sso_settings(eng_sso.sso_id, &SsoSettings { allow_other_domains: Some(true), ..Default::default() }).await.unwrap();
+    let xml = crate::support::idp_metadata("jumpcloud.xml", &app.idp_entity_id, &app.idp_sso_url, &app.idp_key, None);
+    let parsed = spconnect::saml::idp_metadata::parse(&xml).unwrap();
+    app.svc.store.set_idp(eng_sso.sso_id, &parsed, &xml, now).await.unwrap();
+    let entity = format!("{}/api/rest/sso/saml/{}", app.base, eng_sso.sso_id);
+    let acs = format!("{}/api/rest/sso/saml/sso/{}", app.base, eng_sso.sso_id);
+    let spec = crate::support::xmlsec::ResponseSpec::new(&app.idp_entity_id, &entity, &acs, "dana@example.com");
+    let res = app.client.post(&acs).form(&[("SAMLResponse", spec.signed_b64(&app.idp_key))]).send().await.unwrap();
+    assert_eq!(reason_code(res).await, (403, "USER_OUTSIDE_SSO_NODE".into()));
+    // The root-node configuration covers every node below it.
+    let res = app.post_acs(&app.spec("dana@example.com").signed_b64(&app.idp_key), None).await;
+    assert_logged_in(&app, res, "dana@example.com", "/vault").await;
+}
