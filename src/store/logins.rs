@@ -155,7 +155,7 @@ impl Store {
                     "INSERT INTO users (email, first_name, last_name, status, provisioned_by, node_id, created_at, last_login_at) \
                      VALUES (?, ?, ?, 'active', 'jit', ?, ?, ?) RETURNING user_id",
                 )
-                .bind(c.email.to_lowercase())
+                .bind(super::email_key(&c.email))
                 .bind(c.first_name.clone().unwrap_or_default())
                 .bind(c.last_name.clone().unwrap_or_default())
                 .bind(c.node_id)

@@ -29,6 +29,12 @@ pub use users::{NewUser, User, UserStatus};
 
 pub const ROOT_NODE_ID: i64 = 1;
 
+/// How every writer stores an email: ASCII lower case. Emails are validated as ASCII before they
+/// get here (`users::is_email`), so JIT, SCIM and admin-created users share one key.
+fn email_key(email: &str) -> String {
+    email.to_ascii_lowercase()
+}
+
 #[derive(Debug, Error)]
 pub enum StoreError {
     #[error("database error: {0}")]

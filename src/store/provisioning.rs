@@ -124,7 +124,7 @@ impl Store {
                     "UPDATE users SET email = ?, first_name = ?, last_name = ?, display_name = ?, external_id = ?, \
                      status = ?, node_id = ?, scim_id = ?, scim_deleted_at = NULL, updated_at = ? WHERE user_id = ?",
                 )
-                .bind(w.email.to_lowercase())
+                .bind(super::email_key(&w.email))
                 .bind(&w.first_name)
                 .bind(&w.last_name)
                 .bind(&w.display_name)
@@ -143,7 +143,7 @@ impl Store {
                     "INSERT INTO users (email, first_name, last_name, display_name, external_id, status, provisioned_by, \
                      node_id, scim_id, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, 'scim', ?, ?, ?, ?) RETURNING user_id",
                 )
-                .bind(w.email.to_lowercase())
+                .bind(super::email_key(&w.email))
                 .bind(&w.first_name)
                 .bind(&w.last_name)
                 .bind(&w.display_name)
@@ -168,7 +168,7 @@ impl Store {
             .bind(now)
             .bind(node_id)
             .bind(user_id)
-            .bind(w.email.to_lowercase())
+            .bind(super::email_key(&w.email))
             .bind(&invitation.subject)
             .bind(&invitation.body)
             .execute(&mut *tx)
@@ -210,7 +210,7 @@ impl Store {
             "UPDATE users SET email = ?, first_name = ?, last_name = ?, display_name = ?, external_id = ?, status = ?, \
              updated_at = ? WHERE user_id = ?",
         )
-        .bind(w.email.to_lowercase())
+        .bind(super::email_key(&w.email))
         .bind(&w.first_name)
         .bind(&w.last_name)
         .bind(&w.display_name)

@@ -131,7 +131,7 @@ impl Store {
             "INSERT INTO users (email, first_name, last_name, status, provisioned_by, node_id, created_at) \
              VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING user_id",
         )
-        .bind(email.to_lowercase())
+        .bind(super::email_key(email))
         .bind(first)
         .bind(last)
         .bind(status.as_str())
