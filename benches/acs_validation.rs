@@ -45,8 +45,12 @@ fn bench(c: &mut Criterion) {
     assert!(verify(&both_signed, &exp, &sp_key, now).is_ok());
 
     let mut group = c.benchmark_group("acs_validation");
-    group.bench_function("signed_assertion", |b| b.iter(|| verify(black_box(&assertion_signed), &exp, &sp_key, now).unwrap()));
-    group.bench_function("signed_response_and_assertion", |b| b.iter(|| verify(black_box(&both_signed), &exp, &sp_key, now).unwrap()));
+    group.bench_function("signed_assertion", |b| {
+        b.iter(|| verify(black_box(&assertion_signed), &exp, &sp_key, now).unwrap())
+    });
+    group.bench_function("signed_response_and_assertion", |b| {
+        b.iter(|| verify(black_box(&both_signed), &exp, &sp_key, now).unwrap())
+    });
     let decoded = xml::decode_form_value(&assertion_signed).unwrap();
     group.bench_function("intake_only", |b| {
         b.iter(|| {

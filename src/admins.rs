@@ -86,7 +86,13 @@ pub async fn create(store: &Store, email: &str, password: String, now: i64) -> R
 
 /// Check a sign-in. Over the limit, even the right password is refused until the window has
 /// passed: otherwise the limit would only slow guessing down, not stop it.
-pub async fn sign_in(store: &Store, email: &str, password: &str, client_addr: &str, now: i64) -> Result<AdminAccount, SignInError> {
+pub async fn sign_in(
+    store: &Store,
+    email: &str,
+    password: &str,
+    client_addr: &str,
+    now: i64,
+) -> Result<AdminAccount, SignInError> {
     let email = email.trim();
     let (by_email, by_addr) = store.admin_signin_failures_since(email, client_addr, now - FAILURE_WINDOW_SECS).await?;
     if by_email >= MAX_FAILURES || by_addr >= MAX_FAILURES * 4 {

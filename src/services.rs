@@ -31,7 +31,8 @@ impl Services {
     /// SP metadata for a configuration; also refreshes the copy under `metadata/`.
     pub fn sp_metadata(&self, config: &SsoConfig) -> Result<String, crate::crypto::CryptoError> {
         let keys = self.keys.get(config.sso_id)?;
-        let xml = sp_metadata::render(&self.urls(config.sso_id), &keys.cert_b64(), &format!("spconnect: {}", config.name));
+        let xml =
+            sp_metadata::render(&self.urls(config.sso_id), &keys.cert_b64(), &format!("spconnect: {}", config.name));
         let copy = self.settings.data_dir.sp_metadata_copy(config.sso_id);
         if std::fs::read_to_string(&copy).ok().as_deref() != Some(xml.as_str()) {
             let _ = std::fs::write(&copy, &xml);

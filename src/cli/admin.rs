@@ -40,7 +40,8 @@ pub async fn run(data_dir: &Path, json: bool, command: Command) -> Result<ExitCo
             if domain.is_empty() || domain.contains('@') || domain.contains(char::is_whitespace) {
                 return Err(format!("{domain:?} is not a domain name"));
             }
-            let config = svc.store.create_sso(name.trim(), &domain, node, now.timestamp()).await.map_err(|e| e.to_string())?;
+            let config =
+                svc.store.create_sso(name.trim(), &domain, node, now.timestamp()).await.map_err(|e| e.to_string())?;
             // Generate the SP key pair now so the metadata can be exported right away.
             svc.sp_metadata(&config).map_err(|e| e.to_string())?;
             if json {
@@ -84,7 +85,18 @@ pub async fn run(data_dir: &Path, json: bool, command: Command) -> Result<ExitCo
                 }
             }
         }
-        Command::Sso(SsoCommand::Set { sso_id, jit, idp_initiated, clock_skew, allow_sha1, allow_other_domains, attr_email, attr_first, attr_last, debug_responses }) => {
+        Command::Sso(SsoCommand::Set {
+            sso_id,
+            jit,
+            idp_initiated,
+            clock_skew,
+            allow_sha1,
+            allow_other_domains,
+            attr_email,
+            attr_first,
+            attr_last,
+            debug_responses,
+        }) => {
             let settings = SsoSettings {
                 jit: jit.map(Into::into),
                 idp_initiated: idp_initiated.map(Into::into),
@@ -101,7 +113,11 @@ pub async fn run(data_dir: &Path, json: bool, command: Command) -> Result<ExitCo
                 tracing::warn!(sso_id, "SHA-1 signatures are now accepted for this configuration");
             }
             if c.debug_keep_responses {
-                tracing::warn!(sso_id, kept = crate::store::DEBUG_RESPONSES_KEPT, "redacted copies of posted responses are kept for this configuration");
+                tracing::warn!(
+                    sso_id,
+                    kept = crate::store::DEBUG_RESPONSES_KEPT,
+                    "redacted copies of posted responses are kept for this configuration"
+                );
             }
             if let Some(w) = super::scim::jit_with_scim_warning(&svc, &c).await {
                 eprintln!("warning: {w}");
@@ -109,11 +125,22 @@ pub async fn run(data_dir: &Path, json: bool, command: Command) -> Result<ExitCo
             if json {
                 print_json(&c);
             } else {
-                println!("{} updated: jit={} idp_initiated={} skew={}s sha1={}", c.sso_id, on_off(c.jit), on_off(c.idp_initiated), c.clock_skew_secs, on_off(c.allow_sha1));
+                println!(
+                    "{} updated: jit={} idp_initiated={} skew={}s sha1={}",
+                    c.sso_id,
+                    on_off(c.jit),
+                    on_off(c.idp_initiated),
+                    c.clock_skew_secs,
+                    on_off(c.allow_sha1)
+                );
             }
         }
         Command::Idp(IdpCommand::Import { sso_id, file }) => {
-            svc.store.get_sso(sso_id).await.map_err(|e| e.to_string())?.ok_or(format!("no SSO configuration {sso_id}"))?;
+            svc.store
+                .get_sso(sso_id)
+                .await
+                .map_err(|e| e.to_string())?
+                .ok_or(format!("no SSO configuration {sso_id}"))?;
             let xml = std::fs::read_to_string(&file).map_err(|e| format!("{}: {e}", file.display()))?;
             let idp = idp_metadata::parse(&xml).map_err(|e| format!("{}: {e}", file.display()))?;
             svc.store.set_idp(sso_id, &idp, &xml, now.timestamp()).await.map_err(|e| e.to_string())?;
@@ -132,11 +159,20 @@ pub async fn run(data_dir: &Path, json: bool, command: Command) -> Result<ExitCo
             }
         }
         Command::Metadata { sso_id } => {
-            let c = svc.store.get_sso(sso_id).await.map_err(|e| e.to_string())?.ok_or(format!("no SSO configuration {sso_id}"))?;
+            let c = svc
+                .store
+                .get_sso(sso_id)
+                .await
+                .map_err(|e| e.to_string())?
+                .ok_or(format!("no SSO configuration {sso_id}"))?;
             print!("{}", svc.sp_metadata(&c).map_err(|e| e.to_string())?);
         }
         Command::Cert { sso_id } => {
-            svc.store.get_sso(sso_id).await.map_err(|e| e.to_string())?.ok_or(format!("no SSO configuration {sso_id}"))?;
+            svc.store
+                .get_sso(sso_id)
+                .await
+                .map_err(|e| e.to_string())?
+                .ok_or(format!("no SSO configuration {sso_id}"))?;
             print!("{}", svc.keys.get(sso_id).map_err(|e| e.to_string())?.cert_pem);
         }
         Command::CheckResponse { sso_id, files, at } => return check_responses(&svc, sso_id, &files, at, json).await,
@@ -147,7 +183,14 @@ pub async fn run(data_dir: &Path, json: bool, command: Command) -> Result<ExitCo
             } else {
                 println!("{:<36} {:<20} {:<8} {:<6} last login", "email", "name", "status", "via");
                 for u in users {
-                    println!("{:<36} {:<20} {:<8} {:<6} {}", u.email, format!("{} {}", u.first_name, u.last_name), u.status.as_str(), u.provisioned_by, fmt_time(u.last_login_at));
+                    println!(
+                        "{:<36} {:<20} {:<8} {:<6} {}",
+                        u.email,
+                        format!("{} {}", u.first_name, u.last_name),
+                        u.status.as_str(),
+                        u.provisioned_by,
+                        fmt_time(u.last_login_at)
+                    );
                 }
             }
         }
@@ -178,7 +221,13 @@ pub async fn run(data_dir: &Path, json: bool, command: Command) -> Result<ExitCo
                 print_json(&kept);
             } else {
                 for k in kept {
-                    println!("--- {} {} {} request={}", fmt_time(Some(k.at)), k.outcome, k.reason_code.as_deref().unwrap_or("OK"), k.request_id);
+                    println!(
+                        "--- {} {} {} request={}",
+                        fmt_time(Some(k.at)),
+                        k.outcome,
+                        k.reason_code.as_deref().unwrap_or("OK"),
+                        k.request_id
+                    );
                     println!("{}", k.xml);
                 }
             }
@@ -214,7 +263,11 @@ pub async fn run(data_dir: &Path, json: bool, command: Command) -> Result<ExitCo
 }
 
 fn on_off(b: bool) -> &'static str {
-    if b { "on" } else { "off" }
+    if b {
+        "on"
+    } else {
+        "off"
+    }
 }
 
 fn url_json(svc: &Services, sso_id: i64) -> serde_json::Value {
@@ -222,9 +275,17 @@ fn url_json(svc: &Services, sso_id: i64) -> serde_json::Value {
     serde_json::json!({"entity_id": u.entity_id, "acs": u.acs, "slo": u.slo, "login": u.login, "metadata": u.metadata_download, "cert": u.cert_download})
 }
 
-async fn check_responses(svc: &Services, sso_id: i64, files: &[std::path::PathBuf], at: Option<String>, json: bool) -> Result<ExitCode, String> {
+async fn check_responses(
+    svc: &Services,
+    sso_id: i64,
+    files: &[std::path::PathBuf],
+    at: Option<String>,
+    json: bool,
+) -> Result<ExitCode, String> {
     let now = match at {
-        Some(t) => chrono::DateTime::parse_from_rfc3339(&t).map_err(|e| format!("--at {t}: {e}"))?.with_timezone(&chrono::Utc),
+        Some(t) => {
+            chrono::DateTime::parse_from_rfc3339(&t).map_err(|e| format!("--at {t}: {e}"))?.with_timezone(&chrono::Utc)
+        }
         None => chrono::Utc::now(),
     };
     let mut all_ok = true;
@@ -241,7 +302,11 @@ async fn check_responses(svc: &Services, sso_id: i64, files: &[std::path::PathBu
         if json {
             rows.push(serde_json::json!({"file": file.display().to_string(), "verdict": verdict, "reason_code": code, "detail": detail, "user": user}));
         } else {
-            println!("{}: {verdict} {code} {}", file.display(), user.map(|u| format!("{u} ({detail})")).unwrap_or(detail));
+            println!(
+                "{}: {verdict} {code} {}",
+                file.display(),
+                user.map(|u| format!("{u} ({detail})")).unwrap_or(detail)
+            );
         }
     }
     if json {

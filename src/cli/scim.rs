@@ -70,7 +70,11 @@ pub async fn node(svc: &Services, json: bool, cmd: NodeCommand) -> Result<ExitCo
             if json {
                 print_json(&n);
             } else {
-                println!("node {} seats: {}", n.node_id, n.seats.map(|s| s.to_string()).unwrap_or_else(|| "unlimited".into()));
+                println!(
+                    "node {} seats: {}",
+                    n.node_id,
+                    n.seats.map(|s| s.to_string()).unwrap_or_else(|| "unlimited".into())
+                );
             }
         }
     }
@@ -80,7 +84,10 @@ pub async fn node(svc: &Services, json: bool, cmd: NodeCommand) -> Result<ExitCo
 pub async fn scim(svc: &Services, json: bool, cmd: ScimCommand) -> Result<ExitCode, String> {
     let ScimCommand::Token { node_id } = cmd;
     let (token, hash) = tokens::generate();
-    svc.store.put_scim_token(node_id, &hash, chrono::Utc::now().timestamp()).await.map_err(|e| format!("node {node_id}: {e}"))?;
+    svc.store
+        .put_scim_token(node_id, &hash, chrono::Utc::now().timestamp())
+        .await
+        .map_err(|e| format!("node {node_id}: {e}"))?;
     tracing::info!(node_id, "new SCIM token issued; the previous one (if any) no longer works");
     let base = base_url(svc, node_id);
     if json {
@@ -110,7 +117,15 @@ pub async fn outbox(svc: &Services, json: bool, cmd: OutboxCommand) -> Result<Ex
                 (None, Some(e)) => format!("failed: {e}"),
                 (None, None) => "queued (not sent: no SMTP relay in spconnect)".into(),
             };
-            println!("{}  {} node={} {:<10} {:<32} {:?}  [{state}]", m.id, fmt_time(Some(m.created_at)), m.node_id, m.kind, m.recipient, m.subject);
+            println!(
+                "{}  {} node={} {:<10} {:<32} {:?}  [{state}]",
+                m.id,
+                fmt_time(Some(m.created_at)),
+                m.node_id,
+                m.kind,
+                m.recipient,
+                m.subject
+            );
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -130,12 +145,24 @@ pub async fn teams(svc: &Services, json: bool, cmd: TeamsCommand) -> Result<Exit
                 print_json(&v);
             } else {
                 for (t, m) in rows {
-                    println!("{}  {}  node={} {:<9} {:<24} members: {}", t.team_id, t.team_uid, t.node_id, t.status, t.name, m.join(", "));
+                    println!(
+                        "{}  {}  node={} {:<9} {:<24} members: {}",
+                        t.team_id,
+                        t.team_uid,
+                        t.node_id,
+                        t.status,
+                        t.name,
+                        m.join(", ")
+                    );
                 }
             }
         }
         TeamsCommand::Approve { id } => {
-            let t = svc.store.approve_team(&id, chrono::Utc::now().timestamp()).await.map_err(|e| format!("team {id}: {e}"))?;
+            let t = svc
+                .store
+                .approve_team(&id, chrono::Utc::now().timestamp())
+                .await
+                .map_err(|e| format!("team {id}: {e}"))?;
             if json {
                 print_json(&t);
             } else {

@@ -11,14 +11,16 @@ pub const PUBLIC_URL_KEY: &str = "public_url";
 
 pub async fn serve(data_dir: &Path, args: ServeArgs) -> Result<ExitCode, String> {
     let dir = DataDir::new(data_dir).map_err(|e| format!("data directory {}: {e}", data_dir.display()))?;
-    let listener = std::net::TcpListener::bind(&args.listen).map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
+    let listener =
+        std::net::TcpListener::bind(&args.listen).map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
     let local = listener.local_addr().map_err(|e| e.to_string())?;
     let scheme = if args.http { "http" } else { "https" };
     let host = if local.ip().is_unspecified() { "localhost".to_string() } else { local.ip().to_string() };
     let public_url = args.public_url.clone().unwrap_or_else(|| format!("{scheme}://{host}:{}", local.port()));
     let mut svc = app::services(dir, &public_url, !args.http).await.map_err(|e| e.to_string())?;
     if let Some(url) = args.smtp_url.clone() {
-        std::sync::Arc::make_mut(&mut svc.settings).smtp = Some(crate::mailer::SmtpConfig { url, from: args.smtp_from.clone() });
+        std::sync::Arc::make_mut(&mut svc.settings).smtp =
+            Some(crate::mailer::SmtpConfig { url, from: args.smtp_from.clone() });
     }
     svc.store.put_setting(PUBLIC_URL_KEY, &svc.settings.public_url).await.map_err(|e| e.to_string())?;
     let tls = match (args.http, args.tls_cert, args.tls_key) {
@@ -27,7 +29,8 @@ pub async fn serve(data_dir: &Path, args: ServeArgs) -> Result<ExitCode, String>
         // Generate (first start) or reuse the self-signed certificate before announcing ourselves.
         _ => {
             let names = vec!["localhost".to_string(), host.clone()];
-            let (cert, key) = crate::crypto::tls::ensure_self_signed(&svc.settings.data_dir, &names).map_err(|e| e.to_string())?;
+            let (cert, key) =
+                crate::crypto::tls::ensure_self_signed(&svc.settings.data_dir, &names).map_err(|e| e.to_string())?;
             Tls::On { cert: Some(cert), key: Some(key) }
         }
     };

@@ -30,7 +30,13 @@ impl DemoIdp {
     pub fn load_or_create(dir: &DataDir, base: &str, sp: SpUrls) -> Result<DemoIdp, crate::crypto::CryptoError> {
         // Reuse the SP key machinery under a reserved id (0) for the demo IdP's own key pair.
         let keys = crate::crypto::sp_keys::load_or_generate(dir, 0, "spconnect demo IdP")?;
-        Ok(DemoIdp { entity_id: format!("{base}/metadata"), base: base.to_string(), key: keys.key.clone(), cert_b64: keys.cert_b64(), sp })
+        Ok(DemoIdp {
+            entity_id: format!("{base}/metadata"),
+            base: base.to_string(),
+            key: keys.key.clone(),
+            cert_b64: keys.cert_b64(),
+            sp,
+        })
     }
 
     pub fn metadata(&self) -> String {
@@ -56,7 +62,9 @@ impl DemoIdp {
         let irt_attr = in_response_to.map(|i| format!(" InResponseTo=\"{}\"", xml_escape(i))).unwrap_or_default();
         let assertion_id = format!("_a{}", hex::encode(rand::random::<[u8; 16]>()));
         let email = "alice@demo.example";
-        let attr = |n: &str, v: &str| format!(r#"<saml:Attribute Name="{n}"><saml:AttributeValue>{v}</saml:AttributeValue></saml:Attribute>"#);
+        let attr = |n: &str, v: &str| {
+            format!(r#"<saml:Attribute Name="{n}"><saml:AttributeValue>{v}</saml:AttributeValue></saml:Attribute>"#)
+        };
         let assertion = format!(
             r##"<saml:Assertion xmlns:saml="{NS_SAML}" ID="{aid}" Version="2.0" IssueInstant="{now}"><saml:Issuer>{issuer}</saml:Issuer><ds:Signature xmlns:ds="http://www.w3.org/2000/09/xmldsig#"><ds:SignedInfo><ds:CanonicalizationMethod Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#"/><ds:SignatureMethod Algorithm="http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"/><ds:Reference URI="#{aid}"><ds:Transforms><ds:Transform Algorithm="http://www.w3.org/2000/09/xmldsig#enveloped-signature"/><ds:Transform Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#"/></ds:Transforms><ds:DigestMethod Algorithm="http://www.w3.org/2001/04/xmlenc#sha256"/><ds:DigestValue/></ds:Reference></ds:SignedInfo><ds:SignatureValue/></ds:Signature><saml:Subject><saml:NameID Format="urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress">{email}</saml:NameID><saml:SubjectConfirmation Method="urn:oasis:names:tc:SAML:2.0:cm:bearer"><saml:SubjectConfirmationData NotOnOrAfter="{exp}" Recipient="{acs}"{irt_attr}/></saml:SubjectConfirmation></saml:Subject><saml:Conditions NotBefore="{nb}" NotOnOrAfter="{exp}"><saml:AudienceRestriction><saml:Audience>{aud}</saml:Audience></saml:AudienceRestriction></saml:Conditions><saml:AuthnStatement AuthnInstant="{now}" SessionIndex="{aid}"><saml:AuthnContext><saml:AuthnContextClassRef>urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport</saml:AuthnContextClassRef></saml:AuthnContext></saml:AuthnStatement><saml:AttributeStatement>{a1}{a2}{a3}</saml:AttributeStatement></saml:Assertion>"##,
             aid = assertion_id,

@@ -19,7 +19,8 @@ pub async fn run(data_dir: &Path, port: u16) -> Result<ExitCode, String> {
     let sp_listener = std::net::TcpListener::bind(("127.0.0.1", port)).map_err(|e| format!("port {port}: {e}"))?;
     // Port 0 (tests) lets the system pick both ports.
     let idp_port = if port == 0 { 0 } else { port.saturating_add(1) };
-    let idp_listener = std::net::TcpListener::bind(("127.0.0.1", idp_port)).map_err(|e| format!("port {idp_port}: {e}"))?;
+    let idp_listener =
+        std::net::TcpListener::bind(("127.0.0.1", idp_port)).map_err(|e| format!("port {idp_port}: {e}"))?;
     let sp_url = format!("http://127.0.0.1:{}", sp_listener.local_addr().map_err(|e| e.to_string())?.port());
     let idp_url = format!("http://127.0.0.1:{}", idp_listener.local_addr().map_err(|e| e.to_string())?.port());
 
@@ -27,7 +28,11 @@ pub async fn run(data_dir: &Path, port: u16) -> Result<ExitCode, String> {
     let now = chrono::Utc::now().timestamp();
     let config = match svc.store.find_sso_by_domain(DEMO_DOMAIN).await.map_err(|e| e.to_string())? {
         Some(c) => c,
-        None => svc.store.create_sso("Demo", DEMO_DOMAIN, crate::store::ROOT_NODE_ID, now).await.map_err(|e| e.to_string())?,
+        None => svc
+            .store
+            .create_sso("Demo", DEMO_DOMAIN, crate::store::ROOT_NODE_ID, now)
+            .await
+            .map_err(|e| e.to_string())?,
     };
     let demo_idp = idp::DemoIdp::load_or_create(&dir, &idp_url, svc.urls(config.sso_id)).map_err(|e| e.to_string())?;
     let idp_xml = demo_idp.metadata();

@@ -75,7 +75,12 @@ async fn keep_for_debug(svc: &Services, attempt: &Attempt, err: Option<&LoginErr
 }
 
 /// Validation, InResponseTo, replay and JIT decision: read-only, so `check-response` can use it.
-pub async fn evaluate(svc: &Services, sso_id: i64, saml_response: &str, now: DateTime<Utc>) -> Result<Evaluation, LoginError> {
+pub async fn evaluate(
+    svc: &Services,
+    sso_id: i64,
+    saml_response: &str,
+    now: DateTime<Utc>,
+) -> Result<Evaluation, LoginError> {
     let config = svc.store.get_sso(sso_id).await?.ok_or(LoginError::UnknownSso)?;
     let certs = config.idp_certs_der();
     let idp_entity_id = config.idp_entity_id.clone().ok_or(LoginError::IdpNotConfigured)?;

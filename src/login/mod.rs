@@ -81,7 +81,16 @@ mod tests {
     #[test]
     fn only_same_site_paths_are_targets() {
         assert_eq!(safe_relative_path("/vault/x?y=1").as_deref(), Some("/vault/x?y=1"));
-        for bad in ["//evil.example", "/\\evil.example", "https://evil.example", "javascript:alert(1)", "", "vault", "/a\nb", "/a b"] {
+        for bad in [
+            "//evil.example",
+            "/\\evil.example",
+            "https://evil.example",
+            "javascript:alert(1)",
+            "",
+            "vault",
+            "/a\nb",
+            "/a b",
+        ] {
             assert_eq!(safe_relative_path(bad), None, "{bad:?}");
         }
         assert_eq!(safe_relative_path(&format!("/{}", "a".repeat(600))), None);

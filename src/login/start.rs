@@ -7,7 +7,12 @@ use super::{safe_relative_path, LoginError, DEFAULT_TARGET};
 use crate::saml::authn_request::AuthnRequest;
 use crate::services::Services;
 
-pub async fn start(svc: &Services, sso_id: i64, target: Option<&str>, now: DateTime<Utc>) -> Result<String, LoginError> {
+pub async fn start(
+    svc: &Services,
+    sso_id: i64,
+    target: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<String, LoginError> {
     let config = svc.store.get_sso(sso_id).await?.ok_or(LoginError::UnknownSso)?;
     let idp_url = config.idp_sso_url.as_deref().ok_or(LoginError::IdpNotConfigured)?;
     let urls = svc.urls(sso_id);
@@ -15,10 +20,14 @@ pub async fn start(svc: &Services, sso_id: i64, target: Option<&str>, now: DateT
     let request = AuthnRequest::new(idp_url, &urls.acs, &urls.entity_id, now);
     let target = target.and_then(safe_relative_path).unwrap_or_else(|| DEFAULT_TARGET.to_string());
     svc.store
-        .insert_authn_request(&request.id, sso_id, &target, now.timestamp(), now.timestamp() + svc.settings.request_ttl_secs)
+        .insert_authn_request(
+            &request.id,
+            sso_id,
+            &target,
+            now.timestamp(),
+            now.timestamp() + svc.settings.request_ttl_secs,
+        )
         .await?;
     // RelayState is an opaque token (the request ID itself): the destination stays on our side.
-    request
-        .signed_redirect_url(&request.id, &keys.key)
-        .map_err(|e| LoginError::Internal(e.to_string()))
+    request.signed_redirect_url(&request.id, &keys.key).map_err(|e| LoginError::Internal(e.to_string()))
 }

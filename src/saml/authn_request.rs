@@ -46,7 +46,11 @@ impl AuthnRequest {
     }
 
     /// The full redirect URL to the IdP, signed with the SP key.
-    pub fn signed_redirect_url(&self, relay_state: &str, key: &PKey<Private>) -> Result<String, openssl::error::ErrorStack> {
+    pub fn signed_redirect_url(
+        &self,
+        relay_state: &str,
+        key: &PKey<Private>,
+    ) -> Result<String, openssl::error::ErrorStack> {
         let mut deflater = DeflateEncoder::new(Vec::new(), Compression::default());
         // Writing into a Vec cannot fail.
         let _ = deflater.write_all(self.to_xml().as_bytes());

@@ -54,7 +54,8 @@ pub fn parse(metadata_xml: &str) -> Result<IdpDescriptor, MetadataError> {
         many => return Err(MetadataError::Ambiguous(many.len())),
     };
     let entity = idp.parent_element().filter(|p| is(*p, NS_MD, "EntityDescriptor")).ok_or(MetadataError::NotIdp)?;
-    let entity_id = entity.attribute("entityID").map(str::trim).filter(|s| !s.is_empty()).ok_or(MetadataError::NoEntityId)?;
+    let entity_id =
+        entity.attribute("entityID").map(str::trim).filter(|s| !s.is_empty()).ok_or(MetadataError::NoEntityId)?;
 
     let key_descriptors: Vec<_> = children(idp, NS_MD, "KeyDescriptor").collect();
     // KeyDescriptors without `use` serve both purposes (saml-metadata §2.4.1.1).
@@ -67,13 +68,10 @@ pub fn parse(metadata_xml: &str) -> Result<IdpDescriptor, MetadataError> {
                 .decode(b64)
                 .map_err(|_| MetadataError::BadCertificate("not base64".into()))?;
             let x509 = openssl::x509::X509::from_der(&der).map_err(|e| MetadataError::BadCertificate(e.to_string()))?;
-            let subject = x509
-                .subject_name()
-                .entries()
-                .filter_map(|e| e.data().to_string().ok())
-                .collect::<Vec<_>>()
-                .join(", ");
-            let not_after = asn1_to_utc(x509.not_after()).ok_or_else(|| MetadataError::BadCertificate("bad notAfter".into()))?;
+            let subject =
+                x509.subject_name().entries().filter_map(|e| e.data().to_string().ok()).collect::<Vec<_>>().join(", ");
+            let not_after =
+                asn1_to_utc(x509.not_after()).ok_or_else(|| MetadataError::BadCertificate("bad notAfter".into()))?;
             if !signing_certs.iter().any(|c: &SigningCert| c.der == der) {
                 signing_certs.push(SigningCert { der, subject, not_after });
             }
@@ -93,7 +91,8 @@ pub fn parse(metadata_xml: &str) -> Result<IdpDescriptor, MetadataError> {
     Ok(IdpDescriptor {
         entity_id: entity_id.to_string(),
         sso_post_url: endpoint("SingleSignOnService", BINDING_POST),
-        slo_url: endpoint("SingleLogoutService", BINDING_REDIRECT).or_else(|| endpoint("SingleLogoutService", BINDING_POST)),
+        slo_url: endpoint("SingleLogoutService", BINDING_REDIRECT)
+            .or_else(|| endpoint("SingleLogoutService", BINDING_POST)),
         sso_redirect_url,
         signing_certs,
     })
@@ -104,4 +103,3 @@ pub fn asn1_to_utc(t: &openssl::asn1::Asn1TimeRef) -> Option<DateTime<Utc>> {
     let diff = epoch.diff(t).ok()?;
     DateTime::from_timestamp(i64::from(diff.days) * 86_400 + i64::from(diff.secs), 0)
 }
-

@@ -67,10 +67,7 @@ pub fn xml_escape(s: &str) -> String {
 /// which is what exclusive c14n (without comments) signed: the NameID-truncation trick of
 /// CVE-2017-11427 cannot shorten an identity here.
 pub fn text_content(node: roxmltree::Node) -> String {
-    node.descendants()
-        .filter(|n| n.is_text())
-        .filter_map(|n| n.text())
-        .collect::<String>()
+    node.descendants().filter(|n| n.is_text()).filter_map(|n| n.text()).collect::<String>()
 }
 
 /// The first child element with this namespace and local name.

@@ -27,9 +27,11 @@ pub struct Limits {
 }
 
 /// A SAML Response: real ones have a few hundred elements at most.
-pub const RESPONSE_LIMITS: Limits = Limits { max_bytes: MAX_XML_LEN, max_depth: 40, max_elements: 4_000, max_attrs_per_element: 32 };
+pub const RESPONSE_LIMITS: Limits =
+    Limits { max_bytes: MAX_XML_LEN, max_depth: 40, max_elements: 4_000, max_attrs_per_element: 32 };
 /// IdP metadata: Entra's federation metadata is ~60 KB with thousands of elements.
-pub const METADATA_LIMITS: Limits = Limits { max_bytes: 2 * 1024 * 1024, max_depth: 40, max_elements: 50_000, max_attrs_per_element: 32 };
+pub const METADATA_LIMITS: Limits =
+    Limits { max_bytes: 2 * 1024 * 1024, max_depth: 40, max_elements: 50_000, max_attrs_per_element: 32 };
 
 /// Which algorithms a configuration accepts; SHA-1 only when the admin allowed it.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -55,9 +57,7 @@ pub fn decode_form_value(value: &str) -> Result<String, Rejection> {
         return Err(Rejection::TooLarge { limit: MAX_ENCODED_LEN });
     }
     let compact: Vec<u8> = value.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
-    let bytes = base64::engine::general_purpose::STANDARD
-        .decode(&compact)
-        .map_err(|_| Rejection::Base64)?;
+    let bytes = base64::engine::general_purpose::STANDARD.decode(&compact).map_err(|_| Rejection::Base64)?;
     if bytes.len() > MAX_XML_LEN {
         return Err(Rejection::TooLarge { limit: MAX_XML_LEN });
     }
@@ -79,9 +79,7 @@ pub fn scan_with(xml: &str, limits: Limits) -> Result<(), Rejection> {
     reader.config_mut().check_end_names = true;
     let (mut depth, mut elements) = (0usize, 0usize);
     loop {
-        let event = reader
-            .read_event()
-            .map_err(|e| Rejection::Malformed(e.to_string()))?;
+        let event = reader.read_event().map_err(|e| Rejection::Malformed(e.to_string()))?;
         match event {
             Event::Start(ref e) | Event::Empty(ref e) => {
                 elements += 1;
@@ -105,7 +103,10 @@ pub fn scan_with(xml: &str, limits: Limits) -> Result<(), Rejection> {
             Event::Decl(ref d) => {
                 if let Some(Ok(enc)) = d.encoding() {
                     if !enc.eq_ignore_ascii_case(b"utf-8") {
-                        return Err(Rejection::Malformed(format!("encoding {:?} is not UTF-8", String::from_utf8_lossy(&enc))));
+                        return Err(Rejection::Malformed(format!(
+                            "encoding {:?} is not UTF-8",
+                            String::from_utf8_lossy(&enc)
+                        )));
                     }
                 }
             }
@@ -174,10 +175,8 @@ pub fn check_response_shape(doc: &roxmltree::Document, policy: AlgorithmPolicy) 
     if !is(root, NS_SAMLP, "Response") {
         return Err(Rejection::NotAResponse(format!("root element is {:?}", root.tag_name().name())));
     }
-    let assertions: Vec<_> = doc
-        .descendants()
-        .filter(|n| is(*n, NS_SAML, "Assertion") || is(*n, NS_SAML, "EncryptedAssertion"))
-        .collect();
+    let assertions: Vec<_> =
+        doc.descendants().filter(|n| is(*n, NS_SAML, "Assertion") || is(*n, NS_SAML, "EncryptedAssertion")).collect();
     if assertions.len() != 1 {
         return Err(Rejection::AssertionCount(assertions.len()));
     }
@@ -257,20 +256,13 @@ fn check_signatures(
     }
     let mut signed = Vec::new();
     for sig in sigs {
-        let parent = sig
-            .parent_element()
-            .ok_or_else(|| Rejection::ReferenceForbidden("signature without parent".into()))?;
+        let parent =
+            sig.parent_element().ok_or_else(|| Rejection::ReferenceForbidden("signature without parent".into()))?;
         let parent_is_signable = is(parent, NS_SAMLP, "Response") || is(parent, NS_SAML, "Assertion");
         if !parent_is_signable {
-            return Err(Rejection::ReferenceForbidden(format!(
-                "signature inside {:?}",
-                parent.tag_name().name()
-            )));
+            return Err(Rejection::ReferenceForbidden(format!("signature inside {:?}", parent.tag_name().name())));
         }
-        if sig
-            .descendants()
-            .any(|n| is(n, NS_DS, "Object") || is(n, NS_DS, "Manifest"))
-        {
+        if sig.descendants().any(|n| is(n, NS_DS, "Object") || is(n, NS_DS, "Manifest")) {
             return Err(Rejection::SignatureObjectForbidden);
         }
         // A RetrievalMethod would make xmlsec dereference a URI to find the key; keys come only
@@ -313,9 +305,8 @@ fn check_signatures(
                 }
             }
         }
-        let digest = super::child(reference, NS_DS, "DigestMethod")
-            .and_then(|d| d.attribute("Algorithm"))
-            .unwrap_or("");
+        let digest =
+            super::child(reference, NS_DS, "DigestMethod").and_then(|d| d.attribute("Algorithm")).unwrap_or("");
         if !policy.digest_ok(digest) {
             return Err(Rejection::AlgorithmForbidden(digest.to_string()));
         }
@@ -325,9 +316,7 @@ fn check_signatures(
 }
 
 fn alg_of<'a>(signed_info: roxmltree::Node<'a, '_>, element: &str) -> &'a str {
-    super::child(signed_info, NS_DS, element)
-        .and_then(|n| n.attribute("Algorithm"))
-        .unwrap_or("")
+    super::child(signed_info, NS_DS, element).and_then(|n| n.attribute("Algorithm")).unwrap_or("")
 }
 
 #[cfg(test)]

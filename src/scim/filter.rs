@@ -201,7 +201,9 @@ impl Parser {
                 "true" => Value::Bool(true),
                 "false" => Value::Bool(false),
                 "null" => Value::Null,
-                _ => serde_json::from_str::<serde_json::Number>(&w).map(Value::Number).map_err(|_| invalid(format!("bad value {w:?}")))?,
+                _ => serde_json::from_str::<serde_json::Number>(&w)
+                    .map(Value::Number)
+                    .map_err(|_| invalid(format!("bad value {w:?}")))?,
             },
             _ => return Err(invalid("expected a value")),
         };
@@ -214,7 +216,9 @@ fn attr_name(raw: &str) -> Result<String, ScimError> {
     let name = strip_core_urn(raw);
     let ok = !name.is_empty()
         && name.len() <= 200
-        && name.split('.').all(|seg| !seg.is_empty() && seg.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '$'));
+        && name.split('.').all(|seg| {
+            !seg.is_empty() && seg.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '$')
+        });
     if ok {
         Ok(name.to_string())
     } else {
@@ -254,10 +258,13 @@ fn values_at<'a>(root: &'a Value, path: &str) -> Vec<&'a Value> {
                 _ => next.extend(get_ci(v, seg)),
             }
         }
-        cur = next.into_iter().flat_map(|v| match v {
-            Value::Array(items) => items.iter().collect::<Vec<_>>(),
-            other => vec![other],
-        }).collect();
+        cur = next
+            .into_iter()
+            .flat_map(|v| match v {
+                Value::Array(items) => items.iter().collect::<Vec<_>>(),
+                other => vec![other],
+            })
+            .collect();
     }
     cur
 }
@@ -387,7 +394,18 @@ mod tests {
     fn bad_filters_are_invalid_filter_errors() {
         let deep = format!("{}userName pr{}", "(".repeat(40), ")".repeat(40));
         let long = format!("userName eq \"{}\"", "a".repeat(MAX_FILTER_LEN));
-        for f in ["", "userName", "userName eq", "userName zz \"a\"", "(userName pr", "userName eq \"a", "a eq b c", &deep, &long, "userName eq \"a\"]"] {
+        for f in [
+            "",
+            "userName",
+            "userName eq",
+            "userName zz \"a\"",
+            "(userName pr",
+            "userName eq \"a",
+            "a eq b c",
+            &deep,
+            &long,
+            "userName eq \"a\"]",
+        ] {
             assert!(matches!(parse(f), Err(ScimError::InvalidFilter(_))), "{f}");
         }
     }

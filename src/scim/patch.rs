@@ -31,7 +31,8 @@ pub struct Operation {
 
 /// Read a PatchOp body leniently (see the module doc) but refuse what has no meaning.
 pub fn parse(body: &Value) -> Result<Vec<Operation>, ScimError> {
-    let ops = filter::get_ci(body, "Operations").ok_or_else(|| ScimError::InvalidSyntax("PatchOp without Operations".into()))?;
+    let ops = filter::get_ci(body, "Operations")
+        .ok_or_else(|| ScimError::InvalidSyntax("PatchOp without Operations".into()))?;
     let list: Vec<&Value> = match ops {
         Value::Array(items) => items.iter().collect(),
         obj @ Value::Object(_) => vec![obj],
@@ -49,7 +50,11 @@ pub fn parse(body: &Value) -> Result<Vec<Operation>, ScimError> {
                 "remove" => Op::Remove,
                 other => return Err(ScimError::InvalidSyntax(format!("unknown PATCH op {other:?}"))),
             };
-            let path = filter::get_ci(o, "path").and_then(Value::as_str).map(str::trim).filter(|p| !p.is_empty()).map(str::to_string);
+            let path = filter::get_ci(o, "path")
+                .and_then(Value::as_str)
+                .map(str::trim)
+                .filter(|p| !p.is_empty())
+                .map(str::to_string);
             let value = filter::get_ci(o, "value").cloned();
             if op != Op::Remove && value.is_none() {
                 return Err(ScimError::InvalidSyntax("add and replace need a value".into()));
@@ -97,7 +102,8 @@ fn parse_path(raw: &str) -> Result<Option<Target>, ScimError> {
             None => (p.to_string(), None, None),
         },
     };
-    let name_ok = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '$');
+    let name_ok =
+        |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '$');
     if !name_ok(&attr) || sub.as_deref().is_some_and(|s| !name_ok(s)) {
         return Err(bad());
     }
@@ -233,7 +239,9 @@ fn apply_one(doc: &mut Map<String, Value>, o: &Operation) -> Result<(), ScimErro
                     }
                 }
                 // Azure/JumpCloud: remove the listed members rather than the whole attribute.
-                (None, Some(Value::Array(items)), Value::Array(gone)) => items.retain(|i| !gone.iter().any(|g| same_item(i, g))),
+                (None, Some(Value::Array(items)), Value::Array(gone)) => {
+                    items.retain(|i| !gone.iter().any(|g| same_item(i, g)))
+                }
                 (None, Some(Value::Array(items)), v @ Value::Object(_)) => items.retain(|i| !same_item(i, &v)),
                 (None, _, _) => {
                     doc.remove(&k);
@@ -328,7 +336,10 @@ mod tests {
 
     #[test]
     fn entra_capitalised_ops_and_string_booleans_pass_through() {
-        let out = run(json!({"active": true}), json!({"Operations": [{"op": "Replace", "path": "active", "value": "False"}]}));
+        let out = run(
+            json!({"active": true}),
+            json!({"Operations": [{"op": "Replace", "path": "active", "value": "False"}]}),
+        );
         assert_eq!(out["active"], "False");
     }
 
@@ -342,7 +353,8 @@ mod tests {
 
     #[test]
     fn filtered_paths_update_or_create_the_element() {
-        let body = json!({"Operations": [{"op": "replace", "path": "emails[type eq \"work\"].value", "value": "n@x.io"}]});
+        let body =
+            json!({"Operations": [{"op": "replace", "path": "emails[type eq \"work\"].value", "value": "n@x.io"}]});
         let out = run(json!({"emails": [{"value": "o@x.io", "type": "work"}]}), body.clone());
         assert_eq!(out["emails"], json!([{"value": "n@x.io", "type": "work"}]));
         let out = run(json!({}), body);
@@ -351,10 +363,12 @@ mod tests {
 
     #[test]
     fn member_add_is_idempotent_and_all_removal_forms_work() {
-        let add = json!({"Operations": [{"op": "add", "path": "members", "value": [{"value": "u1"}, {"value": "u2"}]}]});
+        let add =
+            json!({"Operations": [{"op": "add", "path": "members", "value": [{"value": "u1"}, {"value": "u2"}]}]});
         let doc = run(json!({"members": [{"value": "u1", "type": "User"}]}), add);
         assert_eq!(doc["members"].as_array().unwrap().len(), 2);
-        let azure = run(doc.clone(), json!({"Operations": [{"op": "Remove", "path": "members", "value": [{"value": "u1"}]}]}));
+        let azure =
+            run(doc.clone(), json!({"Operations": [{"op": "Remove", "path": "members", "value": [{"value": "u1"}]}]}));
         assert_eq!(azure["members"], json!([{"value": "u2"}]));
         let rfc = run(doc, json!({"Operations": [{"op": "remove", "path": "members[value eq \"u2\"]"}]}));
         assert_eq!(rfc["members"], json!([{"value": "u1", "type": "User"}]));
@@ -363,7 +377,10 @@ mod tests {
     #[test]
     fn refusals() {
         assert!(matches!(parse(&json!({"Operations": [{"op": "remove"}]})), Err(ScimError::NoTarget(_))));
-        assert!(matches!(parse(&json!({"Operations": [{"op": "move", "path": "a"}]})), Err(ScimError::InvalidSyntax(_))));
+        assert!(matches!(
+            parse(&json!({"Operations": [{"op": "move", "path": "a"}]})),
+            Err(ScimError::InvalidSyntax(_))
+        ));
         assert!(matches!(parse(&json!({"ops": []})), Err(ScimError::InvalidSyntax(_))));
         let mut doc = json!({});
         let ops = parse(&json!({"Operations": [{"op": "add", "path": "emails[type eq", "value": 1}]})).unwrap();

@@ -13,7 +13,9 @@ use super::{strip_core_urn, GROUP_URN, LIST_URN, USER_URN};
 use crate::store::{Team, User, UserStatus};
 
 fn rfc3339(t: i64) -> String {
-    chrono::DateTime::from_timestamp(t, 0).map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)).unwrap_or_default()
+    chrono::DateTime::from_timestamp(t, 0)
+        .map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+        .unwrap_or_default()
 }
 
 fn meta(kind: &str, created: i64, modified: i64, location: String) -> Value {
@@ -75,7 +77,10 @@ pub fn render_group(base: &str, t: &Team, members: &[User]) -> Value {
     }
     v.insert("displayName".into(), json!(t.name));
     if !members.is_empty() {
-        let list: Vec<Value> = members.iter().map(|u| json!({"value": u.scim_id, "$ref": user_location(base, u), "type": "User"})).collect();
+        let list: Vec<Value> = members
+            .iter()
+            .map(|u| json!({"value": u.scim_id, "$ref": user_location(base, u), "type": "User"}))
+            .collect();
         v.insert("members".into(), Value::Array(list));
     }
     v.insert("meta".into(), meta("Group", t.created_at, t.updated_at, group_location(base, t)));
@@ -96,7 +101,12 @@ pub struct Projection {
 impl Projection {
     pub fn parse(attributes: Option<&str>, excluded: Option<&str>) -> Projection {
         let split = |s: Option<&str>| -> Vec<String> {
-            s.unwrap_or_default().split(',').map(|a| strip_core_urn(a.trim()).to_string()).filter(|a| !a.is_empty()).take(64).collect()
+            s.unwrap_or_default()
+                .split(',')
+                .map(|a| strip_core_urn(a.trim()).to_string())
+                .filter(|a| !a.is_empty())
+                .take(64)
+                .collect()
         };
         Projection { attributes: split(attributes), excluded: split(excluded) }
     }
@@ -104,7 +114,9 @@ impl Projection {
     pub fn apply(&self, v: &mut Value) {
         let Value::Object(map) = v else { return };
         if !self.attributes.is_empty() {
-            let wanted = |key: &str| self.attributes.iter().any(|a| a.split('.').next().is_some_and(|top| top.eq_ignore_ascii_case(key)));
+            let wanted = |key: &str| {
+                self.attributes.iter().any(|a| a.split('.').next().is_some_and(|top| top.eq_ignore_ascii_case(key)))
+            };
             map.retain(|k, _| k == "id" || k == "schemas" || wanted(k));
             // `name.givenName` keeps only that sub-attribute of `name`.
             for (k, val) in map.iter_mut() {
@@ -176,8 +188,22 @@ fn attr(name: &str, kind: &str, multi: bool, required: bool, mutability: &str, e
 
 fn user_schema() -> Value {
     let name_subs = json!([
-        attr("givenName", "string", false, false, "readWrite", json!({"description": "Given name; stored, not shown in the admin console (Keeper)."})),
-        attr("familyName", "string", false, false, "readWrite", json!({"description": "Family name; stored, not shown in the admin console (Keeper)."})),
+        attr(
+            "givenName",
+            "string",
+            false,
+            false,
+            "readWrite",
+            json!({"description": "Given name; stored, not shown in the admin console (Keeper)."})
+        ),
+        attr(
+            "familyName",
+            "string",
+            false,
+            false,
+            "readWrite",
+            json!({"description": "Family name; stored, not shown in the admin console (Keeper)."})
+        ),
     ]);
     let email_subs = json!([
         attr("value", "string", false, false, "readOnly", json!({})),

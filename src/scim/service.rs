@@ -66,7 +66,9 @@ impl ListQuery {
         let number = |name: &str| -> Result<Option<i64>, ScimError> {
             params
                 .get(&name.to_ascii_lowercase())
-                .map(|v| v.trim().parse::<i64>().map_err(|_| ScimError::InvalidValue(format!("{name} must be an integer"))))
+                .map(|v| {
+                    v.trim().parse::<i64>().map_err(|_| ScimError::InvalidValue(format!("{name} must be an integer")))
+                })
                 .transpose()
         };
         let filter = match params.get("filter").map(|f| f.trim()).filter(|f| !f.is_empty()) {
@@ -77,7 +79,10 @@ impl ListQuery {
             filter,
             start_index: number("startIndex")?.unwrap_or(1).max(1) as usize,
             count: number("count")?.unwrap_or(DEFAULT_COUNT as i64).clamp(0, MAX_COUNT as i64) as usize,
-            projection: Projection::parse(params.get("attributes").map(String::as_str), params.get("excludedattributes").map(String::as_str)),
+            projection: Projection::parse(
+                params.get("attributes").map(String::as_str),
+                params.get("excludedattributes").map(String::as_str),
+            ),
         })
     }
 }
@@ -105,7 +110,9 @@ struct UserInput {
 
 fn bounded(name: &str, v: Option<String>) -> Result<Option<String>, ScimError> {
     match v {
-        Some(s) if s.chars().count() > MAX_NAME_LEN => Err(ScimError::InvalidValue(format!("{name} is longer than {MAX_NAME_LEN} characters"))),
+        Some(s) if s.chars().count() > MAX_NAME_LEN => {
+            Err(ScimError::InvalidValue(format!("{name} is longer than {MAX_NAME_LEN} characters")))
+        }
         other => Ok(other),
     }
 }
@@ -163,7 +170,9 @@ fn read_user(body: &Value, groups_when_absent: Option<Vec<String>>) -> Result<Us
         if let Some(p) = primary {
             let value = str_attr(p, "value").unwrap_or_default();
             if !value.eq_ignore_ascii_case(&email) {
-                return Err(ScimError::InvalidValue(format!("userName {email:?} differs from the primary email {value:?}")));
+                return Err(ScimError::InvalidValue(format!(
+                    "userName {email:?} differs from the primary email {value:?}"
+                )));
             }
         }
     }
@@ -190,7 +199,8 @@ struct GroupInput {
 }
 
 fn read_group(body: &Value, members_when_absent: Option<Vec<String>>) -> Result<GroupInput, ScimError> {
-    let name = bounded("displayName", str_attr(body, "displayName"))?.ok_or_else(|| ScimError::InvalidValue("displayName is required".into()))?;
+    let name = bounded("displayName", str_attr(body, "displayName"))?
+        .ok_or_else(|| ScimError::InvalidValue("displayName is required".into()))?;
     let members = match get_ci(body, "members") {
         Some(v) if !v.is_null() => Some(ref_values(Some(v))?),
         _ => members_when_absent,
@@ -229,11 +239,17 @@ impl Scim<'_> {
     }
 
     async fn user(&self, id: &str) -> Result<User, ScimError> {
-        self.store.find_node_user_by_scim_id(self.node_id, id).await?.ok_or_else(|| ScimError::NotFound(format!("User {id} not found")))
+        self.store
+            .find_node_user_by_scim_id(self.node_id, id)
+            .await?
+            .ok_or_else(|| ScimError::NotFound(format!("User {id} not found")))
     }
 
     async fn team(&self, id: &str) -> Result<Team, ScimError> {
-        self.store.find_team_by_uid(self.node_id, id).await?.ok_or_else(|| ScimError::NotFound(format!("Group {id} not found")))
+        self.store
+            .find_team_by_uid(self.node_id, id)
+            .await?
+            .ok_or_else(|| ScimError::NotFound(format!("Group {id} not found")))
     }
 
     async fn user_teams(&self, user_id: i64) -> Result<Vec<Team>, ScimError> {
@@ -319,8 +335,13 @@ impl Scim<'_> {
         audit.target = str_attr(body, "userName");
         let input = read_user(body, None)?;
         let write = self.write(&input).await?;
-        let created = self.store.scim_create_user(self.node_id, &write, &self.invitation(&input.email), self.now).await?;
-        audit.note = Some(format!("{}{}", created.user.status.as_str(), if created.invited { ", invitation queued" } else { "" }));
+        let created =
+            self.store.scim_create_user(self.node_id, &write, &self.invitation(&input.email), self.now).await?;
+        audit.note = Some(format!(
+            "{}{}",
+            created.user.status.as_str(),
+            if created.invited { ", invitation queued" } else { "" }
+        ));
         self.render_user(&created.user).await
     }
 
@@ -357,7 +378,9 @@ impl Scim<'_> {
         let mut doc = patch_doc(rendered, &["schemas", "id", "meta", "emails"]);
         patch::apply(&mut doc, &ops)?;
         if get_ci(&doc, "active").is_none_or(Value::is_null) {
-            return Err(ScimError::InvalidValue("active cannot be removed: a Keeper user is either locked or not".into()));
+            return Err(ScimError::InvalidValue(
+                "active cannot be removed: a Keeper user is either locked or not".into(),
+            ));
         }
         let input = read_user(&doc, Some(Vec::new()))?;
         self.update_user(&current, input, audit).await

@@ -45,14 +45,18 @@ impl Store {
         .fetch_one(&self.pool)
         .await
         .map_err(|e| match &e {
-            sqlx::Error::Database(d) if d.is_unique_violation() => StoreError::Conflict(format!("an admin {email} already exists")),
+            sqlx::Error::Database(d) if d.is_unique_violation() => {
+                StoreError::Conflict(format!("an admin {email} already exists"))
+            }
             _ => e.into(),
         })?;
-        sqlx::query_as("SELECT admin_id, email, password_hash, created_at, last_login_at FROM admin_accounts WHERE admin_id = ?")
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?
-            .ok_or(StoreError::NotFound("admin"))
+        sqlx::query_as(
+            "SELECT admin_id, email, password_hash, created_at, last_login_at FROM admin_accounts WHERE admin_id = ?",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or(StoreError::NotFound("admin"))
     }
 
     pub async fn find_admin(&self, email: &str) -> Result<Option<AdminAccount>> {
@@ -65,14 +69,20 @@ impl Store {
     }
 
     pub async fn get_admin(&self, admin_id: i64) -> Result<Option<AdminAccount>> {
-        Ok(sqlx::query_as("SELECT admin_id, email, password_hash, created_at, last_login_at FROM admin_accounts WHERE admin_id = ?")
-            .bind(admin_id)
-            .fetch_optional(&self.pool)
-            .await?)
+        Ok(sqlx::query_as(
+            "SELECT admin_id, email, password_hash, created_at, last_login_at FROM admin_accounts WHERE admin_id = ?",
+        )
+        .bind(admin_id)
+        .fetch_optional(&self.pool)
+        .await?)
     }
 
     pub async fn mark_admin_signed_in(&self, admin_id: i64, now: i64) -> Result<()> {
-        sqlx::query("UPDATE admin_accounts SET last_login_at = ? WHERE admin_id = ?").bind(now).bind(admin_id).execute(&self.pool).await?;
+        sqlx::query("UPDATE admin_accounts SET last_login_at = ? WHERE admin_id = ?")
+            .bind(now)
+            .bind(admin_id)
+            .execute(&self.pool)
+            .await?;
         Ok(())
     }
 
@@ -90,23 +100,28 @@ impl Store {
     /// separately: one guards an account against a spread attack, the other a client against
     /// trying many accounts).
     pub async fn admin_signin_failures_since(&self, email: &str, client_addr: &str, since: i64) -> Result<(i64, i64)> {
-        let by_email: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM admin_signin_failures WHERE email = ? COLLATE NOCASE AND at >= ?")
-            .bind(email.trim())
-            .bind(since)
-            .fetch_one(&self.pool)
-            .await?;
-        let by_addr: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM admin_signin_failures WHERE client_addr = ? AND at >= ?")
-            .bind(client_addr)
-            .bind(since)
-            .fetch_one(&self.pool)
-            .await?;
+        let by_email: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM admin_signin_failures WHERE email = ? COLLATE NOCASE AND at >= ?")
+                .bind(email.trim())
+                .bind(since)
+                .fetch_one(&self.pool)
+                .await?;
+        let by_addr: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM admin_signin_failures WHERE client_addr = ? AND at >= ?")
+                .bind(client_addr)
+                .bind(since)
+                .fetch_one(&self.pool)
+                .await?;
         Ok((by_email, by_addr))
     }
 
     /// A successful sign-in clears the account's failures, so an admin who mistyped twice
     /// does not carry them into the next window.
     pub async fn clear_admin_signin_failures(&self, email: &str) -> Result<()> {
-        sqlx::query("DELETE FROM admin_signin_failures WHERE email = ? COLLATE NOCASE").bind(email.trim()).execute(&self.pool).await?;
+        sqlx::query("DELETE FROM admin_signin_failures WHERE email = ? COLLATE NOCASE")
+            .bind(email.trim())
+            .execute(&self.pool)
+            .await?;
         Ok(())
     }
 
@@ -150,15 +165,22 @@ impl Store {
 
     /// The reason codes that occur in the record, for the filter's choices.
     pub async fn login_reason_codes(&self) -> Result<Vec<String>> {
-        Ok(sqlx::query_scalar("SELECT DISTINCT reason_code FROM login_events WHERE reason_code IS NOT NULL ORDER BY reason_code")
-            .fetch_all(&self.pool)
-            .await?)
+        Ok(sqlx::query_scalar(
+            "SELECT DISTINCT reason_code FROM login_events WHERE reason_code IS NOT NULL ORDER BY reason_code",
+        )
+        .fetch_all(&self.pool)
+        .await?)
     }
 
     /// The latest success and the latest failure of one configuration (the status panel).
     pub async fn last_logins(&self, sso_id: i64) -> Result<(Option<LoginEvent>, Option<LoginEvent>)> {
         let last = |outcome: &'static str| {
-            let f = LoginEventFilter { sso_id: Some(sso_id), outcome: Some(outcome.into()), limit: 1, ..Default::default() };
+            let f = LoginEventFilter {
+                sso_id: Some(sso_id),
+                outcome: Some(outcome.into()),
+                limit: 1,
+                ..Default::default()
+            };
             async move { self.search_login_events(&f).await.map(|v| v.into_iter().next()) }
         };
         Ok((last("success").await?, last("failure").await?))

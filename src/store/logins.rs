@@ -63,23 +63,34 @@ pub struct LoginEvent {
 }
 
 impl Store {
-    pub async fn insert_authn_request(&self, request_id: &str, sso_id: i64, target: &str, now: i64, expires_at: i64) -> Result<()> {
-        sqlx::query("INSERT INTO authn_requests (request_id, sso_id, target, created_at, expires_at) VALUES (?, ?, ?, ?, ?)")
-            .bind(request_id)
-            .bind(sso_id)
-            .bind(target)
-            .bind(now)
-            .bind(expires_at)
-            .execute(&self.pool)
-            .await?;
+    pub async fn insert_authn_request(
+        &self,
+        request_id: &str,
+        sso_id: i64,
+        target: &str,
+        now: i64,
+        expires_at: i64,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO authn_requests (request_id, sso_id, target, created_at, expires_at) VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(request_id)
+        .bind(sso_id)
+        .bind(target)
+        .bind(now)
+        .bind(expires_at)
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 
     pub async fn get_authn_request(&self, request_id: &str) -> Result<Option<PendingRequest>> {
-        let row = sqlx::query("SELECT request_id, sso_id, target, expires_at, consumed_at FROM authn_requests WHERE request_id = ?")
-            .bind(request_id)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row = sqlx::query(
+            "SELECT request_id, sso_id, target, expires_at, consumed_at FROM authn_requests WHERE request_id = ?",
+        )
+        .bind(request_id)
+        .fetch_optional(&self.pool)
+        .await?;
         Ok(row.map(|r| PendingRequest {
             request_id: r.get("request_id"),
             sso_id: r.get("sso_id"),
@@ -104,12 +115,14 @@ impl Store {
     /// posts of one response succeed exactly once.
     pub async fn commit_login(&self, c: &LoginCommit) -> Result<User> {
         let mut tx = self.pool.begin().await?;
-        let inserted = sqlx::query("INSERT INTO used_assertions (sso_id, assertion_id, expires_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING")
-            .bind(c.sso_id)
-            .bind(&c.assertion_id)
-            .bind(c.replay_until)
-            .execute(&mut *tx)
-            .await?;
+        let inserted = sqlx::query(
+            "INSERT INTO used_assertions (sso_id, assertion_id, expires_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+        )
+        .bind(c.sso_id)
+        .bind(&c.assertion_id)
+        .bind(c.replay_until)
+        .execute(&mut *tx)
+        .await?;
         if inserted.rows_affected() == 0 {
             return Err(StoreError::AssertionReplayed);
         }
@@ -232,17 +245,27 @@ pub struct DebugResponse {
 
 impl Store {
     /// Keep one redacted response and forget all but the newest few of that configuration.
-    pub async fn keep_debug_response(&self, sso_id: i64, at: i64, request_id: &str, outcome: &str, reason_code: Option<&str>, xml: &str) -> Result<()> {
+    pub async fn keep_debug_response(
+        &self,
+        sso_id: i64,
+        at: i64,
+        request_id: &str,
+        outcome: &str,
+        reason_code: Option<&str>,
+        xml: &str,
+    ) -> Result<()> {
         let mut tx = self.pool.begin().await?;
-        sqlx::query("INSERT INTO debug_responses (sso_id, at, request_id, outcome, reason_code, xml) VALUES (?, ?, ?, ?, ?, ?)")
-            .bind(sso_id)
-            .bind(at)
-            .bind(request_id)
-            .bind(outcome)
-            .bind(reason_code)
-            .bind(xml)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "INSERT INTO debug_responses (sso_id, at, request_id, outcome, reason_code, xml) VALUES (?, ?, ?, ?, ?, ?)",
+        )
+        .bind(sso_id)
+        .bind(at)
+        .bind(request_id)
+        .bind(outcome)
+        .bind(reason_code)
+        .bind(xml)
+        .execute(&mut *tx)
+        .await?;
         sqlx::query(
             "DELETE FROM debug_responses WHERE sso_id = ? AND id NOT IN \
              (SELECT id FROM debug_responses WHERE sso_id = ? ORDER BY id DESC LIMIT ?)",

@@ -4,8 +4,8 @@
 
 mod admin;
 mod logins;
-mod outbox;
 mod nodes;
+mod outbox;
 mod provisioning;
 mod sso;
 mod teams;
@@ -95,7 +95,10 @@ impl Store {
     /// Forget request IDs and assertion IDs that can no longer be accepted anyway.
     pub async fn purge_expired(&self, now: i64) -> Result<u64> {
         let a = sqlx::query("DELETE FROM used_assertions WHERE expires_at < ?").bind(now).execute(&self.pool).await?;
-        let b = sqlx::query("DELETE FROM authn_requests WHERE expires_at < ?").bind(now - 86_400).execute(&self.pool).await?;
+        let b = sqlx::query("DELETE FROM authn_requests WHERE expires_at < ?")
+            .bind(now - 86_400)
+            .execute(&self.pool)
+            .await?;
         Ok(a.rows_affected() + b.rows_affected())
     }
 
@@ -126,11 +129,13 @@ impl Store {
     }
 
     pub async fn put_setting(&self, key: &str, value: &str) -> Result<()> {
-        sqlx::query("INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
-            .bind(key)
-            .bind(value)
-            .execute(&self.pool)
-            .await?;
+        sqlx::query(
+            "INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        )
+        .bind(key)
+        .bind(value)
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 }

@@ -25,17 +25,21 @@ impl Store {
         if self.get_node(parent_id).await?.is_none() {
             return Err(StoreError::NotFound("parent node"));
         }
-        let id: i64 = sqlx::query_scalar("INSERT INTO nodes (name, parent_id, created_at) VALUES (?, ?, ?) RETURNING node_id")
-            .bind(name)
-            .bind(parent_id)
-            .bind(now)
-            .fetch_one(&self.pool)
-            .await?;
+        let id: i64 =
+            sqlx::query_scalar("INSERT INTO nodes (name, parent_id, created_at) VALUES (?, ?, ?) RETURNING node_id")
+                .bind(name)
+                .bind(parent_id)
+                .bind(now)
+                .fetch_one(&self.pool)
+                .await?;
         self.get_node(id).await?.ok_or(StoreError::NotFound("node"))
     }
 
     pub async fn get_node(&self, node_id: i64) -> Result<Option<Node>> {
-        Ok(sqlx::query_as(&format!("{SELECT_NODE} WHERE n.node_id = ?")).bind(node_id).fetch_optional(&self.pool).await?)
+        Ok(sqlx::query_as(&format!("{SELECT_NODE} WHERE n.node_id = ?"))
+            .bind(node_id)
+            .fetch_optional(&self.pool)
+            .await?)
     }
 
     pub async fn list_nodes(&self) -> Result<Vec<Node>> {
@@ -44,7 +48,11 @@ impl Store {
 
     /// Set (or with `None` remove) the seat limit of a node.
     pub async fn set_node_seats(&self, node_id: i64, seats: Option<i64>) -> Result<Node> {
-        let res = sqlx::query("UPDATE nodes SET seats = ? WHERE node_id = ?").bind(seats).bind(node_id).execute(&self.pool).await?;
+        let res = sqlx::query("UPDATE nodes SET seats = ? WHERE node_id = ?")
+            .bind(seats)
+            .bind(node_id)
+            .execute(&self.pool)
+            .await?;
         if res.rows_affected() == 0 {
             return Err(StoreError::NotFound("node"));
         }
@@ -78,12 +86,14 @@ impl Store {
     }
 
     pub async fn touch_scim_token(&self, node_id: i64, now: i64) -> Result<()> {
-        sqlx::query("UPDATE scim_tokens SET last_used_at = ? WHERE node_id = ? AND (last_used_at IS NULL OR last_used_at < ?)")
-            .bind(now)
-            .bind(node_id)
-            .bind(now)
-            .execute(&self.pool)
-            .await?;
+        sqlx::query(
+            "UPDATE scim_tokens SET last_used_at = ? WHERE node_id = ? AND (last_used_at IS NULL OR last_used_at < ?)",
+        )
+        .bind(now)
+        .bind(node_id)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 }

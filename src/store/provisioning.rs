@@ -80,10 +80,11 @@ pub struct NewProvisioningEvent<'a> {
 impl Store {
     /// Users of a node that SCIM can see (not SCIM-deleted), oldest first.
     pub async fn list_node_users(&self, node_id: i64) -> Result<Vec<User>> {
-        let rows: Vec<UserRow> = sqlx::query_as(&format!("{SELECT_USER} WHERE node_id = ? AND scim_deleted_at IS NULL ORDER BY user_id"))
-            .bind(node_id)
-            .fetch_all(&self.pool)
-            .await?;
+        let rows: Vec<UserRow> =
+            sqlx::query_as(&format!("{SELECT_USER} WHERE node_id = ? AND scim_deleted_at IS NULL ORDER BY user_id"))
+                .bind(node_id)
+                .fetch_all(&self.pool)
+                .await?;
         Ok(rows.into_iter().map(User::from).collect())
     }
 
@@ -101,7 +102,13 @@ impl Store {
     /// `locked`. A user SCIM deleted earlier under the same email is brought back with a new
     /// SCIM id (so an IdP's "Test Connection" can create and delete the same test user again);
     /// it returns `active` if it had logged in before, else `invited`.
-    pub async fn scim_create_user(&self, node_id: i64, w: &ScimUserWrite, invitation: &Invitation, now: i64) -> Result<Created> {
+    pub async fn scim_create_user(
+        &self,
+        node_id: i64,
+        w: &ScimUserWrite,
+        invitation: &Invitation,
+        now: i64,
+    ) -> Result<Created> {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let existing: Option<(i64, Option<i64>, Option<i64>)> =
             sqlx::query_as("SELECT user_id, scim_deleted_at, last_login_at FROM users WHERE email = ? COLLATE NOCASE")
@@ -183,26 +190,32 @@ impl Store {
     /// unlocks a locked user (to `active` if it ever logged in, else back to `invited`).
     pub async fn scim_replace_user(&self, user_id: i64, w: &ScimUserWrite, now: i64) -> Result<User> {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        let current: Option<(String, i64, Option<i64>)> =
-            sqlx::query_as("SELECT status, node_id, last_login_at FROM users WHERE user_id = ? AND scim_deleted_at IS NULL")
-                .bind(user_id)
-                .fetch_optional(&mut *tx)
-                .await?;
+        let current: Option<(String, i64, Option<i64>)> = sqlx::query_as(
+            "SELECT status, node_id, last_login_at FROM users WHERE user_id = ? AND scim_deleted_at IS NULL",
+        )
+        .bind(user_id)
+        .fetch_optional(&mut *tx)
+        .await?;
         let (status, node_id, last_login) = current.ok_or(StoreError::NotFound("user"))?;
         let status = UserStatus::parse(&status);
         let new_status = match (w.active, status) {
             (Some(false), _) => UserStatus::Locked,
             (Some(true), UserStatus::Locked) => {
                 check_seats(&mut tx, node_id).await?;
-                if last_login.is_some() { UserStatus::Active } else { UserStatus::Invited }
+                if last_login.is_some() {
+                    UserStatus::Active
+                } else {
+                    UserStatus::Invited
+                }
             }
             _ => status,
         };
-        let taken: Option<i64> = sqlx::query_scalar("SELECT user_id FROM users WHERE email = ? COLLATE NOCASE AND user_id != ?")
-            .bind(&w.email)
-            .bind(user_id)
-            .fetch_optional(&mut *tx)
-            .await?;
+        let taken: Option<i64> =
+            sqlx::query_scalar("SELECT user_id FROM users WHERE email = ? COLLATE NOCASE AND user_id != ?")
+                .bind(&w.email)
+                .bind(user_id)
+                .fetch_optional(&mut *tx)
+                .await?;
         if taken.is_some() {
             return Err(StoreError::Conflict(format!("{} is already taken", w.email)));
         }
@@ -226,7 +239,11 @@ impl Store {
                 .fetch_all(&mut *tx)
                 .await?;
             for gone in current.iter().filter(|t| !teams.contains(t)) {
-                sqlx::query("DELETE FROM team_members WHERE team_id = ? AND user_id = ?").bind(gone).bind(user_id).execute(&mut *tx).await?;
+                sqlx::query("DELETE FROM team_members WHERE team_id = ? AND user_id = ?")
+                    .bind(gone)
+                    .bind(user_id)
+                    .execute(&mut *tx)
+                    .await?;
             }
             for team_id in teams {
                 add_member(&mut tx, *team_id, user_id, now).await?;
@@ -301,7 +318,11 @@ impl Store {
 
 /// Refuse when the node's seats are all taken by users that are not locked.
 async fn check_seats(tx: &mut sqlx::SqliteConnection, node_id: i64) -> Result<()> {
-    let seats: Option<i64> = sqlx::query_scalar("SELECT seats FROM nodes WHERE node_id = ?").bind(node_id).fetch_optional(&mut *tx).await?.flatten();
+    let seats: Option<i64> = sqlx::query_scalar("SELECT seats FROM nodes WHERE node_id = ?")
+        .bind(node_id)
+        .fetch_optional(&mut *tx)
+        .await?
+        .flatten();
     if let Some(seats) = seats {
         let used: i64 = sqlx::query_scalar(
             "SELECT COUNT(*) FROM users WHERE node_id = ? AND status != 'locked' AND scim_deleted_at IS NULL",

@@ -36,14 +36,9 @@ pub struct SsoConfig {
 impl SsoConfig {
     /// The IdP's signing certificates (DER), as imported from its metadata.
     pub fn idp_certs_der(&self) -> Vec<Vec<u8>> {
-        let list: Vec<String> = self
-            .idp_certs
-            .as_deref()
-            .and_then(|s| serde_json::from_str(s).ok())
-            .unwrap_or_default();
-        list.iter()
-            .filter_map(|b| base64::engine::general_purpose::STANDARD.decode(b).ok())
-            .collect()
+        let list: Vec<String> =
+            self.idp_certs.as_deref().and_then(|s| serde_json::from_str(s).ok()).unwrap_or_default();
+        list.iter().filter_map(|b| base64::engine::general_purpose::STANDARD.decode(b).ok()).collect()
     }
 }
 
@@ -88,8 +83,12 @@ impl Store {
             .await;
             match res {
                 Ok(_) => return self.get_sso(sso_id).await?.ok_or(StoreError::NotFound("sso configuration")),
-                Err(sqlx::Error::Database(e)) if e.message().contains("sso_configs_domain") || e.message().contains("lower(domain)") => {
-                    return Err(StoreError::Conflict(format!("the enterprise domain {domain} already has an SSO configuration")));
+                Err(sqlx::Error::Database(e))
+                    if e.message().contains("sso_configs_domain") || e.message().contains("lower(domain)") =>
+                {
+                    return Err(StoreError::Conflict(format!(
+                        "the enterprise domain {domain} already has an SSO configuration"
+                    )));
                 }
                 Err(sqlx::Error::Database(e)) if e.is_unique_violation() => continue,
                 Err(e) => return Err(e.into()),
@@ -140,11 +139,8 @@ impl Store {
     }
 
     pub async fn set_idp(&self, sso_id: i64, idp: &IdpDescriptor, raw_xml: &str, now: i64) -> Result<()> {
-        let certs: Vec<String> = idp
-            .signing_certs
-            .iter()
-            .map(|c| base64::engine::general_purpose::STANDARD.encode(&c.der))
-            .collect();
+        let certs: Vec<String> =
+            idp.signing_certs.iter().map(|c| base64::engine::general_purpose::STANDARD.encode(&c.der)).collect();
         let res = sqlx::query(
             "UPDATE sso_configs SET idp_entity_id = ?, idp_sso_url = ?, idp_slo_url = ?, idp_certs = ?, \
              idp_metadata = ?, idp_imported_at = ? WHERE sso_id = ?",

@@ -97,7 +97,8 @@ impl Store {
         .bind(node_id)
         .fetch_all(&self.pool)
         .await?;
-        let users: HashMap<i64, User> = self.list_node_users(node_id).await?.into_iter().map(|u| (u.user_id, u)).collect();
+        let users: HashMap<i64, User> =
+            self.list_node_users(node_id).await?.into_iter().map(|u| (u.user_id, u)).collect();
         let mut map: HashMap<i64, Vec<User>> = HashMap::new();
         for (team_id, user_id) in rows {
             if let Some(u) = users.get(&user_id) {
@@ -116,7 +117,8 @@ impl Store {
         .bind(node_id)
         .fetch_all(&self.pool)
         .await?;
-        let teams: HashMap<i64, Team> = self.list_teams(Some(node_id)).await?.into_iter().map(|t| (t.team_id, t)).collect();
+        let teams: HashMap<i64, Team> =
+            self.list_teams(Some(node_id)).await?.into_iter().map(|t| (t.team_id, t)).collect();
         let mut map: HashMap<i64, Vec<Team>> = HashMap::new();
         for (user_id, team_id) in rows {
             if let Some(t) = teams.get(&team_id) {
@@ -144,7 +146,11 @@ impl Store {
                 .fetch_all(&mut *tx)
                 .await?;
             for gone in current.iter().filter(|u| !members.contains(u)) {
-                sqlx::query("DELETE FROM team_members WHERE team_id = ? AND user_id = ?").bind(team_id).bind(gone).execute(&mut *tx).await?;
+                sqlx::query("DELETE FROM team_members WHERE team_id = ? AND user_id = ?")
+                    .bind(team_id)
+                    .bind(gone)
+                    .execute(&mut *tx)
+                    .await?;
             }
             for user_id in members {
                 add_member(&mut tx, team_id, *user_id, now).await?;
@@ -165,11 +171,12 @@ impl Store {
 
     /// Approve a pending team (by numeric id or team UID). Approving twice is harmless.
     pub async fn approve_team(&self, id_or_uid: &str, now: i64) -> Result<Team> {
-        let team: Option<Team> = sqlx::query_as(&format!("{SELECT_TEAM} WHERE team_uid = ? OR CAST(team_id AS TEXT) = ?"))
-            .bind(id_or_uid)
-            .bind(id_or_uid)
-            .fetch_optional(&self.pool)
-            .await?;
+        let team: Option<Team> =
+            sqlx::query_as(&format!("{SELECT_TEAM} WHERE team_uid = ? OR CAST(team_id AS TEXT) = ?"))
+                .bind(id_or_uid)
+                .bind(id_or_uid)
+                .fetch_optional(&self.pool)
+                .await?;
         let team = team.ok_or(StoreError::NotFound("team"))?;
         sqlx::query("UPDATE teams SET status = 'approved', approved_at = COALESCE(approved_at, ?) WHERE team_id = ?")
             .bind(now)

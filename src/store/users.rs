@@ -141,7 +141,9 @@ impl Store {
         .fetch_one(&self.pool)
         .await
         .map_err(|e| match &e {
-            sqlx::Error::Database(d) if d.is_unique_violation() => super::StoreError::Conflict(format!("{email} already exists")),
+            sqlx::Error::Database(d) if d.is_unique_violation() => {
+                super::StoreError::Conflict(format!("{email} already exists"))
+            }
             _ => e.into(),
         })?;
         self.get_user(id).await?.ok_or(super::StoreError::NotFound("user"))

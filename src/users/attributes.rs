@@ -25,13 +25,8 @@ const FIRST_ALIASES: &[&str] = &[
     "firstName",
     "givenName",
 ];
-const LAST_ALIASES: &[&str] = &[
-    "Last",
-    "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/surname",
-    "urn:oid:2.5.4.4",
-    "lastName",
-    "sn",
-];
+const LAST_ALIASES: &[&str] =
+    &["Last", "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/surname", "urn:oid:2.5.4.4", "lastName", "sn"];
 
 fn lookup<'a>(a: &'a AssertionFields, configured: &str, aliases: &[&str]) -> Option<&'a str> {
     std::iter::once(configured)

@@ -22,7 +22,12 @@ pub enum JitRefusal {
 /// `existing_in_scope`: the known user belongs to the configuration's node or a node below it.
 /// Keeper refuses SSO for enterprise users outside the SSO node; so do we, so that a second
 /// configuration (another IdP) cannot log in users another node's IdP manages.
-pub fn decide(config: &SsoConfig, existing: Option<&User>, existing_in_scope: bool, profile: &Profile) -> Result<JitAction, JitRefusal> {
+pub fn decide(
+    config: &SsoConfig,
+    existing: Option<&User>,
+    existing_in_scope: bool,
+    profile: &Profile,
+) -> Result<JitAction, JitRefusal> {
     if !config.allow_other_domains && !email_domain(&profile.email).eq_ignore_ascii_case(&config.domain) {
         return Err(JitRefusal::DomainNotAllowed(profile.email.clone()));
     }

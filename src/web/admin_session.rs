@@ -69,7 +69,9 @@ pub async fn require_admin(session: Session, mut req: Request, next: Next) -> Re
             req.extensions_mut().insert(admin);
             next.run(req).await
         }
-        None if req.method() == Method::GET || req.method() == Method::HEAD => Redirect::to("/admin/login").into_response(),
+        None if req.method() == Method::GET || req.method() == Method::HEAD => {
+            Redirect::to("/admin/login").into_response()
+        }
         None => (StatusCode::UNAUTHORIZED, "sign in first").into_response(),
     }
 }
@@ -98,14 +100,21 @@ pub async fn csrf_guard(session: Session, req: Request, next: Next) -> Response 
     let ok = matches!((&expected, &presented), (Some(e), Some(p)) if constant_time_eq(e.as_bytes(), p.as_bytes()));
     if !ok {
         tracing::warn!(path = %parts.uri.path(), "admin form refused: missing or wrong CSRF token");
-        return (StatusCode::FORBIDDEN, "The form expired or did not come from this console. Go back, reload the page and try again.")
+        return (
+            StatusCode::FORBIDDEN,
+            "The form expired or did not come from this console. Go back, reload the page and try again.",
+        )
             .into_response();
     }
     next.run(Request::from_parts(parts, Body::from(bytes))).await
 }
 
 async fn multipart_csrf(content_type: &str, bytes: axum::body::Bytes) -> Option<String> {
-    let req = Request::builder().method(Method::POST).header(header::CONTENT_TYPE, content_type).body(Body::from(bytes)).ok()?;
+    let req = Request::builder()
+        .method(Method::POST)
+        .header(header::CONTENT_TYPE, content_type)
+        .body(Body::from(bytes))
+        .ok()?;
     let mut multipart = Multipart::from_request(req, &()).await.ok()?;
     while let Ok(Some(field)) = multipart.next_field().await {
         if field.name() == Some("csrf") {

@@ -23,16 +23,22 @@ impl WebError {
                 let status = match err {
                     LoginError::Rejected(Rejection::TooLarge { .. }) => StatusCode::PAYLOAD_TOO_LARGE,
                     LoginError::Rejected(r) if r.is_malformed_input() => StatusCode::BAD_REQUEST,
-                    LoginError::Rejected(_) | LoginError::NotProvisioned(_) | LoginError::Locked(_) | LoginError::DomainNotAllowed(_) | LoginError::OutsideNode(_) => {
-                        StatusCode::FORBIDDEN
-                    }
+                    LoginError::Rejected(_)
+                    | LoginError::NotProvisioned(_)
+                    | LoginError::Locked(_)
+                    | LoginError::DomainNotAllowed(_)
+                    | LoginError::OutsideNode(_) => StatusCode::FORBIDDEN,
                     LoginError::UnknownSso => StatusCode::NOT_FOUND,
                     LoginError::IdpNotConfigured => StatusCode::CONFLICT,
-                    LoginError::Store(_) | LoginError::Keys(_) | LoginError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+                    LoginError::Store(_) | LoginError::Keys(_) | LoginError::Internal(_) => {
+                        StatusCode::INTERNAL_SERVER_ERROR
+                    }
                 };
                 (status, err.code(), user_message(err), request_id)
             }
-            WebError::NotFound { request_id } => (StatusCode::NOT_FOUND, "NOT_FOUND", "There is nothing at this address.".into(), request_id),
+            WebError::NotFound { request_id } => {
+                (StatusCode::NOT_FOUND, "NOT_FOUND", "There is nothing at this address.".into(), request_id)
+            }
             WebError::NotSupported { what, request_id } => {
                 (StatusCode::NOT_IMPLEMENTED, "NOT_SUPPORTED", format!("{what} is not supported yet."), request_id)
             }

@@ -4,10 +4,10 @@
 pub mod admin_pages;
 pub mod admin_session;
 pub mod error;
+pub mod reason_help;
 pub mod request_id;
 pub mod routes;
 pub mod scim_error;
-pub mod reason_help;
 pub mod session;
 pub mod templates;
 
@@ -57,7 +57,11 @@ async fn security_headers(req: axum::extract::Request, next: middleware::Next) -
     let set = |h: &mut axum::http::HeaderMap, k: header::HeaderName, v: &'static str| {
         h.entry(k).or_insert(HeaderValue::from_static(v));
     };
-    set(h, header::CONTENT_SECURITY_POLICY, "default-src 'none'; style-src 'self'; img-src 'self'; frame-ancestors 'none'; base-uri 'none'");
+    set(
+        h,
+        header::CONTENT_SECURITY_POLICY,
+        "default-src 'none'; style-src 'self'; img-src 'self'; frame-ancestors 'none'; base-uri 'none'",
+    );
     set(h, header::X_FRAME_OPTIONS, "DENY");
     set(h, header::X_CONTENT_TYPE_OPTIONS, "nosniff");
     set(h, header::REFERRER_POLICY, "no-referrer");

@@ -61,7 +61,10 @@ const TABLE: &[(&str, &str, &str)] = &[
 /// The explanation of a code; an unknown code still gets a sentence rather than nothing.
 pub fn explain(code: &str, detail: Option<&str>, at: i64) -> Help {
     let Some((_, meaning, fix)) = TABLE.iter().find(|(c, _, _)| *c == code) else {
-        return Help { meaning: "No explanation is recorded for this code.".into(), fix: "Look for the request ID in the server log." };
+        return Help {
+            meaning: "No explanation is recorded for this code.".into(),
+            fix: "Look for the request ID in the server log.",
+        };
     };
     let meaning = match (code, detail.and_then(timestamp_in)) {
         ("SAML_ASSERTION_NOT_YET_VALID", Some(t)) => {
@@ -98,22 +101,52 @@ mod tests {
     fn every_reason_code_has_an_explanation() {
         let s = || String::new();
         let rejections = [
-            Rejection::Missing, Rejection::TooLarge { limit: 1 }, Rejection::Base64, Rejection::Malformed(s()), Rejection::Dtd,
-            Rejection::ProcessingInstruction, Rejection::Comment, Rejection::TooComplex(s()), Rejection::NotAResponse(s()),
-            Rejection::AssertionCount(2), Rejection::DuplicateId(s()), Rejection::ReferenceForbidden(s()),
-            Rejection::TransformForbidden(s()), Rejection::SignatureObjectForbidden, Rejection::AlgorithmForbidden(s()),
-            Rejection::Unsigned, Rejection::SignatureInvalid, Rejection::AssertionNotSigned, Rejection::DecryptionFailed(s()),
-            Rejection::StatusNotSuccess(s()), Rejection::DestinationMismatch { expected: s(), found: s() },
-            Rejection::IssuerMismatch { expected: s(), found: s() }, Rejection::AudienceMismatch { expected: s(), found: vec![] },
-            Rejection::SubjectConfirmation(s()), Rejection::RecipientMismatch { expected: s(), found: s() }, Rejection::Expired(s()),
-            Rejection::NotYetValid(s()), Rejection::IssueInstant(s()), Rejection::InResponseToUnknown(s()),
-            Rejection::InResponseToUsed(s()), Rejection::InResponseToExpired(s()), Rejection::InResponseToMismatch,
-            Rejection::UnsolicitedNotAllowed, Rejection::Replayed(s()), Rejection::NameIdMissing, Rejection::EmailMissing,
+            Rejection::Missing,
+            Rejection::TooLarge { limit: 1 },
+            Rejection::Base64,
+            Rejection::Malformed(s()),
+            Rejection::Dtd,
+            Rejection::ProcessingInstruction,
+            Rejection::Comment,
+            Rejection::TooComplex(s()),
+            Rejection::NotAResponse(s()),
+            Rejection::AssertionCount(2),
+            Rejection::DuplicateId(s()),
+            Rejection::ReferenceForbidden(s()),
+            Rejection::TransformForbidden(s()),
+            Rejection::SignatureObjectForbidden,
+            Rejection::AlgorithmForbidden(s()),
+            Rejection::Unsigned,
+            Rejection::SignatureInvalid,
+            Rejection::AssertionNotSigned,
+            Rejection::DecryptionFailed(s()),
+            Rejection::StatusNotSuccess(s()),
+            Rejection::DestinationMismatch { expected: s(), found: s() },
+            Rejection::IssuerMismatch { expected: s(), found: s() },
+            Rejection::AudienceMismatch { expected: s(), found: vec![] },
+            Rejection::SubjectConfirmation(s()),
+            Rejection::RecipientMismatch { expected: s(), found: s() },
+            Rejection::Expired(s()),
+            Rejection::NotYetValid(s()),
+            Rejection::IssueInstant(s()),
+            Rejection::InResponseToUnknown(s()),
+            Rejection::InResponseToUsed(s()),
+            Rejection::InResponseToExpired(s()),
+            Rejection::InResponseToMismatch,
+            Rejection::UnsolicitedNotAllowed,
+            Rejection::Replayed(s()),
+            Rejection::NameIdMissing,
+            Rejection::EmailMissing,
             Rejection::NameIdEmailMismatch { name_id: s(), attribute: s() },
         ];
         let others = [
-            LoginError::UnknownSso, LoginError::IdpNotConfigured, LoginError::NotProvisioned(s()), LoginError::Locked(s()),
-            LoginError::DomainNotAllowed(s()), LoginError::OutsideNode(s()), LoginError::Internal(s()),
+            LoginError::UnknownSso,
+            LoginError::IdpNotConfigured,
+            LoginError::NotProvisioned(s()),
+            LoginError::Locked(s()),
+            LoginError::DomainNotAllowed(s()),
+            LoginError::OutsideNode(s()),
+            LoginError::Internal(s()),
         ];
         let codes = rejections.iter().map(Rejection::code).chain(others.iter().map(LoginError::code));
         for code in codes {

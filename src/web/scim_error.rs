@@ -38,13 +38,15 @@ impl IntoResponse for ScimError {
     fn into_response(self) -> Response {
         let status = status_of(&self);
         // Storage detail stays in the log (written by the caller); the client learns nothing.
-        let mut body = json!({"schemas": [ERROR_URN], "status": status.as_u16().to_string(), "detail": self.to_string()});
+        let mut body =
+            json!({"schemas": [ERROR_URN], "status": status.as_u16().to_string(), "detail": self.to_string()});
         if let Some(t) = self.scim_type() {
             body["scimType"] = json!(t);
         }
         let mut res = scim_json(status, &body);
         if status == StatusCode::UNAUTHORIZED {
-            res.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"spconnect-scim\""));
+            res.headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"spconnect-scim\""));
         }
         res
     }

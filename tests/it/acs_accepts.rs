@@ -26,7 +26,10 @@ async fn xmlsec1_signed_assertion_response_or_both_log_in() {
         let res = app.post_acs(&spec.signed_b64(&app.idp_key), None).await;
         assert_logged_in(&app, res, ALICE, "/vault").await;
         let user = app.svc.store.find_user_by_email(ALICE).await.unwrap().unwrap();
-        assert_eq!((user.first_name.as_str(), user.last_name.as_str(), user.provisioned_by.as_str()), ("Alice", "Example", "jit"));
+        assert_eq!(
+            (user.first_name.as_str(), user.last_name.as_str(), user.provisioned_by.as_str()),
+            ("Alice", "Example", "jit")
+        );
         assert_eq!(user.status, UserStatus::Active);
         assert!(user.last_login_at.is_some());
     }
@@ -37,7 +40,8 @@ async fn sp_initiated_login_answers_our_request_and_lands_on_the_target() {
     let app = TestApp::spawn().await;
     let res = app.client.get(format!("{}?target=/vault/records", app.login_url())).send().await.unwrap();
     let location = res.headers()["location"].to_str().unwrap().to_string();
-    let relay = url::Url::parse(&location).unwrap().query_pairs().find(|(k, _)| k == "RelayState").unwrap().1.to_string();
+    let relay =
+        url::Url::parse(&location).unwrap().query_pairs().find(|(k, _)| k == "RelayState").unwrap().1.to_string();
     let mut spec = app.spec(ALICE);
     spec.in_response_to = Some(relay.clone());
     let res = app.post_acs(&spec.signed_b64(&app.idp_key), Some(&relay)).await;
@@ -58,7 +62,15 @@ async fn pysaml2_responses_log_in_signed_either_way_and_encrypted() {
         let app = TestApp::spawn().await;
         let metadata = app.sp_metadata_file().await;
         let (request_id, _) = app.start_login().await;
-        let opts = SignOptions { email: ALICE, in_response_to: Some(&request_id), sign_assertion, sign_response, encrypt, data_enc, key_transport: None };
+        let opts = SignOptions {
+            email: ALICE,
+            in_response_to: Some(&request_id),
+            sign_assertion,
+            sign_response,
+            encrypt,
+            data_enc,
+            key_transport: None,
+        };
         let response = pysaml2::sign(&app.idp_key, &app.idp_entity_id, &metadata, &opts);
         let res = app.post_acs(&response, Some(&request_id)).await;
         let status = res.status();
@@ -75,7 +87,9 @@ async fn idp_initiated_relay_state_is_honoured_only_as_a_same_site_path() {
     let res = app.post_acs(&app.spec(ALICE).signed_b64(&app.idp_key), Some("/vault/shared")).await;
     assert_logged_in(&app, res, ALICE, "/vault/shared").await;
     let too_long = format!("/{}", "a".repeat(600));
-    for hostile in ["https://evil.example/", "//evil.example", "/\\evil.example", "javascript:alert(1)", too_long.as_str()] {
+    for hostile in
+        ["https://evil.example/", "//evil.example", "/\\evil.example", "javascript:alert(1)", too_long.as_str()]
+    {
         let res = app.post_acs(&app.spec(ALICE).signed_b64(&app.idp_key), Some(hostile)).await;
         assert_logged_in(&app, res, ALICE, "/vault").await;
     }
@@ -86,7 +100,8 @@ async fn repeat_logins_refresh_names_and_the_vault_shows_the_user() {
     let app = TestApp::spawn().await;
     app.post_acs(&app.spec(ALICE).signed_b64(&app.idp_key), None).await;
     let mut spec = app.spec(ALICE);
-    spec.attributes = vec![("Email".into(), ALICE.into()), ("First".into(), "Alicia".into()), ("Last".into(), "Exemplar".into())];
+    spec.attributes =
+        vec![("Email".into(), ALICE.into()), ("First".into(), "Alicia".into()), ("Last".into(), "Exemplar".into())];
     let res = app.post_acs(&spec.signed_b64(&app.idp_key), None).await;
     assert_eq!(res.status(), 303);
     let user = app.svc.store.find_user_by_email(ALICE).await.unwrap().unwrap();
@@ -126,7 +141,14 @@ async fn jit_off_admits_known_users_and_refuses_unknown_ones() {
     assert_eq!(app.counts().await, before, "nothing created or consumed");
     assert_eq!(app.whoami().await, None);
 
-    let bob = NewUser { email: "bob@example.com", first_name: "Bob", last_name: "B", status: UserStatus::Invited, provisioned_by: "scim", node_id: 1 };
+    let bob = NewUser {
+        email: "bob@example.com",
+        first_name: "Bob",
+        last_name: "B",
+        status: UserStatus::Invited,
+        provisioned_by: "scim",
+        node_id: 1,
+    };
     app.svc.store.create_user(&bob, 0).await.unwrap();
     let res = app.post_acs(&app.spec("bob@example.com").signed_b64(&app.idp_key), None).await;
     assert_logged_in(&app, res, "bob@example.com", "/vault").await;
@@ -208,11 +230,22 @@ async fn users_of_another_node_cannot_sign_in_through_this_configuration() {
     let now = chrono::Utc::now().timestamp();
     let eng = app.svc.store.create_node("Engineering", 1, now).await.unwrap();
     let sales = app.svc.store.create_node("Sales", 1, now).await.unwrap();
-    let dana = NewUser { email: "dana@example.com", first_name: "Dana", last_name: "S", status: UserStatus::Active, provisioned_by: "scim", node_id: sales.node_id, };
+    let dana = NewUser {
+        email: "dana@example.com",
+        first_name: "Dana",
+        last_name: "S",
+        status: UserStatus::Active,
+        provisioned_by: "scim",
+        node_id: sales.node_id,
+    };
     app.svc.store.create_user(&dana, now).await.unwrap();
     // An SSO configuration on the Engineering node, with the same domain allowed.
     let eng_sso = app.svc.store.create_sso("Eng", "eng.example", eng.node_id, now).await.unwrap();
-    app.svc.store.update_sso_settings(eng_sso.sso_id, &SsoSettings { allow_other_domains: Some(true), ..Default::default() }).await.unwrap();
+    app.svc
+        .store
+        .update_sso_settings(eng_sso.sso_id, &SsoSettings { allow_other_domains: Some(true), ..Default::default() })
+        .await
+        .unwrap();
     let xml = crate::support::idp_metadata("jumpcloud.xml", &app.idp_entity_id, &app.idp_sso_url, &app.idp_key, None);
     let parsed = spconnect::saml::idp_metadata::parse(&xml).unwrap();
     app.svc.store.set_idp(eng_sso.sso_id, &parsed, &xml, now).await.unwrap();

@@ -55,47 +55,139 @@ async fn every_validation_step_refuses_with_its_reason_code() {
     let earlier = Utc::now() - Duration::minutes(10);
     let cases: Vec<(&str, Build, u16, &str)> = vec![
         ("unsigned response and assertion", spec_case(|_, s| s.sign_assertion = false), 403, "SAML_UNSIGNED"),
-        ("wrong audience", spec_case(|_, s| s.audience = Some("https://other-sp.example".into())), 403, "SAML_AUDIENCE_MISMATCH"),
+        (
+            "wrong audience",
+            spec_case(|_, s| s.audience = Some("https://other-sp.example".into())),
+            403,
+            "SAML_AUDIENCE_MISMATCH",
+        ),
         ("no audience restriction", spec_case(|_, s| s.audience = None), 403, "SAML_AUDIENCE_MISMATCH"),
-        ("wrong destination", spec_case(|_, s| s.destination = Some("https://other-sp.example/acs".into())), 403, "SAML_DESTINATION_MISMATCH"),
+        (
+            "wrong destination",
+            spec_case(|_, s| s.destination = Some("https://other-sp.example/acs".into())),
+            403,
+            "SAML_DESTINATION_MISMATCH",
+        ),
         ("missing destination", spec_case(|_, s| s.destination = None), 403, "SAML_DESTINATION_MISMATCH"),
-        ("wrong recipient", spec_case(|_, s| s.recipient = Some("https://other-sp.example/acs".into())), 403, "SAML_RECIPIENT_MISMATCH"),
-        ("wrong response issuer", spec_case(|_, s| s.response_issuer = Some("https://evil-idp.example".into())), 403, "SAML_ISSUER_MISMATCH"),
-        ("wrong assertion issuer", spec_case(|_, s| s.assertion_issuer = "https://evil-idp.example".into()), 403, "SAML_ISSUER_MISMATCH"),
-        ("status not success", spec_case(|_, s| { s.status = "urn:oasis:names:tc:SAML:2.0:status:Requester".into(); s.sign_response = true; }), 403, "SAML_STATUS_NOT_SUCCESS"),
+        (
+            "wrong recipient",
+            spec_case(|_, s| s.recipient = Some("https://other-sp.example/acs".into())),
+            403,
+            "SAML_RECIPIENT_MISMATCH",
+        ),
+        (
+            "wrong response issuer",
+            spec_case(|_, s| s.response_issuer = Some("https://evil-idp.example".into())),
+            403,
+            "SAML_ISSUER_MISMATCH",
+        ),
+        (
+            "wrong assertion issuer",
+            spec_case(|_, s| s.assertion_issuer = "https://evil-idp.example".into()),
+            403,
+            "SAML_ISSUER_MISMATCH",
+        ),
+        (
+            "status not success",
+            spec_case(|_, s| {
+                s.status = "urn:oasis:names:tc:SAML:2.0:status:Requester".into();
+                s.sign_response = true;
+            }),
+            403,
+            "SAML_STATUS_NOT_SUCCESS",
+        ),
         ("expired conditions", spec_case(move |_, s| s.not_on_or_after = earlier), 403, "SAML_ASSERTION_EXPIRED"),
-        ("expired subject confirmation", spec_case(move |_, s| s.scd_not_on_or_after = Some(earlier)), 403, "SAML_ASSERTION_EXPIRED"),
+        (
+            "expired subject confirmation",
+            spec_case(move |_, s| s.scd_not_on_or_after = Some(earlier)),
+            403,
+            "SAML_ASSERTION_EXPIRED",
+        ),
         ("not yet valid", spec_case(move |_, s| s.not_before = later), 403, "SAML_ASSERTION_NOT_YET_VALID"),
-        ("issue instant in the future", spec_case(move |_, s| s.issue_instant = later), 403, "SAML_ISSUE_INSTANT_INVALID"),
-        ("issue instant long past", spec_case(move |_, s| s.issue_instant = earlier), 403, "SAML_ISSUE_INSTANT_INVALID"),
+        (
+            "issue instant in the future",
+            spec_case(move |_, s| s.issue_instant = later),
+            403,
+            "SAML_ISSUE_INSTANT_INVALID",
+        ),
+        (
+            "issue instant long past",
+            spec_case(move |_, s| s.issue_instant = earlier),
+            403,
+            "SAML_ISSUE_INSTANT_INVALID",
+        ),
         ("no bearer confirmation", spec_case(|_, s| s.bearer = false), 403, "SAML_SUBJECT_CONFIRMATION_INVALID"),
-        ("bearer without NotOnOrAfter", spec_case(|_, s| s.scd_not_on_or_after = None), 403, "SAML_SUBJECT_CONFIRMATION_INVALID"),
-        ("InResponseTo never issued", spec_case(|_, s| s.in_response_to = Some("_0123456789abcdef0123456789abcdef".into())), 403, "SAML_IN_RESPONSE_TO_UNKNOWN"),
+        (
+            "bearer without NotOnOrAfter",
+            spec_case(|_, s| s.scd_not_on_or_after = None),
+            403,
+            "SAML_SUBJECT_CONFIRMATION_INVALID",
+        ),
+        (
+            "InResponseTo never issued",
+            spec_case(|_, s| s.in_response_to = Some("_0123456789abcdef0123456789abcdef".into())),
+            403,
+            "SAML_IN_RESPONSE_TO_UNKNOWN",
+        ),
         ("RSA-SHA1 signature", spec_case(|_, s| s.sig_alg = RSA_SHA1.into()), 403, "SAML_ALGORITHM_FORBIDDEN"),
         ("SHA-1 digest", spec_case(|_, s| s.digest_alg = SHA1.into()), 403, "SAML_ALGORITHM_FORBIDDEN"),
         ("missing NameID", spec_case(|_, s| s.name_id = None), 403, "SAML_NAMEID_MISSING"),
-        ("Email attribute differs from NameID", spec_case(|_, s| s.attributes[0].1 = "mallory@example.com".into()), 403, "SAML_NAMEID_EMAIL_MISMATCH"),
-        ("transient NameID and no Email", spec_case(|_, s| {
-            s.name_id = Some("_8f7e6d".into());
-            s.name_id_format = "urn:oasis:names:tc:SAML:2.0:nameid-format:transient".into();
-            s.attributes.clear();
-        }), 403, "SAML_EMAIL_MISSING"),
-        ("signed by an attacker key with its certificate in KeyInfo", Box::new(move |app: &TestApp| app.spec(ALICE).signed_b64(&attacker)), 403, "SAML_SIGNATURE_INVALID"),
-        ("NameID changed after signing", Box::new(|app: &TestApp| {
-            b64(&app.spec(ALICE).signed_xml(&app.idp_key).replace(ALICE, "mallory@example.com"))
-        }), 403, "SAML_SIGNATURE_INVALID"),
-        ("attribute changed after signing", Box::new(|app: &TestApp| {
-            b64(&app.spec(ALICE).signed_xml(&app.idp_key).replace(">Alice<", ">Mallory<"))
-        }), 403, "SAML_SIGNATURE_INVALID"),
-        ("Signature element removed", Box::new(|app: &TestApp| {
-            let xml = app.spec(ALICE).signed_xml(&app.idp_key);
-            let (start, end) = (xml.find("<ds:Signature").unwrap(), xml.find("</ds:Signature>").unwrap() + 15);
-            let value = xml[xml.find("<ds:SignatureValue>").unwrap()..xml.find("</ds:SignatureValue>").unwrap() + 20].to_string();
-            let stripped = format!("{}{}", &xml[..start], &xml[end..]);
-            // The SignatureValue left elsewhere, as if that still meant something.
-            let value = value.replace("<ds:SignatureValue>", r#"<ds:SignatureValue xmlns:ds="http://www.w3.org/2000/09/xmldsig#">"#);
-            b64(&stripped.replace("<samlp:Status>", &format!("<samlp:Extensions>{value}</samlp:Extensions><samlp:Status>")))
-        }), 403, "SAML_UNSIGNED"),
+        (
+            "Email attribute differs from NameID",
+            spec_case(|_, s| s.attributes[0].1 = "mallory@example.com".into()),
+            403,
+            "SAML_NAMEID_EMAIL_MISMATCH",
+        ),
+        (
+            "transient NameID and no Email",
+            spec_case(|_, s| {
+                s.name_id = Some("_8f7e6d".into());
+                s.name_id_format = "urn:oasis:names:tc:SAML:2.0:nameid-format:transient".into();
+                s.attributes.clear();
+            }),
+            403,
+            "SAML_EMAIL_MISSING",
+        ),
+        (
+            "signed by an attacker key with its certificate in KeyInfo",
+            Box::new(move |app: &TestApp| app.spec(ALICE).signed_b64(&attacker)),
+            403,
+            "SAML_SIGNATURE_INVALID",
+        ),
+        (
+            "NameID changed after signing",
+            Box::new(|app: &TestApp| {
+                b64(&app.spec(ALICE).signed_xml(&app.idp_key).replace(ALICE, "mallory@example.com"))
+            }),
+            403,
+            "SAML_SIGNATURE_INVALID",
+        ),
+        (
+            "attribute changed after signing",
+            Box::new(|app: &TestApp| b64(&app.spec(ALICE).signed_xml(&app.idp_key).replace(">Alice<", ">Mallory<"))),
+            403,
+            "SAML_SIGNATURE_INVALID",
+        ),
+        (
+            "Signature element removed",
+            Box::new(|app: &TestApp| {
+                let xml = app.spec(ALICE).signed_xml(&app.idp_key);
+                let (start, end) = (xml.find("<ds:Signature").unwrap(), xml.find("</ds:Signature>").unwrap() + 15);
+                let value = xml
+                    [xml.find("<ds:SignatureValue>").unwrap()..xml.find("</ds:SignatureValue>").unwrap() + 20]
+                    .to_string();
+                let stripped = format!("{}{}", &xml[..start], &xml[end..]);
+                // The SignatureValue left elsewhere, as if that still meant something.
+                let value = value.replace(
+                    "<ds:SignatureValue>",
+                    r#"<ds:SignatureValue xmlns:ds="http://www.w3.org/2000/09/xmldsig#">"#,
+                );
+                b64(&stripped
+                    .replace("<samlp:Status>", &format!("<samlp:Extensions>{value}</samlp:Extensions><samlp:Status>")))
+            }),
+            403,
+            "SAML_UNSIGNED",
+        ),
     ];
     for (name, build, status, code) in cases {
         assert_refused(&app, name, &build(&app), status, code).await;
@@ -128,37 +220,106 @@ async fn signature_wrapping_permutations_are_refused() {
         let assertion = format!("{extra}{}", evil.assertion_xml());
         evil.template_with_assertion(&assertion).replace("<samlp:Status>", &format!("{inner}<samlp:Status>"))
     };
-    let sig_of = |xml: &str| xml[xml.find("<ds:Signature").unwrap()..xml.find("</ds:Signature>").unwrap() + 15].to_string();
+    let sig_of =
+        |xml: &str| xml[xml.find("<ds:Signature").unwrap()..xml.find("</ds:Signature>").unwrap() + 15].to_string();
     let cases: Vec<(&str, String, &str)> = vec![
         // XSW1: forged Response as root, the signed Response copied inside its Signature.
-        ("XSW1 signed response inside the forged response's signature", forged_response(&sig_of(&r_xml).replace("</ds:Signature>", &format!("{r_body}</ds:Signature>")), ""), "SAML_ASSERTION_COUNT"),
+        (
+            "XSW1 signed response inside the forged response's signature",
+            forged_response(&sig_of(&r_xml).replace("</ds:Signature>", &format!("{r_body}</ds:Signature>")), ""),
+            "SAML_ASSERTION_COUNT",
+        ),
         // XSW2: the signed Response as a detached sibling before the forged content.
-        ("XSW2 signed response detached inside the forged response", forged_response(&r_body, ""), "SAML_ASSERTION_COUNT"),
+        (
+            "XSW2 signed response detached inside the forged response",
+            forged_response(&r_body, ""),
+            "SAML_ASSERTION_COUNT",
+        ),
         // XSW3: forged Assertion with the same ID placed before the signed one.
-        ("XSW3 forged assertion with colliding ID before the signed one", a_xml.replace("<saml:Assertion", &format!("{}<saml:Assertion", evil_assertion(&app, &aid))), "SAML_ASSERTION_COUNT"),
+        (
+            "XSW3 forged assertion with colliding ID before the signed one",
+            a_xml.replace("<saml:Assertion", &format!("{}<saml:Assertion", evil_assertion(&app, &aid))),
+            "SAML_ASSERTION_COUNT",
+        ),
         // XSW4: the signed assertion wrapped inside a forged assertion.
-        ("XSW4 signed assertion wrapped in a forged one", a_xml.replace(&a_signed, &evil_assertion(&app, "_evil").replace("</saml:Assertion>", &format!("{a_signed}</saml:Assertion>"))), "SAML_ASSERTION_COUNT"),
+        (
+            "XSW4 signed assertion wrapped in a forged one",
+            a_xml.replace(
+                &a_signed,
+                &evil_assertion(&app, "_evil").replace("</saml:Assertion>", &format!("{a_signed}</saml:Assertion>")),
+            ),
+            "SAML_ASSERTION_COUNT",
+        ),
         // XSW5: the signature moved onto a forged copy, the original appended after.
-        ("XSW5 signature moved to a forged copy, original appended", {
-            let forged = evil_assertion(&app, &aid).replace("<saml:Subject>", &format!("{}<saml:Subject>", sig_of(&a_signed)));
-            a_xml.replace(&a_signed, &format!("{forged}{}", a_signed))
-        }, "SAML_ASSERTION_COUNT"),
+        (
+            "XSW5 signature moved to a forged copy, original appended",
+            {
+                let forged = evil_assertion(&app, &aid)
+                    .replace("<saml:Subject>", &format!("{}<saml:Subject>", sig_of(&a_signed)));
+                a_xml.replace(&a_signed, &format!("{forged}{}", a_signed))
+            },
+            "SAML_ASSERTION_COUNT",
+        ),
         // XSW6: the original assertion inside the forged assertion's signature.
-        ("XSW6 original inside the forged assertion's signature", {
-            let sig = sig_of(&a_signed).replace("</ds:Signature>", &format!("{a_signed}</ds:Signature>"));
-            a_xml.replace(&a_signed, &evil_assertion(&app, &aid).replace("<saml:Subject>", &format!("{sig}<saml:Subject>")))
-        }, "SAML_ASSERTION_COUNT"),
+        (
+            "XSW6 original inside the forged assertion's signature",
+            {
+                let sig = sig_of(&a_signed).replace("</ds:Signature>", &format!("{a_signed}</ds:Signature>"));
+                a_xml.replace(
+                    &a_signed,
+                    &evil_assertion(&app, &aid).replace("<saml:Subject>", &format!("{sig}<saml:Subject>")),
+                )
+            },
+            "SAML_ASSERTION_COUNT",
+        ),
         // XSW7: signed assertion hidden in Extensions, forged assertion outside.
-        ("XSW7 signed assertion in Extensions", a_xml.replace(&a_signed, &evil_assertion(&app, "_evil")).replace("<samlp:Status>", &format!("<samlp:Extensions>{a_signed}</samlp:Extensions><samlp:Status>")), "SAML_ASSERTION_COUNT"),
+        (
+            "XSW7 signed assertion in Extensions",
+            a_xml
+                .replace(&a_signed, &evil_assertion(&app, "_evil"))
+                .replace("<samlp:Status>", &format!("<samlp:Extensions>{a_signed}</samlp:Extensions><samlp:Status>")),
+            "SAML_ASSERTION_COUNT",
+        ),
         // XSW8: original inside a ds:Object of the forged assertion's signature.
-        ("XSW8 original in ds:Object", {
-            let sig = sig_of(&a_signed).replace("</ds:Signature>", &format!("<ds:Object>{a_signed}</ds:Object></ds:Signature>"));
-            a_xml.replace(&a_signed, &evil_assertion(&app, &aid).replace("<saml:Subject>", &format!("{sig}<saml:Subject>")))
-        }, "SAML_ASSERTION_COUNT"),
-        ("two assertions, both genuine", a_xml.replace(&a_signed, &format!("{a_signed}{a_signed}")), "SAML_ASSERTION_COUNT"),
-        ("signed assertion followed by an unsigned one", a_xml.replace(&a_signed, &format!("{a_signed}{}", evil_assertion(&app, "_evil"))), "SAML_ASSERTION_COUNT"),
-        ("signature copied onto a forged assertion with another ID", a_xml.replace(&a_signed, &evil_assertion(&app, "_evil").replace("<saml:Subject>", &format!("{}<saml:Subject>", sig_of(&a_signed)))), "SAML_REFERENCE_FORBIDDEN"),
-        ("forged assertion with the signed ID and the stolen signature", a_xml.replace(&a_signed, &evil_assertion(&app, &aid).replace("<saml:Subject>", &format!("{}<saml:Subject>", sig_of(&a_signed)))), "SAML_SIGNATURE_INVALID"),
+        (
+            "XSW8 original in ds:Object",
+            {
+                let sig = sig_of(&a_signed)
+                    .replace("</ds:Signature>", &format!("<ds:Object>{a_signed}</ds:Object></ds:Signature>"));
+                a_xml.replace(
+                    &a_signed,
+                    &evil_assertion(&app, &aid).replace("<saml:Subject>", &format!("{sig}<saml:Subject>")),
+                )
+            },
+            "SAML_ASSERTION_COUNT",
+        ),
+        (
+            "two assertions, both genuine",
+            a_xml.replace(&a_signed, &format!("{a_signed}{a_signed}")),
+            "SAML_ASSERTION_COUNT",
+        ),
+        (
+            "signed assertion followed by an unsigned one",
+            a_xml.replace(&a_signed, &format!("{a_signed}{}", evil_assertion(&app, "_evil"))),
+            "SAML_ASSERTION_COUNT",
+        ),
+        (
+            "signature copied onto a forged assertion with another ID",
+            a_xml.replace(
+                &a_signed,
+                &evil_assertion(&app, "_evil")
+                    .replace("<saml:Subject>", &format!("{}<saml:Subject>", sig_of(&a_signed))),
+            ),
+            "SAML_REFERENCE_FORBIDDEN",
+        ),
+        (
+            "forged assertion with the signed ID and the stolen signature",
+            a_xml.replace(
+                &a_signed,
+                &evil_assertion(&app, &aid).replace("<saml:Subject>", &format!("{}<saml:Subject>", sig_of(&a_signed))),
+            ),
+            "SAML_SIGNATURE_INVALID",
+        ),
     ];
     for (name, xml, code) in cases {
         assert_refused(&app, name, &b64(&xml), 403, code).await;
@@ -175,7 +336,8 @@ async fn a_stale_signature_over_a_recomputed_digest_is_refused() {
     let mut evil = app.spec("mallory@example.com");
     evil.assertion_id = "_evilid".into();
     let forged = evil.signed_xml(&attacker);
-    let value = |x: &str| x[x.find("<ds:SignatureValue>").unwrap()..x.find("</ds:SignatureValue>").unwrap()].to_string();
+    let value =
+        |x: &str| x[x.find("<ds:SignatureValue>").unwrap()..x.find("</ds:SignatureValue>").unwrap()].to_string();
     let spliced = forged.replace(&value(&forged), &value(&genuine));
     assert_refused(&app, "stale signature", &b64(&spliced), 403, "SAML_SIGNATURE_INVALID").await;
 }
@@ -185,7 +347,14 @@ async fn an_attacker_certificate_copying_the_idps_subject_and_serial_is_refused(
     let app = TestApp::spawn().await;
     let victim = openssl::x509::X509::from_der(&app.idp_key.cert_der).unwrap();
     let lookalike: KeyPair = keys::generate_with_serial("idp.example.net", Some(victim.serial_number()));
-    assert_refused(&app, "lookalike certificate", &app.spec(ALICE).signed_b64(&lookalike), 403, "SAML_SIGNATURE_INVALID").await;
+    assert_refused(
+        &app,
+        "lookalike certificate",
+        &app.spec(ALICE).signed_b64(&lookalike),
+        403,
+        "SAML_SIGNATURE_INVALID",
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -200,7 +369,8 @@ async fn a_comment_inside_the_nameid_never_truncates_the_identity() {
     assert_refused(&app, "comment in NameID", &build(&app), 400, "SAML_XML_COMMENT_FORBIDDEN").await;
     // Even where other domains are allowed, nobody is logged in as the truncated identity.
     app.set(SsoSettings { allow_other_domains: Some(true), ..Default::default() }).await;
-    assert_refused(&app, "comment in NameID, other domains allowed", &build(&app), 400, "SAML_XML_COMMENT_FORBIDDEN").await;
+    assert_refused(&app, "comment in NameID, other domains allowed", &build(&app), 400, "SAML_XML_COMMENT_FORBIDDEN")
+        .await;
     assert!(app.svc.store.find_user_by_email("admin@example.com").await.unwrap().is_none());
 }
 
@@ -222,7 +392,8 @@ async fn sha1_is_accepted_only_where_the_admin_allowed_it() {
 async fn unsolicited_responses_need_idp_initiated_login_enabled() {
     let app = TestApp::spawn().await;
     app.set(SsoSettings { idp_initiated: Some(false), ..Default::default() }).await;
-    assert_refused(&app, "unsolicited", &app.spec(ALICE).signed_b64(&app.idp_key), 403, "SAML_UNSOLICITED_NOT_ALLOWED").await;
+    assert_refused(&app, "unsolicited", &app.spec(ALICE).signed_b64(&app.idp_key), 403, "SAML_UNSOLICITED_NOT_ALLOWED")
+        .await;
     // SP-initiated still works.
     let (id, _) = app.start_login().await;
     let mut spec = app.spec(ALICE);
@@ -252,7 +423,10 @@ async fn assert_refused_after_login(app: &TestApp, value: &str, code: &str) {
     let res = fresh.post(app.acs()).form(&[("SAMLResponse", value)]).send().await.unwrap();
     assert_eq!(reason_code(res).await, (403, code.to_string()));
     let after = app.counts().await;
-    assert_eq!((after.users, after.used_assertions, after.consumed_requests), (before.users, before.used_assertions, before.consumed_requests));
+    assert_eq!(
+        (after.users, after.used_assertions, after.consumed_requests),
+        (before.users, before.used_assertions, before.consumed_requests)
+    );
 }
 
 #[tokio::test]
@@ -273,7 +447,15 @@ async fn encrypted_assertions_that_are_not_signed_or_use_pkcs1_v15_are_refused()
     let app = TestApp::spawn().await;
     let metadata = app.sp_metadata_file().await;
     // Anyone can encrypt to our public certificate: encryption proves nothing about the sender.
-    let unsigned = SignOptions { email: ALICE, in_response_to: None, sign_assertion: false, sign_response: false, encrypt: true, data_enc: None, key_transport: None };
+    let unsigned = SignOptions {
+        email: ALICE,
+        in_response_to: None,
+        sign_assertion: false,
+        sign_response: false,
+        encrypt: true,
+        data_enc: None,
+        key_transport: None,
+    };
     let value = pysaml2::sign(&app.idp_key, &app.idp_entity_id, &metadata, &unsigned);
     assert_refused(&app, "encrypted, nothing signed", &value, 403, "SAML_ASSERTION_NOT_SIGNED").await;
     let pkcs1 = SignOptions { sign_response: true, key_transport: Some("rsa-1_5"), ..unsigned };
@@ -301,10 +483,21 @@ async fn an_answer_to_an_expired_request_is_refused() {
     assert_refused(&app, "expired request", &spec.signed_b64(&app.idp_key), 403, "SAML_IN_RESPONSE_TO_EXPIRED").await;
     // A request of another SSO configuration is as unknown as one never issued.
     let other = app.svc.store.create_sso("Other", "other.example", 1, now).await.unwrap();
-    app.svc.store.insert_authn_request("_ffeeddccbbaa99887766554433221100", other.sso_id, "/vault", now, now + 600).await.unwrap();
+    app.svc
+        .store
+        .insert_authn_request("_ffeeddccbbaa99887766554433221100", other.sso_id, "/vault", now, now + 600)
+        .await
+        .unwrap();
     let mut spec = app.spec(ALICE);
     spec.in_response_to = Some("_ffeeddccbbaa99887766554433221100".into());
-    assert_refused(&app, "another configuration's request", &spec.signed_b64(&app.idp_key), 403, "SAML_IN_RESPONSE_TO_UNKNOWN").await;
+    assert_refused(
+        &app,
+        "another configuration's request",
+        &spec.signed_b64(&app.idp_key),
+        403,
+        "SAML_IN_RESPONSE_TO_UNKNOWN",
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -313,8 +506,14 @@ async fn fifty_concurrent_posts_of_one_response_log_in_exactly_once() {
     let response = app.spec(ALICE).signed_b64(&app.idp_key);
     let mut tasks = tokio::task::JoinSet::new();
     for _ in 0..50 {
-        let (client, acs, value) = (reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap(), app.acs(), response.clone());
-        tasks.spawn(async move { client.post(acs).form(&[("SAMLResponse", value)]).send().await.unwrap().status().as_u16() });
+        let (client, acs, value) = (
+            reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap(),
+            app.acs(),
+            response.clone(),
+        );
+        tasks.spawn(async move {
+            client.post(acs).form(&[("SAMLResponse", value)]).send().await.unwrap().status().as_u16()
+        });
     }
     let mut statuses = Vec::new();
     while let Some(s) = tasks.join_next().await {
@@ -371,8 +570,14 @@ async fn xml_tricks_are_refused_before_any_parser_or_fetch() {
 async fn malformed_and_oversized_input_gets_a_400_page_and_the_service_stays_up() {
     let app = TestApp::spawn().await;
     let valid = app.spec(ALICE).signed_xml(&app.idp_key);
-    let deep = format!("<samlp:Response xmlns:samlp=\"urn:oasis:names:tc:SAML:2.0:protocol\">{}{}</samlp:Response>", "<a>".repeat(500), "</a>".repeat(500));
-    let many_attrs: String = (0..2100).map(|i| format!("<saml:Attribute Name=\"a{i}\"><saml:AttributeValue>v</saml:AttributeValue></saml:Attribute>")).collect();
+    let deep = format!(
+        "<samlp:Response xmlns:samlp=\"urn:oasis:names:tc:SAML:2.0:protocol\">{}{}</samlp:Response>",
+        "<a>".repeat(500),
+        "</a>".repeat(500)
+    );
+    let many_attrs: String = (0..2100)
+        .map(|i| format!("<saml:Attribute Name=\"a{i}\"><saml:AttributeValue>v</saml:AttributeValue></saml:Attribute>"))
+        .collect();
     let cases: Vec<(&str, String, u16, &str)> = vec![
         ("empty SAMLResponse", String::new(), 400, "SAML_RESPONSE_MISSING"),
         ("bad base64", "!!!not base64!!!".into(), 400, "SAML_BASE64_INVALID"),
@@ -380,7 +585,15 @@ async fn malformed_and_oversized_input_gets_a_400_page_and_the_service_stays_up(
         ("not XML", b64("hello"), 400, "SAML_XML_MALFORMED"),
         ("wrong root", b64("<foo/>"), 400, "SAML_NOT_A_RESPONSE"),
         ("deep nesting", b64(&deep), 400, "SAML_XML_TOO_COMPLEX"),
-        ("huge attribute count", b64(&app.spec(ALICE).template().replace("<saml:AttributeStatement>", &format!("<saml:AttributeStatement>{many_attrs}"))), 400, "SAML_XML_TOO_COMPLEX"),
+        (
+            "huge attribute count",
+            b64(&app
+                .spec(ALICE)
+                .template()
+                .replace("<saml:AttributeStatement>", &format!("<saml:AttributeStatement>{many_attrs}"))),
+            400,
+            "SAML_XML_TOO_COMPLEX",
+        ),
         ("SAMLResponse value over 512 KiB", b64(&" ".repeat(400 * 1024)), 413, "SAML_RESPONSE_TOO_LARGE"),
     ];
     for (name, value, status, code) in cases {
@@ -390,7 +603,14 @@ async fn malformed_and_oversized_input_gets_a_400_page_and_the_service_stays_up(
     let res = app.client.post(app.acs()).form(&[("RelayState", "/vault")]).send().await.unwrap();
     assert_eq!(reason_code(res).await, (400, "SAML_RESPONSE_MISSING".into()));
     // A 10 MB body is cut off by the body limit, not read whole.
-    let res = app.client.post(app.acs()).header("content-type", "application/x-www-form-urlencoded").body(vec![b'a'; 10 * 1024 * 1024]).send().await.unwrap();
+    let res = app
+        .client
+        .post(app.acs())
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(vec![b'a'; 10 * 1024 * 1024])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(reason_code(res).await, (413, "SAML_RESPONSE_TOO_LARGE".into()));
     assert_eq!(app.client.get(format!("{}/healthz", app.base)).send().await.unwrap().status(), 200);
     // And a valid login still works afterwards.

@@ -14,7 +14,11 @@ pub async fn create_admin(app: &TestApp) {
 }
 
 pub fn csrf_in(html: &str) -> String {
-    html.split(r#"name="csrf" value=""#).nth(1).and_then(|s| s.split('"').next()).expect("csrf field on the page").to_string()
+    html.split(r#"name="csrf" value=""#)
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .expect("csrf field on the page")
+        .to_string()
 }
 
 impl TestApp {
@@ -68,14 +72,35 @@ fn fill(path: &str, sso_id: i64, user_id: i64) -> String {
 #[tokio::test]
 async fn nothing_under_admin_is_reachable_signed_out_except_the_sign_in_page() {
     let app = TestApp::spawn().await;
-    let user = app.svc.store.create_user(&NewUser { email: "x@example.com", first_name: "X", last_name: "Y", status: UserStatus::Active, provisioned_by: "manual", node_id: 1 }, 0).await.unwrap();
+    let user = app
+        .svc
+        .store
+        .create_user(
+            &NewUser {
+                email: "x@example.com",
+                first_name: "X",
+                last_name: "Y",
+                status: UserStatus::Active,
+                provisioned_by: "manual",
+                node_id: 1,
+            },
+            0,
+        )
+        .await
+        .unwrap();
     for path in GET_PAGES {
         let res = app.client.get(app.admin_url(&fill(path, app.sso_id(), user.user_id))).send().await.unwrap();
         assert_eq!(res.status(), 303, "GET {path} signed out");
         assert_eq!(res.headers()["location"], "/admin/login", "GET {path}");
     }
     for path in POST_FORMS {
-        let res = app.client.post(app.admin_url(&fill(path, app.sso_id(), user.user_id))).form(&[("csrf", "x")]).send().await.unwrap();
+        let res = app
+            .client
+            .post(app.admin_url(&fill(path, app.sso_id(), user.user_id)))
+            .form(&[("csrf", "x")])
+            .send()
+            .await
+            .unwrap();
         assert_eq!(res.status(), 401, "POST {path} signed out");
     }
     // Nothing was acted on.
@@ -114,12 +139,16 @@ async fn the_admin_cookie_is_its_own_strict_http_only_cookie_scoped_to_admin() {
     let app = TestApp::spawn().await;
     create_admin(&app).await;
     let res = app.try_sign_in(ADMIN, PASSWORD).await;
-    let cookies: Vec<String> = res.headers().get_all("set-cookie").iter().map(|v| v.to_str().unwrap().to_string()).collect();
+    let cookies: Vec<String> =
+        res.headers().get_all("set-cookie").iter().map(|v| v.to_str().unwrap().to_string()).collect();
     let admin = cookies.iter().find(|c| c.starts_with("spconnect_admin=")).expect("admin cookie");
     for attr in ["HttpOnly", "SameSite=Strict", "Path=/admin"] {
         assert!(admin.contains(attr), "{admin} lacks {attr}");
     }
-    assert!(!cookies.iter().any(|c| c.starts_with("spconnect_session=")), "no end-user session is started by an admin sign-in");
+    assert!(
+        !cookies.iter().any(|c| c.starts_with("spconnect_session=")),
+        "no end-user session is started by an admin sign-in"
+    );
 }
 
 #[tokio::test]
@@ -129,7 +158,10 @@ async fn forms_without_the_sessions_csrf_token_are_refused() {
     let path = format!("/admin/sso/{}/settings", app.sso_id());
     let form = |token: Option<&str>| -> Vec<(String, String)> {
         let mut f: Vec<(String, String)> =
-            [("clock_skew", "5"), ("attr_email", "mail"), ("attr_first", "given"), ("attr_last", "sn")].iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+            [("clock_skew", "5"), ("attr_email", "mail"), ("attr_first", "given"), ("attr_last", "sn")]
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
         if let Some(t) = token {
             f.push(("csrf".into(), t.into()));
         }
@@ -139,7 +171,13 @@ async fn forms_without_the_sessions_csrf_token_are_refused() {
     assert_eq!(post(form(None)).await.unwrap().status(), 403, "missing token");
     assert_eq!(post(form(Some("0000"))).await.unwrap().status(), 403, "wrong token");
     let multipart = reqwest::multipart::Form::new().text("csrf", "nope").text("metadata", "<x/>");
-    let res = app.client.post(app.admin_url(&format!("/admin/sso/{}/idp", app.sso_id()))).multipart(multipart).send().await.unwrap();
+    let res = app
+        .client
+        .post(app.admin_url(&format!("/admin/sso/{}/idp", app.sso_id())))
+        .multipart(multipart)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 403, "wrong token in a multipart upload");
     let unchanged = app.svc.store.get_sso(app.sso_id()).await.unwrap().unwrap();
     assert_eq!((unchanged.clock_skew_secs, unchanged.jit, unchanged.attr_email.as_str()), (180, true, "Email"));
@@ -148,7 +186,10 @@ async fn forms_without_the_sessions_csrf_token_are_refused() {
     let res = post(form(Some(&csrf))).await.unwrap();
     assert_eq!(res.status(), 303);
     let changed = app.svc.store.get_sso(app.sso_id()).await.unwrap().unwrap();
-    assert_eq!((changed.clock_skew_secs, changed.jit, changed.idp_initiated, changed.attr_email.as_str()), (5, false, false, "mail"));
+    assert_eq!(
+        (changed.clock_skew_secs, changed.jit, changed.idp_initiated, changed.attr_email.as_str()),
+        (5, false, false, "mail")
+    );
     let audit = app.svc.store.list_audit(Some("sso.settings"), 10).await.unwrap();
     assert_eq!(audit.len(), 1);
     assert_eq!(audit[0].admin_email, ADMIN);
@@ -199,14 +240,26 @@ async fn sign_out_ends_the_admin_session() {
 async fn create_view_and_upload_through_the_console() {
     let app = TestApp::spawn().await;
     let csrf = app.sign_in_admin().await;
-    let bad = app.post_form("/admin/sso", &[("csrf", csrf.as_str()), ("name", "Second"), ("domain", "not a domain"), ("node", "1")]).await;
+    let bad = app
+        .post_form(
+            "/admin/sso",
+            &[("csrf", csrf.as_str()), ("name", "Second"), ("domain", "not a domain"), ("node", "1")],
+        )
+        .await;
     assert_eq!(bad.status(), 422);
     assert!(bad.text().await.unwrap().contains("is not a domain name"));
-    let dup = app.post_form("/admin/sso", &[("csrf", csrf.as_str()), ("name", "Dup"), ("domain", "EXAMPLE.com"), ("node", "1")]).await;
+    let dup = app
+        .post_form("/admin/sso", &[("csrf", csrf.as_str()), ("name", "Dup"), ("domain", "EXAMPLE.com"), ("node", "1")])
+        .await;
     assert_eq!(dup.status(), 422);
     assert!(dup.text().await.unwrap().contains("already has an SSO configuration"));
 
-    let res = app.post_form("/admin/sso", &[("csrf", csrf.as_str()), ("name", "Acme JumpCloud"), ("domain", "acme.test"), ("node", "1")]).await;
+    let res = app
+        .post_form(
+            "/admin/sso",
+            &[("csrf", csrf.as_str()), ("name", "Acme JumpCloud"), ("domain", "acme.test"), ("node", "1")],
+        )
+        .await;
     assert_eq!(res.status(), 303);
     let location = res.headers()["location"].to_str().unwrap().to_string();
     let sso_id: i64 = location.trim_start_matches("/admin/sso/").split('?').next().unwrap().parse().unwrap();
@@ -216,7 +269,9 @@ async fn create_view_and_upload_through_the_console() {
     for expected in [&urls.entity_id, &urls.login, &urls.acs, &urls.slo, &urls.metadata_download, &urls.cert_download] {
         assert!(view.contains(expected.as_str()), "view shows {expected}");
     }
-    assert!(view.contains("Export Metadata") && view.contains("Export SP Cert") && view.contains("IDP Initiated Login"));
+    assert!(
+        view.contains("Export Metadata") && view.contains("Export SP Cert") && view.contains("IDP Initiated Login")
+    );
     assert!(view.contains("no IdP metadata uploaded yet"));
     assert!(view.contains("days left"), "SP certificate expiry shown");
 
@@ -227,13 +282,20 @@ async fn create_view_and_upload_through_the_console() {
     };
     let idp_path = format!("/admin/sso/{sso_id}/idp");
     let sp_metadata = app.svc.sp_metadata(&app.sso).unwrap();
-    let refused = app.client.post(app.admin_url(&idp_path)).multipart(upload(sp_metadata.into_bytes())).send().await.unwrap();
+    let refused =
+        app.client.post(app.admin_url(&idp_path)).multipart(upload(sp_metadata.into_bytes())).send().await.unwrap();
     assert_eq!(refused.status(), 422);
     let html = refused.text().await.unwrap();
     assert!(html.contains("The metadata was not accepted: no IDPSSODescriptor found"), "{html}");
 
     let key = crate::support::keys::generate("idp.acme.test");
-    let xml = crate::support::idp_metadata("jumpcloud.xml", "https://sso.acme.test/saml", "https://sso.acme.test/saml/sso", &key, None);
+    let xml = crate::support::idp_metadata(
+        "jumpcloud.xml",
+        "https://sso.acme.test/saml",
+        "https://sso.acme.test/saml/sso",
+        &key,
+        None,
+    );
     let ok = app.client.post(app.admin_url(&idp_path)).multipart(upload(xml.into_bytes())).send().await.unwrap();
     assert_eq!(ok.status(), 303);
     let stored = app.svc.store.get_sso(sso_id).await.unwrap().unwrap();
@@ -241,7 +303,8 @@ async fn create_view_and_upload_through_the_console() {
     assert_eq!(ok.headers()["location"].to_str().unwrap(), format!("/admin/sso/{sso_id}?notice=idp"));
     let (_, view) = app.get_html(&format!("/admin/sso/{sso_id}?notice=idp")).await;
     assert!(view.contains("https://sso.acme.test/saml") && view.contains("IdP metadata uploaded."));
-    let actions: Vec<String> = app.svc.store.list_audit(None, 10).await.unwrap().into_iter().map(|a| a.action).collect();
+    let actions: Vec<String> =
+        app.svc.store.list_audit(None, 10).await.unwrap().into_iter().map(|a| a.action).collect();
     assert!(actions.contains(&"sso.create".to_string()) && actions.contains(&"idp.upload".to_string()), "{actions:?}");
 }
 
@@ -250,7 +313,14 @@ async fn users_are_listed_searched_locked_and_unlocked() {
     let app = TestApp::spawn().await;
     let csrf = app.sign_in_admin().await;
     let store = &app.svc.store;
-    let new = |email: &'static str, by: &'static str| NewUser { email, first_name: "Pat", last_name: "Doe", status: UserStatus::Invited, provisioned_by: by, node_id: 1 };
+    let new = |email: &'static str, by: &'static str| NewUser {
+        email,
+        first_name: "Pat",
+        last_name: "Doe",
+        status: UserStatus::Invited,
+        provisioned_by: by,
+        node_id: 1,
+    };
     let bob = store.create_user(&new("bob@example.com", "scim"), 0).await.unwrap();
     store.create_user(&new("carol@example.com", "manual"), 0).await.unwrap();
     let (_, html) = app.get_html("/admin/users?q=bob").await;
@@ -263,7 +333,11 @@ async fn users_are_listed_searched_locked_and_unlocked() {
     let (_, html) = app.get_html("/admin/users?status=locked").await;
     assert!(html.contains("bob@example.com") && html.contains("Unlock bob@example.com"));
     app.post_form(&format!("/admin/users/{}/unlock", bob.user_id), &[("csrf", csrf.as_str())]).await;
-    assert_eq!(store.get_user(bob.user_id).await.unwrap().unwrap().status, UserStatus::Invited, "never logged in: back to invited");
+    assert_eq!(
+        store.get_user(bob.user_id).await.unwrap().unwrap().status,
+        UserStatus::Invited,
+        "never logged in: back to invited"
+    );
 }
 
 #[tokio::test]
@@ -271,7 +345,8 @@ async fn login_failures_are_filterable_and_explained() {
     let app = TestApp::spawn().await;
     app.sign_in_admin().await;
     let now = chrono::Utc::now().timestamp();
-    let ahead = chrono::DateTime::from_timestamp(now + 420, 0).unwrap().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let ahead =
+        chrono::DateTime::from_timestamp(now + 420, 0).unwrap().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let failure = |code: &str, detail: String| NewFailure {
         sso_id: Some(app.sso_id()),
         reason_code: code.into(),
@@ -283,8 +358,17 @@ async fn login_failures_are_filterable_and_explained() {
         at: now,
     };
     let store = &app.svc.store;
-    store.record_login_failure(&failure("SAML_ASSERTION_NOT_YET_VALID", format!("the assertion is not valid before {ahead} (clock skew allowance included)"))).await.unwrap();
-    store.record_login_failure(&failure("SAML_SIGNATURE_INVALID", "the signature does not verify".into())).await.unwrap();
+    store
+        .record_login_failure(&failure(
+            "SAML_ASSERTION_NOT_YET_VALID",
+            format!("the assertion is not valid before {ahead} (clock skew allowance included)"),
+        ))
+        .await
+        .unwrap();
+    store
+        .record_login_failure(&failure("SAML_SIGNATURE_INVALID", "the signature does not verify".into()))
+        .await
+        .unwrap();
 
     let (_, html) = app.get_html("/admin/events").await;
     assert!(html.contains("SAML_ASSERTION_NOT_YET_VALID") && html.contains("SAML_SIGNATURE_INVALID"));
@@ -317,14 +401,19 @@ async fn admin_create_reads_the_password_from_stdin_or_generates_one() {
             child.stdin.take().unwrap().write_all(s.as_bytes()).unwrap();
         }
         let out = child.wait_with_output().unwrap();
-        (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
     };
     let (ok, out, err) = run("piped@example.org", Some("piped password 1234\n"));
     assert!(ok, "{err}");
     assert!(out.contains("created admin piped@example.org") && !out.contains("password:"), "{out}");
     let (ok, out, err) = run("gen@example.org", None);
     assert!(ok, "{err}");
-    let generated = out.lines().find_map(|l| l.strip_prefix("password: ")).expect("generated password printed").to_string();
+    let generated =
+        out.lines().find_map(|l| l.strip_prefix("password: ")).expect("generated password printed").to_string();
     assert_eq!(generated.len(), 20);
     let (ok, _, err) = run("short@example.org", Some("short\n"));
     assert!(!ok && err.contains("at least 12"), "{err}");
@@ -335,7 +424,9 @@ async fn admin_create_reads_the_password_from_stdin_or_generates_one() {
     let stored = store.find_admin("GEN@example.org").await.unwrap().unwrap();
     assert!(stored.password_hash.starts_with("$argon2id$") && !stored.password_hash.contains(&generated));
     assert!(spconnect::admins::verify_password(&generated, &stored.password_hash));
-    assert!(spconnect::admins::sign_in(&store, "piped@example.org", "piped password 1234", "127.0.0.1", 0).await.is_ok());
+    assert!(spconnect::admins::sign_in(&store, "piped@example.org", "piped password 1234", "127.0.0.1", 0)
+        .await
+        .is_ok());
 }
 
 #[tokio::test]
@@ -344,7 +435,8 @@ async fn a_scim_token_is_shown_once_with_its_base_url_and_works() {
     let csrf = app.sign_in_admin().await;
     let res = app.post_form("/admin/nodes", &[("csrf", csrf.as_str()), ("name", "Engineering"), ("parent", "1")]).await;
     assert_eq!(res.status(), 303);
-    let node = app.svc.store.list_nodes().await.unwrap().into_iter().find(|n| n.name == "Engineering").expect("node created");
+    let node =
+        app.svc.store.list_nodes().await.unwrap().into_iter().find(|n| n.name == "Engineering").expect("node created");
     let (_, html) = app.get_html("/admin/nodes").await;
     assert!(html.contains("Engineering") && html.contains("Enable SCIM for Engineering"));
 
@@ -353,9 +445,16 @@ async fn a_scim_token_is_shown_once_with_its_base_url_and_works() {
     let csp = res.headers()["content-security-policy"].to_str().unwrap().to_string();
     assert!(csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"), "{csp}");
     let html = res.text().await.unwrap();
-    let token = html.split(r#"id="scim-token" type="text" readonly value=""#).nth(1).and_then(|s| s.split('"').next()).expect("token shown").to_string();
+    let token = html
+        .split(r#"id="scim-token" type="text" readonly value=""#)
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .expect("token shown")
+        .to_string();
     let base = format!("{}/api/rest/scim/v2/{}", app.base, node.node_id);
-    assert!(html.contains(&base) && html.contains("data-copy=\"scim-token\"") && html.contains("/static/admin-copy.js"));
+    assert!(
+        html.contains(&base) && html.contains("data-copy=\"scim-token\"") && html.contains("/static/admin-copy.js")
+    );
     assert!(!html.contains("<script>"), "no inline script");
     let js = app.client.get(format!("{}/static/admin-copy.js", app.base)).send().await.unwrap();
     assert_eq!(js.status(), 200);
@@ -366,7 +465,8 @@ async fn a_scim_token_is_shown_once_with_its_base_url_and_works() {
     let (_, html) = app.get_html("/admin/nodes").await;
     assert!(!html.contains(&token), "the token is never shown again");
     assert!(html.contains("token last used") && html.contains("GET"), "{html}");
-    let actions: Vec<String> = app.svc.store.list_audit(Some("scim"), 10).await.unwrap().into_iter().map(|a| a.action).collect();
+    let actions: Vec<String> =
+        app.svc.store.list_audit(Some("scim"), 10).await.unwrap().into_iter().map(|a| a.action).collect();
     assert_eq!(actions, ["scim.enable"]);
 }
 
@@ -375,14 +475,40 @@ async fn pending_teams_are_listed_with_members_and_approved() {
     let app = TestApp::spawn().await;
     let csrf = app.sign_in_admin().await;
     let store = &app.svc.store;
-    let user = store.create_user(&NewUser { email: "tm@example.com", first_name: "T", last_name: "M", status: UserStatus::Active, provisioned_by: "scim", node_id: 1 }, 0).await.unwrap();
+    let user = store
+        .create_user(
+            &NewUser {
+                email: "tm@example.com",
+                first_name: "T",
+                last_name: "M",
+                status: UserStatus::Active,
+                provisioned_by: "scim",
+                node_id: 1,
+            },
+            0,
+        )
+        .await
+        .unwrap();
     let team = store
-        .create_team(1, &spconnect::store::TeamWrite { name: "Platform".into(), external_id: None, members: Some(vec![user.user_id]) }, 0)
+        .create_team(
+            1,
+            &spconnect::store::TeamWrite {
+                name: "Platform".into(),
+                external_id: None,
+                members: Some(vec![user.user_id]),
+            },
+            0,
+        )
         .await
         .unwrap();
     assert_eq!(team.status, "pending");
     let (_, html) = app.get_html("/admin/teams").await;
-    assert!(html.contains("Platform") && html.contains("tm@example.com") && html.contains("Approve Platform") && html.contains("1 pending"));
+    assert!(
+        html.contains("Platform")
+            && html.contains("tm@example.com")
+            && html.contains("Approve Platform")
+            && html.contains("1 pending")
+    );
     let res = app.post_form(&format!("/admin/teams/{}/approve", team.team_id), &[("csrf", csrf.as_str())]).await;
     assert_eq!(res.status(), 303);
     assert_eq!(store.get_team(team.team_id).await.unwrap().unwrap().status, "approved");

@@ -54,7 +54,8 @@ async fn ext_login_never_reflects_attacker_input_into_the_idp_url() {
     assert_eq!(res.status(), 302);
     let location = res.headers()["location"].to_str().unwrap().to_string();
     assert!(!location.contains("evil"), "{location}");
-    let params: Vec<(String, String)> = url::form_urlencoded::parse(location.split_once('?').unwrap().1.as_bytes()).into_owned().collect();
+    let params: Vec<(String, String)> =
+        url::form_urlencoded::parse(location.split_once('?').unwrap().1.as_bytes()).into_owned().collect();
     assert_eq!(params.len(), 4, "only SAMLRequest, RelayState, SigAlg, Signature: {params:?}");
     let relay = &params[1].1;
     let stored = app.svc.store.get_authn_request(relay).await.unwrap().expect("RelayState is our request id");
@@ -76,10 +77,12 @@ async fn unknown_or_unfinished_configurations_are_explained() {
 #[tokio::test]
 async fn login_page_routes_a_domain_or_email_to_its_configuration() {
     let app = TestApp::spawn().await;
-    let res = app.client.post(format!("{}/login", app.base)).form(&[("domain", "bob@Example.com")]).send().await.unwrap();
+    let res =
+        app.client.post(format!("{}/login", app.base)).form(&[("domain", "bob@Example.com")]).send().await.unwrap();
     assert_eq!(res.status(), 303);
     assert_eq!(res.headers()["location"], format!("/api/rest/sso/ext_login/{}", app.sso_id()).as_str());
-    let res = app.client.post(format!("{}/login", app.base)).form(&[("domain", "nowhere.example")]).send().await.unwrap();
+    let res =
+        app.client.post(format!("{}/login", app.base)).form(&[("domain", "nowhere.example")]).send().await.unwrap();
     assert_eq!(res.status(), 404);
     assert!(res.text().await.unwrap().contains("No single sign-on is configured"));
     let res = app.client.get(format!("{}/vault", app.base)).send().await.unwrap();

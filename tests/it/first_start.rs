@@ -6,14 +6,18 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
-use crate::support::{idp_metadata, keys, repo_root};
 use crate::support::xmlsec::ResponseSpec;
+use crate::support::{idp_metadata, keys, repo_root};
 
 const BIN: &str = env!("CARGO_BIN_EXE_spconnect");
 
 fn cli(dir: &Path, args: &[&str]) -> (bool, String, String) {
     let out = Command::new(BIN).arg("--data-dir").arg(dir).args(args).output().expect("run spconnect");
-    (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 struct Server(Child, String);
@@ -70,13 +74,15 @@ async fn first_start_generates_keys_and_a_second_start_reuses_them() {
     let (_, printed, _) = cli(dir.path(), &["metadata", &sso_id.to_string()]);
     assert_eq!(printed, downloaded);
     let (_, cert, _) = cli(dir.path(), &["cert", &sso_id.to_string()]);
-    let cert_download = client.get(format!("{}/api/rest/sso/saml/{sso_id}/cert", server.1)).send().await.unwrap().text().await.unwrap();
+    let cert_download =
+        client.get(format!("{}/api/rest/sso/saml/{sso_id}/cert", server.1)).send().await.unwrap().text().await.unwrap();
     assert_eq!(cert, cert_download);
     drop(server);
 
     let server = serve(dir.path());
     assert_eq!(std::fs::read(dir.path().join("certs/tls.crt")).unwrap(), tls_cert, "TLS certificate reused");
-    let again = client.get(format!("{}/api/rest/sso/saml/{sso_id}/cert", server.1)).send().await.unwrap().text().await.unwrap();
+    let again =
+        client.get(format!("{}/api/rest/sso/saml/{sso_id}/cert", server.1)).send().await.unwrap().text().await.unwrap();
     assert_eq!(again, cert_download, "SP certificate reused");
 }
 
@@ -87,18 +93,21 @@ fn idp_import_and_check_response_diagnose_offline() {
     let sso_id = serde_json::from_str::<serde_json::Value>(&out).unwrap()["sso_id"].as_i64().unwrap().to_string();
     let key = keys::generate("idp");
     let bad = dir.path().join("bad.xml");
-    std::fs::write(&bad, idp_metadata("no-signing-cert.xml", "https://idp.test", "https://idp.test/sso", &key, None)).unwrap();
+    std::fs::write(&bad, idp_metadata("no-signing-cert.xml", "https://idp.test", "https://idp.test/sso", &key, None))
+        .unwrap();
     let (ok, _, err) = cli(dir.path(), &["idp", "import", &sso_id, bad.to_str().unwrap()]);
     assert!(!ok && err.contains("no signing certificate"), "{err}");
 
     let good = dir.path().join("jumpcloud.xml");
-    std::fs::write(&good, idp_metadata("jumpcloud.xml", "https://idp.test", "https://idp.test/sso", &key, None)).unwrap();
+    std::fs::write(&good, idp_metadata("jumpcloud.xml", "https://idp.test", "https://idp.test/sso", &key, None))
+        .unwrap();
     let (ok, out, err) = cli(dir.path(), &["idp", "import", &sso_id, good.to_str().unwrap()]);
     assert!(ok, "{err}");
     assert!(out.contains("https://idp.test"));
 
     let base = "https://127.0.0.1:8443";
-    let (entity, acs) = (format!("{base}/api/rest/sso/saml/{sso_id}"), format!("{base}/api/rest/sso/saml/sso/{sso_id}"));
+    let (entity, acs) =
+        (format!("{base}/api/rest/sso/saml/{sso_id}"), format!("{base}/api/rest/sso/saml/sso/{sso_id}"));
     let spec = ResponseSpec::new("https://idp.test", &entity, &acs, "alice@example.com");
     let good_resp = dir.path().join("good.b64");
     std::fs::write(&good_resp, spec.signed_b64(&key)).unwrap();
@@ -110,12 +119,16 @@ fn idp_import_and_check_response_diagnose_offline() {
     let (ok, out, err) = cli(dir.path(), &["check-response", &sso_id, good_resp.to_str().unwrap()]);
     assert!(ok, "{out}{err}");
     assert!(out.contains("accept OK alice@example.com"), "{out}");
-    let (ok, out, _) = cli(dir.path(), &["--json", "check-response", &sso_id, good_resp.to_str().unwrap(), bad_resp.to_str().unwrap()]);
+    let (ok, out, _) = cli(
+        dir.path(),
+        &["--json", "check-response", &sso_id, good_resp.to_str().unwrap(), bad_resp.to_str().unwrap()],
+    );
     assert!(!ok, "exit status is non-zero when any file would be refused");
     let rows: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(rows[1]["reason_code"], "SAML_AUDIENCE_MISMATCH");
     // Evaluated far in the future, the same good response is expired.
-    let (ok, out, _) = cli(dir.path(), &["check-response", &sso_id, good_resp.to_str().unwrap(), "--at", "2099-01-01T00:00:00Z"]);
+    let (ok, out, _) =
+        cli(dir.path(), &["check-response", &sso_id, good_resp.to_str().unwrap(), "--at", "2099-01-01T00:00:00Z"]);
     assert!(!ok && out.contains("SAML_ASSERTION_EXPIRED"), "{out}");
     // Nothing was consumed or created.
     let (_, users, _) = cli(dir.path(), &["--json", "users", "list"]);
@@ -140,11 +153,14 @@ async fn the_demo_wires_a_working_idp_for_both_journeys() {
         assert!(reader.read_line(&mut banner).unwrap() > 0, "demo exited: {banner}");
     }
     let server = Server(child, String::new());
-    let url_after = |label: &str| banner.lines().find(|l| l.contains(label)).and_then(|l| l.split_whitespace().last()).unwrap().to_string();
+    let url_after = |label: &str| {
+        banner.lines().find(|l| l.contains(label)).and_then(|l| l.split_whitespace().last()).unwrap().to_string()
+    };
     let (login, launch) = (url_after("SP-initiated login:"), url_after("IdP-initiated launch:"));
     let sp_base = login.split("/api/").next().unwrap().to_string();
     for start in [login, launch] {
-        let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).cookie_store(true).build().unwrap();
+        let client =
+            reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).cookie_store(true).build().unwrap();
         let mut idp_page = client.get(&start).send().await.unwrap();
         if idp_page.status() == 302 {
             let to = idp_page.headers()["location"].to_str().unwrap().to_string();

@@ -26,7 +26,10 @@ fn metadata_that_would_weaken_verification_is_refused() {
     assert_eq!(parse(&no_cert), Err(MetadataError::NoSigningCertificate));
     let no_sso = idp_metadata("no-sso-endpoint.xml", "e", "https://idp.test/sso", &k, None);
     assert_eq!(parse(&no_sso), Err(MetadataError::NoSsoEndpoint));
-    let dtd = format!("<!DOCTYPE x [<!ENTITY e SYSTEM \"file:///etc/passwd\">]>{}", no_sso.trim_start_matches(|c| c != '<').split_once("?>").unwrap().1);
+    let dtd = format!(
+        "<!DOCTYPE x [<!ENTITY e SYSTEM \"file:///etc/passwd\">]>{}",
+        no_sso.trim_start_matches(|c| c != '<').split_once("?>").unwrap().1
+    );
     assert!(matches!(parse(&dtd), Err(MetadataError::Xml(_))));
     assert_eq!(parse("<html/>"), Err(MetadataError::NotIdp));
 }

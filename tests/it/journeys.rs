@@ -43,7 +43,8 @@ async fn journey_1_admin_creates_a_configuration_exports_and_uploads_metadata() 
 
     b.click("#export-metadata").await;
     b.click("#export-cert").await;
-    let metadata = std::fs::read_to_string(b.downloaded(&format!("spconnect-{sso_id}-metadata.xml")).await).expect("metadata file");
+    let metadata = std::fs::read_to_string(b.downloaded(&format!("spconnect-{sso_id}-metadata.xml")).await)
+        .expect("metadata file");
     let doc = roxmltree::Document::parse(&metadata).expect("downloaded metadata parses");
     assert_eq!(doc.root_element().tag_name().name(), "EntityDescriptor");
     assert_eq!(doc.root_element().attribute("entityID"), Some(urls.entity_id.as_str()));
@@ -62,7 +63,13 @@ async fn journey_1_admin_creates_a_configuration_exports_and_uploads_metadata() 
 
     let key = crate::support::keys::generate("idp.acme.test");
     let good = app.data_dir().join("jumpcloud-idp-metadata.xml");
-    let xml = crate::support::idp_metadata("jumpcloud.xml", "https://sso.jumpcloud.com/saml2/acme", "https://sso.jumpcloud.com/saml2/acme/sso", &key, None);
+    let xml = crate::support::idp_metadata(
+        "jumpcloud.xml",
+        "https://sso.jumpcloud.com/saml2/acme",
+        "https://sso.jumpcloud.com/saml2/acme/sso",
+        &key,
+        None,
+    );
     std::fs::write(&good, xml).expect("write");
     b.type_into("#metadata", good.to_str().expect("path")).await;
     b.click("#upload").await;
@@ -135,7 +142,14 @@ async fn refusal(b: &Browser, app: &TestApp, idp: &LiveIdp, email: &str) -> (Str
 async fn journey_4_locked_and_unprovisioned_users_see_a_clear_refusal() {
     let app = TestApp::spawn().await;
     let idp = wire(&app, &[]).await;
-    let locked = NewUser { email: "lou@example.com", first_name: "Lou", last_name: "Locked", status: UserStatus::Locked, provisioned_by: "scim", node_id: 1 };
+    let locked = NewUser {
+        email: "lou@example.com",
+        first_name: "Lou",
+        last_name: "Locked",
+        status: UserStatus::Locked,
+        provisioned_by: "scim",
+        node_id: 1,
+    };
     app.svc.store.create_user(&locked, 0).await.expect("user");
     let b = Browser::start().await;
 
@@ -148,7 +162,10 @@ async fn journey_4_locked_and_unprovisioned_users_see_a_clear_refusal() {
     let (code, page) = refusal(&b, &app, &idp, "newcomer@example.com").await;
     assert_eq!(code, "USER_NOT_PROVISIONED");
     assert!(page.contains("has not been set up for this service"), "{page}");
-    assert!(app.svc.store.find_user_by_email("newcomer@example.com").await.expect("store").is_none(), "nobody was created");
+    assert!(
+        app.svc.store.find_user_by_email("newcomer@example.com").await.expect("store").is_none(),
+        "nobody was created"
+    );
     b.screenshot("journey4-jit-off-unknown-user").await;
 }
 

@@ -9,7 +9,12 @@ pub(crate) async fn wire(app: &TestApp, extra: &[&str]) -> LiveIdp {
     let xml = idp.metadata();
     let parsed = spconnect::saml::idp_metadata::parse(&xml).expect("pysaml2 IdP metadata");
     app.svc.store.set_idp(app.sso_id(), &parsed, &xml, 0).await.unwrap();
-    let user = app.client.get(format!("{}/set-user?email=dana@example.com&first=Dana&last=Live", idp.base)).send().await.unwrap();
+    let user = app
+        .client
+        .get(format!("{}/set-user?email=dana@example.com&first=Dana&last=Live", idp.base))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(user.status(), 200);
     idp
 }
@@ -30,7 +35,8 @@ async fn follow_idp_form(app: &TestApp, idp: &LiveIdp, url: &str) -> reqwest::Re
 
 async fn assert_in_vault(app: &TestApp, res: reqwest::Response) {
     assert_eq!(res.status(), 303, "{}", res.text().await.unwrap_or_default());
-    let vault = app.client.get(format!("{}{}", app.base, res.headers()["location"].to_str().unwrap())).send().await.unwrap();
+    let vault =
+        app.client.get(format!("{}{}", app.base, res.headers()["location"].to_str().unwrap())).send().await.unwrap();
     assert_eq!(vault.status(), 200);
     let html = vault.text().await.unwrap();
     assert!(html.contains("dana@example.com") && html.contains("Dana Live"), "{html}");
@@ -52,7 +58,11 @@ async fn sp_initiated_login_through_a_live_pysaml2_idp() {
 async fn idp_initiated_tile_launch_through_a_live_pysaml2_idp() {
     let app = TestApp::spawn().await;
     let idp = wire(&app, &["--sign-response"]).await;
-    let launch = format!("{}/launch?sp={}&relay_state=/vault", idp.base, url::form_urlencoded::byte_serialize(app.entity_id().as_bytes()).collect::<String>());
+    let launch = format!(
+        "{}/launch?sp={}&relay_state=/vault",
+        idp.base,
+        url::form_urlencoded::byte_serialize(app.entity_id().as_bytes()).collect::<String>()
+    );
     let res = follow_idp_form(&app, &idp, &launch).await;
     assert_in_vault(&app, res).await;
 }

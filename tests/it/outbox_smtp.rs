@@ -92,9 +92,13 @@ async fn scim_invitations_are_delivered_over_smtp_and_marked_sent() {
         .unwrap();
     assert_eq!(res.status(), 201);
 
-    let (rcpt, data) = received.recv_timeout(std::time::Duration::from_secs(20)).expect("an invitation reached the relay");
+    let (rcpt, data) =
+        received.recv_timeout(std::time::Duration::from_secs(20)).expect("an invitation reached the relay");
     assert_eq!(rcpt, "<erin@acme.example>");
-    assert!(data.contains("From: \"Acme IT\" <it@acme.example>") || data.contains("From: Acme IT <it@acme.example>"), "{data}");
+    assert!(
+        data.contains("From: \"Acme IT\" <it@acme.example>") || data.contains("From: Acme IT <it@acme.example>"),
+        "{data}"
+    );
     assert!(data.contains("To: erin@acme.example"), "{data}");
 
     let mut sent = false;

@@ -14,7 +14,8 @@ fn intake(text: &str) -> Result<(), Rejection> {
 }
 
 fn base_document() -> String {
-    let mut spec = ResponseSpec::new("https://idp.test", "https://sp.test/e", "https://sp.test/acs", "alice@example.com");
+    let mut spec =
+        ResponseSpec::new("https://idp.test", "https://sp.test/e", "https://sp.test/acs", "alice@example.com");
     spec.sign_response = true;
     spec.template()
 }
@@ -29,10 +30,22 @@ fn hostile(doc: &str, which: usize) -> String {
         1 => doc.replacen("<samlp:Status>", "<?evil x?><samlp:Status>", 1),
         2 => doc.replacen(assertion, &format!("{assertion}{}", assertion.replace("ID=\"_a", "ID=\"_b")), 1),
         3 => doc.replacen("URI=\"#_r", "URI=\"http://127.0.0.1/#_r", 1),
-        4 => doc.replacen("http://www.w3.org/2000/09/xmldsig#enveloped-signature", "http://www.w3.org/TR/1999/REC-xslt-19991116", 1),
+        4 => doc.replacen(
+            "http://www.w3.org/2000/09/xmldsig#enveloped-signature",
+            "http://www.w3.org/TR/1999/REC-xslt-19991116",
+            1,
+        ),
         5 => doc.replacen("alice@example.com</saml:NameID>", "alice@example.com<!---->.evil</saml:NameID>", 1),
-        6 => doc.replacen("http://www.w3.org/2001/04/xmldsig-more#rsa-sha256", "http://www.w3.org/2000/09/xmldsig#rsa-sha1", 1),
-        7 => doc.replacen("<samlp:Status>", &format!("<samlp:Extensions>{assertion}</samlp:Extensions><samlp:Status>"), 1),
+        6 => doc.replacen(
+            "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256",
+            "http://www.w3.org/2000/09/xmldsig#rsa-sha1",
+            1,
+        ),
+        7 => doc.replacen(
+            "<samlp:Status>",
+            &format!("<samlp:Extensions>{assertion}</samlp:Extensions><samlp:Status>"),
+            1,
+        ),
         _ => doc.replacen("<ds:SignatureValue/>", "<ds:SignatureValue/><ds:Object/>", 1),
     }
 }

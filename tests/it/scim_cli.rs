@@ -12,8 +12,15 @@ use crate::support::TestApp;
 const BIN: &str = env!("CARGO_BIN_EXE_spconnect");
 
 fn cli(dir: &Path, args: &[&str]) -> (String, String) {
-    let out = Command::new(BIN).arg("--data-dir").arg(dir).args(args).env("SPCONNECT_LOG", "warn").output().expect("run spconnect");
-    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned());
+    let out = Command::new(BIN)
+        .arg("--data-dir")
+        .arg(dir)
+        .args(args)
+        .env("SPCONNECT_LOG", "warn")
+        .output()
+        .expect("run spconnect");
+    let (stdout, stderr) =
+        (String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned());
     assert!(out.status.success(), "spconnect {args:?}: {stderr}");
     (stdout, stderr)
 }
@@ -57,11 +64,24 @@ async fn node_token_outbox_teams_events_and_the_jit_warning() {
 
     // The printed token works on the live server; a new one replaces it at once.
     let url = format!("{}/api/rest/scim/v2/1/Users", app.base);
-    let created = app.client.post(&url).bearer_auth(&token).header("content-type", "application/scim+json")
-        .body(json!({"userName": "cli@example.com"}).to_string()).send().await.unwrap();
+    let created = app
+        .client
+        .post(&url)
+        .bearer_auth(&token)
+        .header("content-type", "application/scim+json")
+        .body(json!({"userName": "cli@example.com"}).to_string())
+        .send()
+        .await
+        .unwrap();
     assert_eq!(created.status(), 201);
-    let group = app.client.post(format!("{}/api/rest/scim/v2/1/Groups", app.base)).bearer_auth(&token)
-        .body(json!({"displayName": "CLI Team"}).to_string()).send().await.unwrap();
+    let group = app
+        .client
+        .post(format!("{}/api/rest/scim/v2/1/Groups", app.base))
+        .bearer_auth(&token)
+        .body(json!({"displayName": "CLI Team"}).to_string())
+        .send()
+        .await
+        .unwrap();
     let gid = serde_json::from_str::<Value>(&group.text().await.unwrap()).unwrap()["id"].as_str().unwrap().to_string();
     let newer = cli_json(&dir, &["scim", "token", "1"])["token"].as_str().unwrap().to_string();
     assert_ne!(newer, token);

@@ -11,7 +11,10 @@ use crate::support::TestApp;
 async fn member_ids(scim: &ScimClient, gid: &str) -> Vec<String> {
     let a = scim.get(&format!("/Groups/{gid}")).await;
     assert_eq!(a.status, 200, "{}", a.body);
-    a.body["members"].as_array().map(|m| m.iter().map(|x| x["value"].as_str().unwrap().to_string()).collect()).unwrap_or_default()
+    a.body["members"]
+        .as_array()
+        .map(|m| m.iter().map(|x| x["value"].as_str().unwrap().to_string()).collect())
+        .unwrap_or_default()
 }
 
 #[tokio::test]
@@ -19,24 +22,36 @@ async fn groups_are_created_pending_with_members_and_found_by_filter() {
     let app = TestApp::spawn().await;
     let scim = app.scim().await;
     let u1 = scim.create_user("u1@example.com").await;
-    let a = scim.post("/Groups", &json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "Engineering",
-        "externalId": "jc-eng", "members": [{"value": u1, "display": "ignored"}], "owner": "ignored"})).await;
+    let a = scim
+        .post(
+            "/Groups",
+            &json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "Engineering",
+        "externalId": "jc-eng", "members": [{"value": u1, "display": "ignored"}], "owner": "ignored"}),
+        )
+        .await;
     assert_eq!(a.status, 201, "{}", a.body);
     let gid = a.body["id"].as_str().unwrap().to_string();
     assert_eq!(a.headers["location"].to_str().unwrap(), format!("{}/Groups/{gid}", scim.base));
     assert_eq!(a.body["members"], json!([{"value": u1, "$ref": format!("{}/Users/{u1}", scim.base), "type": "User"}]));
     assert!(a.body.get("owner").is_none());
     let team = app.svc.store.find_team_by_uid(1, &gid).await.unwrap().unwrap();
-    assert_eq!((team.status.as_str(), team.name.as_str(), team.external_id.as_deref()), ("pending", "Engineering", Some("jc-eng")));
+    assert_eq!(
+        (team.status.as_str(), team.name.as_str(), team.external_id.as_deref()),
+        ("pending", "Engineering", Some("jc-eng"))
+    );
     // The user shows its team.
     assert_eq!(scim.get(&format!("/Users/{u1}")).await.body["groups"][0]["value"], gid.as_str());
 
-    for (filter, n) in [(r#"displayName eq "engineering""#, 1), (r#"externalId eq "jc-eng""#, 1), (r#"displayName eq "Sales""#, 0)] {
+    for (filter, n) in
+        [(r#"displayName eq "engineering""#, 1), (r#"externalId eq "jc-eng""#, 1), (r#"displayName eq "Sales""#, 0)]
+    {
         let a = scim.get(&format!("/Groups?filter={}", q(filter))).await;
         assert_eq!(a.total(), n, "{filter}");
     }
     scim.post("/Groups", &json!({"members": []})).await.assert_error(400, Some("invalidValue"));
-    scim.post("/Groups", &json!({"displayName": "X", "members": [{"value": "no-such-user"}]})).await.assert_error(404, None);
+    scim.post("/Groups", &json!({"displayName": "X", "members": [{"value": "no-such-user"}]}))
+        .await
+        .assert_error(404, None);
     scim.get("/Groups/no-such-group").await.assert_error(404, None);
     let approved = app.svc.store.approve_team(&gid, 5).await.unwrap();
     assert_eq!(approved.status, "approved");
@@ -46,14 +61,23 @@ async fn groups_are_created_pending_with_members_and_found_by_filter() {
 async fn membership_patch_forms_rfc_filter_azure_and_idempotent_adds() {
     let app = TestApp::spawn().await;
     let scim = app.scim().await;
-    let (a, b, c) = (scim.create_user("a@example.com").await, scim.create_user("b@example.com").await, scim.create_user("c@example.com").await);
+    let (a, b, c) = (
+        scim.create_user("a@example.com").await,
+        scim.create_user("b@example.com").await,
+        scim.create_user("c@example.com").await,
+    );
     let gid = scim.create_group("Team", &[]).await;
     let path = format!("/Groups/{gid}");
 
     // RFC add, twice (JumpCloud repeats operations): one membership each.
     for _ in 0..2 {
-        let r = scim.patch(&path, &json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
-            "Operations": [{"op": "add", "path": "members", "value": [{"value": a}, {"value": b}]}]})).await;
+        let r = scim
+            .patch(
+                &path,
+                &json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": [{"op": "add", "path": "members", "value": [{"value": a}, {"value": b}]}]}),
+            )
+            .await;
         assert_eq!(r.status, 200, "{}", r.body);
     }
     assert_eq!(member_ids(&scim, &gid).await, vec![a.clone(), b.clone()]);
@@ -67,12 +91,19 @@ async fn membership_patch_forms_rfc_filter_azure_and_idempotent_adds() {
     scim.patch(&path, &json!({"Operations": [{"op": "Remove", "path": "members", "value": [{"value": b}]}]})).await;
     assert_eq!(member_ids(&scim, &gid).await, vec![c.clone()]);
     // Rename, Keeper's client form: replace with a value object, no path.
-    let r = scim.patch(&path, &json!({"Operations": {"op": "replace", "value": {"displayName": "Team Two", "externalId": "t2"}}})).await;
+    let r = scim
+        .patch(
+            &path,
+            &json!({"Operations": {"op": "replace", "value": {"displayName": "Team Two", "externalId": "t2"}}}),
+        )
+        .await;
     assert_eq!((r.body["displayName"].as_str(), r.body["externalId"].as_str()), (Some("Team Two"), Some("t2")));
     // Replace all members; unknown member → 404 and nothing changes.
     scim.patch(&path, &json!({"Operations": [{"op": "replace", "path": "members", "value": [{"value": a}]}]})).await;
     assert_eq!(member_ids(&scim, &gid).await, vec![a.clone()]);
-    scim.patch(&path, &json!({"Operations": [{"op": "add", "path": "members", "value": [{"value": "ghost"}]}]})).await.assert_error(404, None);
+    scim.patch(&path, &json!({"Operations": [{"op": "add", "path": "members", "value": [{"value": "ghost"}]}]}))
+        .await
+        .assert_error(404, None);
     assert_eq!(member_ids(&scim, &gid).await, vec![a.clone()]);
     // Remove all.
     scim.patch(&path, &json!({"Operations": [{"op": "remove", "path": "members"}]})).await;
@@ -89,7 +120,9 @@ async fn keepers_client_changes_membership_through_patch_users_groups() {
     let g1 = scim.create_group("One", &[]).await;
     let g2 = scim.create_group("Two", &[]).await;
     let upath = format!("/Users/{u}");
-    let r = scim.patch(&upath, &json!({"Operations": {"op": "add", "path": "groups", "value": [{"value": g1}, {"value": g2}]}})).await;
+    let r = scim
+        .patch(&upath, &json!({"Operations": {"op": "add", "path": "groups", "value": [{"value": g1}, {"value": g2}]}}))
+        .await;
     assert_eq!(r.status, 200, "{}", r.body);
     let groups: Vec<&str> = r.body["groups"].as_array().unwrap().iter().map(|g| g["value"].as_str().unwrap()).collect();
     assert_eq!(groups, [g1.as_str(), g2.as_str()]);
@@ -101,7 +134,9 @@ async fn keepers_client_changes_membership_through_patch_users_groups() {
     let node2 = app.svc.store.create_node("Other", 1, 0).await.unwrap().node_id;
     let other = app.scim_for(node2).await;
     let foreign = other.create_group("Foreign", &[]).await;
-    scim.patch(&upath, &json!({"Operations": [{"op": "add", "path": "groups", "value": [{"value": foreign}]}]})).await.assert_error(404, None);
+    scim.patch(&upath, &json!({"Operations": [{"op": "add", "path": "groups", "value": [{"value": foreign}]}]}))
+        .await
+        .assert_error(404, None);
     // POST with groups joins at creation (Keeper's documented form).
     let r = scim.post("/Users", &json!({"userName": "new@example.com", "groups": [{"value": g2}]})).await;
     assert_eq!(r.status, 201, "{}", r.body);
@@ -128,8 +163,10 @@ async fn put_replaces_and_delete_removes_the_team_but_leaves_its_users() {
         assert_eq!(u.status, UserStatus::Invited, "{email} untouched");
     }
     assert!(scim.get(&format!("/Users/{b}")).await.body.get("groups").is_none());
-    let events: Vec<String> = app.svc.store.list_provisioning_events(0, 100).await.unwrap().into_iter().map(|e| e.event).collect();
-    for name in ["group_create_provision", "group_update_provision", "group_delete_provision", "group_lookup_provision"] {
+    let events: Vec<String> =
+        app.svc.store.list_provisioning_events(0, 100).await.unwrap().into_iter().map(|e| e.event).collect();
+    for name in ["group_create_provision", "group_update_provision", "group_delete_provision", "group_lookup_provision"]
+    {
         assert!(events.iter().any(|e| e == name), "{name} in {events:?}");
     }
 }

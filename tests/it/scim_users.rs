@@ -30,13 +30,19 @@ async fn create_makes_an_invited_user_queues_an_invitation_and_ignores_unknown_a
     assert_eq!(a.headers["location"].to_str().unwrap(), format!("{}/Users/{id}", scim.base));
     assert_eq!(a.body["userName"], "carol@example.com");
     assert_eq!(a.body["name"], json!({"givenName": "Carol", "familyName": "Cee"}));
-    assert_eq!((a.body["externalId"].as_str(), a.body["displayName"].as_str(), a.body["active"].as_bool()), (Some("jc-42"), Some("Carol C"), Some(true)));
+    assert_eq!(
+        (a.body["externalId"].as_str(), a.body["displayName"].as_str(), a.body["active"].as_bool()),
+        (Some("jc-42"), Some("Carol C"), Some(true))
+    );
     let text = a.body.to_string();
     for never in ["enterprise:2.0:User\":", "Finance", "nickName", "CFO", "middleName"] {
         assert!(!text.contains(never), "{never} echoed: {text}");
     }
     let user = app.svc.store.find_user_by_email(CAROL).await.unwrap().unwrap();
-    assert_eq!((user.status, user.provisioned_by.as_str(), user.first_name.as_str()), (UserStatus::Invited, "scim", "Carol"));
+    assert_eq!(
+        (user.status, user.provisioned_by.as_str(), user.first_name.as_str()),
+        (UserStatus::Invited, "scim", "Carol")
+    );
     let outbox = app.svc.store.list_outbox(10).await.unwrap();
     assert_eq!(outbox.len(), 1);
     assert_eq!((outbox[0].kind.as_str(), outbox[0].recipient.as_str(), outbox[0].sent_at), ("invitation", CAROL, None));
@@ -50,12 +56,24 @@ async fn create_refusals_are_scim_errors() {
     scim.create_user(CAROL).await;
     scim.post("/Users", &json!({"userName": "CAROL@example.COM"})).await.assert_error(409, Some("uniqueness"));
     scim.post("/Users", &json!({"userName": "carol"})).await.assert_error(400, Some("invalidValue"));
-    scim.post("/Users", &json!({"userName": "dave@example.com", "emails": [{"value": "david@example.com", "primary": true}]}))
+    scim.post(
+        "/Users",
+        &json!({"userName": "dave@example.com", "emails": [{"value": "david@example.com", "primary": true}]}),
+    )
+    .await
+    .assert_error(400, Some("invalidValue"));
+    scim.post("/Users", &json!({"name": {"givenName": "No"}})).await.assert_error(400, Some("invalidValue"));
+    scim.post("/Users", &json!({"userName": "eve@example.com", "active": "perhaps"}))
         .await
         .assert_error(400, Some("invalidValue"));
-    scim.post("/Users", &json!({"name": {"givenName": "No"}})).await.assert_error(400, Some("invalidValue"));
-    scim.post("/Users", &json!({"userName": "eve@example.com", "active": "perhaps"})).await.assert_error(400, Some("invalidValue"));
-    let raw = app.client.post(format!("{}/Users", scim.base)).bearer_auth(&scim.token).body("{\"userName\": ").send().await.unwrap();
+    let raw = app
+        .client
+        .post(format!("{}/Users", scim.base))
+        .bearer_auth(&scim.token)
+        .body("{\"userName\": ")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(raw.status(), 400);
     let v: serde_json::Value = serde_json::from_str(&raw.text().await.unwrap()).unwrap();
     assert_eq!((v["scimType"].as_str(), v["status"].as_str()), (Some("invalidSyntax"), Some("400")));
@@ -73,7 +91,11 @@ async fn filters_cover_what_idps_send_and_bad_filters_are_400() {
     let scim = app.scim().await;
     let carol = scim.create_user(CAROL).await;
     let dave = scim.create_user("dave@example.com").await;
-    scim.patch(&format!("/Users/{dave}"), &json!({"Operations": [{"op": "replace", "value": {"externalId": "ext-D", "displayName": "Dave D"}}]})).await;
+    scim.patch(
+        &format!("/Users/{dave}"),
+        &json!({"Operations": [{"op": "replace", "value": {"externalId": "ext-D", "displayName": "Dave D"}}]}),
+    )
+    .await;
     for (filter, want) in [
         (r#"userName eq "CAROL@EXAMPLE.COM""#, vec![&carol]),
         (r#"emails.value eq "dave@example.com""#, vec![&dave]),
@@ -119,7 +141,9 @@ async fn pagination_and_attribute_projection() {
     let keys: Vec<&String> = a.body.as_object().unwrap().keys().collect();
     assert_eq!(keys, ["id", "name", "schemas", "userName"]);
     assert_eq!(a.body["name"], json!({"givenName": "Test"}));
-    let a = scim.get(&format!("/Users?excludedAttributes=emails,meta&filter={}", q(r#"userName eq "u1@example.com""#))).await;
+    let a = scim
+        .get(&format!("/Users?excludedAttributes=emails,meta&filter={}", q(r#"userName eq "u1@example.com""#)))
+        .await;
     let r = &a.body["Resources"][0];
     assert!(r.get("emails").is_none() && r.get("meta").is_none() && r["userName"] == "u1@example.com", "{r}");
 }
@@ -135,7 +159,10 @@ async fn patch_variants_from_entra_okta_and_keepers_client() {
     let a = scim.patch(&path, &json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations":
         {"op": "replace", "value": [{"externalId": "k-1", "displayName": "Carol K", "name.givenName": "Caroline", "name.familyName": "Kay", "active": true}]}})).await;
     assert_eq!(a.status, 200, "{}", a.body);
-    assert_eq!((a.body["name"]["givenName"].as_str(), a.body["name"]["familyName"].as_str(), a.body["externalId"].as_str()), (Some("Caroline"), Some("Kay"), Some("k-1")));
+    assert_eq!(
+        (a.body["name"]["givenName"].as_str(), a.body["name"]["familyName"].as_str(), a.body["externalId"].as_str()),
+        (Some("Caroline"), Some("Kay"), Some("k-1"))
+    );
 
     // Entra: capitalised op, "False" as a string.
     let a = scim.patch(&path, &json!({"Operations": [{"op": "Replace", "path": "active", "value": "False"}]})).await;
@@ -143,14 +170,28 @@ async fn patch_variants_from_entra_okta_and_keepers_client() {
     assert_eq!(app.svc.store.find_user_by_email(CAROL).await.unwrap().unwrap().status, UserStatus::Locked);
     let a = scim.patch(&path, &json!({"Operations": [{"op": "Replace", "path": "active", "value": "True"}]})).await;
     assert_eq!(a.body["active"], true);
-    assert_eq!(app.svc.store.find_user_by_email(CAROL).await.unwrap().unwrap().status, UserStatus::Invited, "never logged in: back to invited");
+    assert_eq!(
+        app.svc.store.find_user_by_email(CAROL).await.unwrap().unwrap().status,
+        UserStatus::Invited,
+        "never logged in: back to invited"
+    );
 
     // Entra renames: userName and the work email together, with a filtered path.
-    let a = scim.patch(&path, &json!({"Operations": [
+    let a = scim
+        .patch(
+            &path,
+            &json!({"Operations": [
         {"op": "Replace", "path": "userName", "value": "caroline@example.com"},
         {"op": "Replace", "path": "emails[type eq \"work\"].value", "value": "caroline@example.com"},
-        {"op": "Add", "path": "name.givenName", "value": "Lina"}]})).await;
-    assert_eq!((a.status, a.body["userName"].as_str(), a.body["name"]["givenName"].as_str()), (200, Some("caroline@example.com"), Some("Lina")), "{}", a.body);
+        {"op": "Add", "path": "name.givenName", "value": "Lina"}]}),
+        )
+        .await;
+    assert_eq!(
+        (a.status, a.body["userName"].as_str(), a.body["name"]["givenName"].as_str()),
+        (200, Some("caroline@example.com"), Some("Lina")),
+        "{}",
+        a.body
+    );
     assert!(app.svc.store.find_user_by_email("caroline@example.com").await.unwrap().is_some());
     // A work email that differs from userName is refused and nothing changes.
     scim.patch(&path, &json!({"Operations": [{"op": "replace", "path": "emails[type eq \"work\"].value", "value": "other@example.com"}]}))
@@ -161,20 +202,37 @@ async fn patch_variants_from_entra_okta_and_keepers_client() {
     assert_eq!(a.body["active"], false);
     // Refusals.
     scim.patch(&path, &json!({"Operations": [{"op": "remove"}]})).await.assert_error(400, Some("noTarget"));
-    scim.patch(&path, &json!({"Operations": [{"op": "jump", "path": "active"}]})).await.assert_error(400, Some("invalidSyntax"));
-    scim.patch(&path, &json!({"Operations": [{"op": "replace", "path": "emails[type eq", "value": "x"}]})).await.assert_error(400, Some("invalidPath"));
-    scim.patch(&path, &json!({"Operations": [{"op": "remove", "path": "active"}]})).await.assert_error(400, Some("invalidValue"));
+    scim.patch(&path, &json!({"Operations": [{"op": "jump", "path": "active"}]}))
+        .await
+        .assert_error(400, Some("invalidSyntax"));
+    scim.patch(&path, &json!({"Operations": [{"op": "replace", "path": "emails[type eq", "value": "x"}]}))
+        .await
+        .assert_error(400, Some("invalidPath"));
+    scim.patch(&path, &json!({"Operations": [{"op": "remove", "path": "active"}]}))
+        .await
+        .assert_error(400, Some("invalidValue"));
     scim.patch("/Users/nope", &json!({"Operations": []})).await.assert_error(404, None);
 
     // PUT replaces: names not sent are cleared; active=false locks.
-    let a = scim.put(&path, &json!({"userName": "caroline@example.com", "name": {"givenName": "C"}, "active": false})).await;
-    assert_eq!((a.status, a.body["name"].clone(), a.body.get("displayName").is_none()), (200, json!({"givenName": "C"}), true), "{}", a.body);
+    let a = scim
+        .put(&path, &json!({"userName": "caroline@example.com", "name": {"givenName": "C"}, "active": false}))
+        .await;
+    assert_eq!(
+        (a.status, a.body["name"].clone(), a.body.get("displayName").is_none()),
+        (200, json!({"givenName": "C"}), true),
+        "{}",
+        a.body
+    );
     scim.put(&path, &json!({"userName": "not-an-email"})).await.assert_error(400, Some("invalidValue"));
     scim.create_user("taken@example.com").await;
     scim.put(&path, &json!({"userName": "TAKEN@example.com"})).await.assert_error(409, Some("uniqueness"));
 
-    let names: Vec<String> = app.svc.store.list_provisioning_events(0, 100).await.unwrap().into_iter().map(|e| e.event).collect();
-    assert!(names.contains(&"user_deprovision".to_string()) && names.contains(&"user_update_provision".to_string()), "{names:?}");
+    let names: Vec<String> =
+        app.svc.store.list_provisioning_events(0, 100).await.unwrap().into_iter().map(|e| e.event).collect();
+    assert!(
+        names.contains(&"user_deprovision".to_string()) && names.contains(&"user_update_provision".to_string()),
+        "{names:?}"
+    );
 }
 
 #[tokio::test]
@@ -183,13 +241,20 @@ async fn lifecycle_create_login_deactivate_refused_reactivate_login_delete() {
     let scim = app.scim().await;
     let id = scim.create_user("alice@example.com").await;
     let path = format!("/Users/{id}");
-    assert_eq!(app.svc.store.find_user_by_email("alice@example.com").await.unwrap().unwrap().status, UserStatus::Invited);
+    assert_eq!(
+        app.svc.store.find_user_by_email("alice@example.com").await.unwrap().unwrap().status,
+        UserStatus::Invited
+    );
 
     let res = app.post_acs(&app.spec("alice@example.com").signed_b64(&app.idp_key), None).await;
     assert_eq!(res.status(), 303, "an invited user logs in");
-    assert_eq!(app.svc.store.find_user_by_email("alice@example.com").await.unwrap().unwrap().status, UserStatus::Active);
+    assert_eq!(
+        app.svc.store.find_user_by_email("alice@example.com").await.unwrap().unwrap().status,
+        UserStatus::Active
+    );
 
-    let a = scim.patch(&path, &json!({"Operations": [{"op": "replace", "path": "displayName", "value": "Alice A"}]})).await;
+    let a =
+        scim.patch(&path, &json!({"Operations": [{"op": "replace", "path": "displayName", "value": "Alice A"}]})).await;
     assert_eq!(a.body["displayName"], "Alice A");
 
     let a = scim.patch(&path, &json!({"Operations": [{"op": "replace", "path": "active", "value": false}]})).await;
@@ -199,7 +264,11 @@ async fn lifecycle_create_login_deactivate_refused_reactivate_login_delete() {
 
     let a = scim.patch(&path, &json!({"Operations": [{"op": "replace", "path": "active", "value": true}]})).await;
     assert_eq!(a.body["active"], true);
-    assert_eq!(app.svc.store.find_user_by_email("alice@example.com").await.unwrap().unwrap().status, UserStatus::Active, "logged in before: active again");
+    assert_eq!(
+        app.svc.store.find_user_by_email("alice@example.com").await.unwrap().unwrap().status,
+        UserStatus::Active,
+        "logged in before: active again"
+    );
     let res = app.post_acs(&app.spec("alice@example.com").signed_b64(&app.idp_key), None).await;
     assert_eq!(res.status(), 303, "reactivated user logs in");
 
@@ -218,12 +287,30 @@ async fn lifecycle_create_login_deactivate_refused_reactivate_login_delete() {
     assert_ne!(again, id);
     assert_eq!(app.svc.store.find_user_by_email("alice@example.com").await.unwrap().unwrap().user_id, kept.user_id);
 
-    let events: Vec<(String, String)> = app.svc.store.list_provisioning_events(0, 100).await.unwrap().into_iter().rev().map(|e| (e.event, e.outcome)).collect();
+    let events: Vec<(String, String)> = app
+        .svc
+        .store
+        .list_provisioning_events(0, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .rev()
+        .map(|e| (e.event, e.outcome))
+        .collect();
     let names: Vec<&str> = events.iter().map(|(e, _)| e.as_str()).collect();
     assert_eq!(
         names,
-        ["user_create_provision", "user_update_provision", "user_deprovision", "user_update_provision", "user_delete_provision",
-         "user_lookup_provision", "user_delete_provision", "user_lookup_provision", "user_create_provision"]
+        [
+            "user_create_provision",
+            "user_update_provision",
+            "user_deprovision",
+            "user_update_provision",
+            "user_delete_provision",
+            "user_lookup_provision",
+            "user_delete_provision",
+            "user_lookup_provision",
+            "user_create_provision"
+        ]
     );
     assert_eq!(events[6].1, "failure", "second DELETE recorded as a failure");
 }
@@ -254,7 +341,14 @@ async fn tokens_are_per_node_replaced_at_once_and_refusals_are_401_scim_errors()
     assert_eq!(newer.get("/Users").await.status, 200);
     let node = app.svc.store.get_node(1).await.unwrap().unwrap();
     assert!(node.scim_enabled && node.scim_last_used_at.is_some());
-    assert!(app.svc.store.list_provisioning_events(0, 100).await.unwrap().iter().all(|e| e.detail.as_deref().is_none_or(|d| !d.contains("spc_"))));
+    assert!(app
+        .svc
+        .store
+        .list_provisioning_events(0, 100)
+        .await
+        .unwrap()
+        .iter()
+        .all(|e| e.detail.as_deref().is_none_or(|d| !d.contains("spc_"))));
 }
 
 #[tokio::test]
@@ -268,9 +362,20 @@ async fn seat_limit_answers_428_like_keeper() {
     assert!(a.body["detail"].as_str().unwrap().contains("seats"));
     assert!(app.svc.store.find_user_by_email("two@example.com").await.unwrap().is_none());
     // A locked user frees its seat; unlocking needs one.
-    scim.patch(&format!("/Users/{id}"), &json!({"Operations": [{"op": "replace", "path": "active", "value": false}]})).await;
+    scim.patch(&format!("/Users/{id}"), &json!({"Operations": [{"op": "replace", "path": "active", "value": false}]}))
+        .await;
     let two = scim.create_user("two@example.com").await;
-    scim.patch(&format!("/Users/{id}"), &json!({"Operations": [{"op": "replace", "path": "active", "value": true}]})).await.assert_error(428, None);
+    scim.patch(&format!("/Users/{id}"), &json!({"Operations": [{"op": "replace", "path": "active", "value": true}]}))
+        .await
+        .assert_error(428, None);
     scim.delete(&format!("/Users/{two}")).await;
-    assert_eq!(scim.patch(&format!("/Users/{id}"), &json!({"Operations": [{"op": "replace", "path": "active", "value": true}]})).await.status, 200);
+    assert_eq!(
+        scim.patch(
+            &format!("/Users/{id}"),
+            &json!({"Operations": [{"op": "replace", "path": "active", "value": true}]})
+        )
+        .await
+        .status,
+        200
+    );
 }

@@ -24,14 +24,20 @@ async fn metadata_is_served_on_the_entity_id_and_as_downloads() {
     let sp = doc.descendants().find(|n| n.has_tag_name("SPSSODescriptor")).expect("SPSSODescriptor");
     assert_eq!(sp.attribute("AuthnRequestsSigned"), Some("true"));
     assert_eq!(sp.attribute("WantAssertionsSigned"), Some("true"));
-    let uses: Vec<_> = sp.children().filter(|n| n.has_tag_name("KeyDescriptor")).filter_map(|n| n.attribute("use")).collect();
+    let uses: Vec<_> =
+        sp.children().filter(|n| n.has_tag_name("KeyDescriptor")).filter_map(|n| n.attribute("use")).collect();
     assert_eq!(uses, ["signing", "encryption"]);
     let acs = sp.children().find(|n| n.has_tag_name("AssertionConsumerService")).unwrap();
     assert_eq!(acs.attribute("Location"), Some(app.acs().as_str()));
     assert_eq!(acs.attribute("Binding"), Some("urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST"));
     let slo = sp.children().find(|n| n.has_tag_name("SingleLogoutService")).unwrap();
-    assert_eq!(slo.attribute("Location"), Some(format!("{}/api/rest/sso/saml/slo/{}", app.base, app.sso_id()).as_str()));
-    assert!(inline.contains("<md:NameIDFormat>urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress</md:NameIDFormat>"));
+    assert_eq!(
+        slo.attribute("Location"),
+        Some(format!("{}/api/rest/sso/saml/slo/{}", app.base, app.sso_id()).as_str())
+    );
+    assert!(
+        inline.contains("<md:NameIDFormat>urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress</md:NameIDFormat>")
+    );
 
     // The certificate download is the certificate in the metadata.
     let cert = app.client.get(format!("{}/cert", app.entity_id())).send().await.unwrap();
@@ -53,7 +59,12 @@ async fn pysaml2_accepts_our_metadata_as_sp_metadata() {
         .arg(&file)
         .output()
         .expect("python3");
-    assert!(out.status.success(), "pysaml2 refused our metadata: {}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "pysaml2 refused our metadata: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
     assert_eq!(v["entity_id"], app.entity_id());
     assert_eq!(v["acs"][0], app.acs());

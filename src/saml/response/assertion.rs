@@ -65,25 +65,20 @@ pub fn read(assertion: roxmltree::Node) -> Result<AssertionFields, Rejection> {
         f.not_before = conditions.attribute("NotBefore").map(str::to_string);
         f.not_on_or_after = conditions.attribute("NotOnOrAfter").map(str::to_string);
         for restriction in children(conditions, NS_SAML, "AudienceRestriction") {
-            f.audience_restrictions.push(
-                children(restriction, NS_SAML, "Audience")
-                    .map(|a| text_content(a).trim().to_string())
-                    .collect(),
-            );
+            f.audience_restrictions
+                .push(children(restriction, NS_SAML, "Audience").map(|a| text_content(a).trim().to_string()).collect());
         }
     }
     for statement in children(assertion, NS_SAML, "AttributeStatement") {
         for attribute in children(statement, NS_SAML, "Attribute") {
             let name = attribute.attribute("Name").unwrap_or_default().to_string();
-            let values = children(attribute, NS_SAML, "AttributeValue")
-                .map(|v| text_content(v).trim().to_string())
-                .collect();
+            let values =
+                children(attribute, NS_SAML, "AttributeValue").map(|v| text_content(v).trim().to_string()).collect();
             f.attributes.push((name, values));
         }
     }
-    f.session_index = child(assertion, NS_SAML, "AuthnStatement")
-        .and_then(|s| s.attribute("SessionIndex"))
-        .map(str::to_string);
+    f.session_index =
+        child(assertion, NS_SAML, "AuthnStatement").and_then(|s| s.attribute("SessionIndex")).map(str::to_string);
     Ok(f)
 }
 

@@ -41,10 +41,8 @@ pub fn check_destination(env: &Envelope, exp: &Expectations) -> Result<(), Rejec
 }
 
 pub fn check_issuers(env: &Envelope, a: &AssertionFields, exp: &Expectations) -> Result<(), Rejection> {
-    let mismatch = |found: &str| Rejection::IssuerMismatch {
-        expected: exp.idp_entity_id.to_string(),
-        found: found.to_string(),
-    };
+    let mismatch =
+        |found: &str| Rejection::IssuerMismatch { expected: exp.idp_entity_id.to_string(), found: found.to_string() };
     if let Some(issuer) = env.issuer.as_deref() {
         if issuer != exp.idp_entity_id {
             return Err(mismatch(issuer));
@@ -103,7 +101,12 @@ pub fn check_conditions(a: &AssertionFields, exp: &Expectations, now: DateTime<U
 }
 
 /// NotBefore is inclusive, NotOnOrAfter exclusive (saml-core §2.5.1.2), each widened by the skew.
-fn check_window(not_before: Option<&str>, not_on_or_after: Option<&str>, skew: Duration, now: DateTime<Utc>) -> Result<(), Rejection> {
+fn check_window(
+    not_before: Option<&str>,
+    not_on_or_after: Option<&str>,
+    skew: Duration,
+    now: DateTime<Utc>,
+) -> Result<(), Rejection> {
     if let Some(nb) = not_before {
         let t = parse_time(nb).ok_or_else(|| Rejection::NotYetValid(nb.to_string()))?;
         if now + skew < t {
@@ -153,11 +156,7 @@ pub fn check_in_response_to(
 /// Until when the assertion could still be accepted: its ID must be remembered that long.
 pub fn replay_horizon(a: &AssertionFields, skew: Duration, now: DateTime<Utc>) -> DateTime<Utc> {
     let mut until = now;
-    let times = a
-        .confirmations
-        .iter()
-        .filter_map(|c| c.not_on_or_after.as_deref())
-        .chain(a.not_on_or_after.as_deref());
+    let times = a.confirmations.iter().filter_map(|c| c.not_on_or_after.as_deref()).chain(a.not_on_or_after.as_deref());
     for t in times.filter_map(parse_time) {
         until = until.max(t);
     }

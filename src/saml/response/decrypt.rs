@@ -84,10 +84,14 @@ fn unwrap_key(encrypted_key: roxmltree::Node, sp_key: &PKey<Private>) -> Result<
     let mut ctx = PkeyCtx::new(sp_key).map_err(openssl_err)?;
     ctx.decrypt_init().map_err(openssl_err)?;
     ctx.set_rsa_padding(Padding::PKCS1_OAEP).map_err(openssl_err)?;
-    ctx.set_rsa_oaep_md(openssl::md::Md::from_nid(oaep_digest.type_()).ok_or(Rejection::DecryptionFailed("md".into()))?)
-        .map_err(openssl_err)?;
-    ctx.set_rsa_mgf1_md(openssl::md::Md::from_nid(mgf1_digest.type_()).ok_or(Rejection::DecryptionFailed("md".into()))?)
-        .map_err(openssl_err)?;
+    ctx.set_rsa_oaep_md(
+        openssl::md::Md::from_nid(oaep_digest.type_()).ok_or(Rejection::DecryptionFailed("md".into()))?,
+    )
+    .map_err(openssl_err)?;
+    ctx.set_rsa_mgf1_md(
+        openssl::md::Md::from_nid(mgf1_digest.type_()).ok_or(Rejection::DecryptionFailed("md".into()))?,
+    )
+    .map_err(openssl_err)?;
     let mut out = Vec::new();
     ctx.decrypt_to_vec(&wrapped, &mut out).map_err(openssl_err)?;
     Ok(out)

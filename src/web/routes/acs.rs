@@ -27,9 +27,7 @@ use crate::web::AppState;
 const MAX_FORM_BYTES: usize = MAX_ENCODED_LEN + 16 * 1024;
 
 pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/rest/sso/saml/sso/{sso_id}", post(acs))
-        .layer(DefaultBodyLimit::max(MAX_FORM_BYTES))
+    Router::new().route("/api/rest/sso/saml/sso/{sso_id}", post(acs)).layer(DefaultBodyLimit::max(MAX_FORM_BYTES))
 }
 
 #[derive(Deserialize, Default)]

@@ -28,7 +28,8 @@ async fn ext_login(
     Path(raw): Path<String>,
     Query(q): Query<LoginQuery>,
 ) -> Result<Response, WebError> {
-    let sso_id = parse_id(&raw).ok_or(WebError::Login { err: LoginError::UnknownSso, request_id: request_id.clone() })?;
+    let sso_id =
+        parse_id(&raw).ok_or(WebError::Login { err: LoginError::UnknownSso, request_id: request_id.clone() })?;
     match login::start::start(&svc, sso_id, q.target.as_deref(), chrono::Utc::now()).await {
         // 302 as the Redirect binding expects (saml-bindings §3.4.4).
         Ok(url) => Ok(Redirect::to(&url).into_response()).map(|mut r: Response| {

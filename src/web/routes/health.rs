@@ -7,10 +7,8 @@ use axum::Router;
 use crate::web::AppState;
 
 pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/healthz", get(|| async { "ok" }))
-        .route(
-            "/static/style.css",
-            get(|| async { ([(header::CONTENT_TYPE, "text/css")], include_str!("../../../templates/style.css")) }),
-        )
+    Router::new().route("/healthz", get(|| async { "ok" })).route(
+        "/static/style.css",
+        get(|| async { ([(header::CONTENT_TYPE, "text/css")], include_str!("../../../templates/style.css")) }),
+    )
 }

@@ -32,22 +32,39 @@ async fn metadata_xml(svc: &AppState, raw: &str, request_id: &str) -> Result<(i6
     Ok((sso_id, xml))
 }
 
-async fn entity_id(State(svc): State<AppState>, Extension(RequestId(rid)): Extension<RequestId>, Path(raw): Path<String>) -> Result<Response, WebError> {
+async fn entity_id(
+    State(svc): State<AppState>,
+    Extension(RequestId(rid)): Extension<RequestId>,
+    Path(raw): Path<String>,
+) -> Result<Response, WebError> {
     let (_, xml) = metadata_xml(&svc, &raw, &rid).await?;
     Ok(([(header::CONTENT_TYPE, METADATA_TYPE)], xml).into_response())
 }
 
-async fn metadata_download(State(svc): State<AppState>, Extension(RequestId(rid)): Extension<RequestId>, Path(raw): Path<String>) -> Result<Response, WebError> {
+async fn metadata_download(
+    State(svc): State<AppState>,
+    Extension(RequestId(rid)): Extension<RequestId>,
+    Path(raw): Path<String>,
+) -> Result<Response, WebError> {
     let (sso_id, xml) = metadata_xml(&svc, &raw, &rid).await?;
     let disposition = format!("attachment; filename=\"spconnect-{sso_id}-metadata.xml\"");
-    Ok(([(header::CONTENT_TYPE, METADATA_TYPE.to_string()), (header::CONTENT_DISPOSITION, disposition)], xml).into_response())
+    Ok(([(header::CONTENT_TYPE, METADATA_TYPE.to_string()), (header::CONTENT_DISPOSITION, disposition)], xml)
+        .into_response())
 }
 
-async fn cert_download(State(svc): State<AppState>, Extension(RequestId(rid)): Extension<RequestId>, Path(raw): Path<String>) -> Result<Response, WebError> {
+async fn cert_download(
+    State(svc): State<AppState>,
+    Extension(RequestId(rid)): Extension<RequestId>,
+    Path(raw): Path<String>,
+) -> Result<Response, WebError> {
     let not_found = || WebError::NotFound { request_id: rid.clone() };
     let sso_id = parse_id(&raw).ok_or_else(not_found)?;
     svc.store.get_sso(sso_id).await.ok().flatten().ok_or_else(not_found)?;
     let keys = svc.keys.get(sso_id).map_err(|_| WebError::Internal { request_id: rid.clone() })?;
     let disposition = format!("attachment; filename=\"spconnect-{sso_id}-sp.crt\"");
-    Ok(([(header::CONTENT_TYPE, "application/x-pem-file".to_string()), (header::CONTENT_DISPOSITION, disposition)], keys.cert_pem.clone()).into_response())
+    Ok((
+        [(header::CONTENT_TYPE, "application/x-pem-file".to_string()), (header::CONTENT_DISPOSITION, disposition)],
+        keys.cert_pem.clone(),
+    )
+        .into_response())
 }

@@ -11,7 +11,5 @@ pub mod vault;
 
 /// Path segments that must be our numeric IDs; anything else is a 404, not a parse error.
 pub fn parse_id(raw: &str) -> Option<i64> {
-    (!raw.is_empty() && raw.len() <= 18 && raw.bytes().all(|b| b.is_ascii_digit()))
-        .then(|| raw.parse().ok())
-        .flatten()
+    (!raw.is_empty() && raw.len() <= 18 && raw.bytes().all(|b| b.is_ascii_digit())).then(|| raw.parse().ok()).flatten()
 }

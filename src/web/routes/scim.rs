@@ -34,11 +34,23 @@ pub fn router() -> Router<AppState> {
         .route("/{node_id}/Schemas", get(schemas).fallback(not_allowed))
         .route("/{node_id}/Schemas/{id}", get(schema).fallback(not_allowed))
         .route("/{node_id}/Users", get(list_users).post(create_user).fallback(not_allowed))
-        .route("/{node_id}/Users/{id}", get(get_user).put(replace_user).patch(patch_user).delete(delete_user).fallback(not_allowed))
+        .route(
+            "/{node_id}/Users/{id}",
+            get(get_user).put(replace_user).patch(patch_user).delete(delete_user).fallback(not_allowed),
+        )
         .route("/{node_id}/Groups", get(list_groups).post(create_group).fallback(not_allowed))
-        .route("/{node_id}/Groups/{id}", get(get_group).put(replace_group).patch(patch_group).delete(delete_group).fallback(not_allowed))
-        .route("/{node_id}/.search", any(|| async { ScimError::NotImplemented("searching across resource types is not supported".into()) }))
-        .route("/{node_id}/Bulk", any(|| async { ScimError::NotImplemented("bulk operations are not supported".into()) }))
+        .route(
+            "/{node_id}/Groups/{id}",
+            get(get_group).put(replace_group).patch(patch_group).delete(delete_group).fallback(not_allowed),
+        )
+        .route(
+            "/{node_id}/.search",
+            any(|| async { ScimError::NotImplemented("searching across resource types is not supported".into()) }),
+        )
+        .route(
+            "/{node_id}/Bulk",
+            any(|| async { ScimError::NotImplemented("bulk operations are not supported".into()) }),
+        )
         .fallback(|| async { ScimError::NotFound("no such SCIM endpoint".into()) })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES));
     Router::new().nest(SCIM_PREFIX, inner)
@@ -64,13 +76,16 @@ impl FromRequestParts<AppState> for ScimCtx {
     async fn from_request_parts(parts: &mut Parts, svc: &AppState) -> Result<Self, Self::Rejection> {
         let request_id = parts.extensions.get::<RequestId>().map(|r| r.0.clone()).unwrap_or_default();
         let client_addr = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string());
-        let params = RawPathParams::from_request_parts(parts, svc).await.map_err(|_| ScimError::NotFound("no such node".into()))?;
+        let params = RawPathParams::from_request_parts(parts, svc)
+            .await
+            .map_err(|_| ScimError::NotFound("no such node".into()))?;
         let node_id = params
             .iter()
             .find(|(k, _)| *k == "node_id")
             .and_then(|(_, v)| parse_id(v))
             .ok_or_else(|| ScimError::NotFound("no such node".into()))?;
-        let presented = parts.headers.get(header::AUTHORIZATION).and_then(|h| h.to_str().ok()).and_then(tokens::from_authorization);
+        let presented =
+            parts.headers.get(header::AUTHORIZATION).and_then(|h| h.to_str().ok()).and_then(tokens::from_authorization);
         let stored = svc.store.scim_token_hash(node_id).await.map_err(ScimError::from)?;
         let ok = matches!((presented, &stored), (Some(p), Some(s)) if tokens::verify(p, s));
         if !ok {
@@ -93,7 +108,13 @@ impl ScimCtx {
     }
 
     fn scim(&self) -> Scim<'_> {
-        Scim { store: &self.svc.store, node_id: self.node_id, base: self.base(), public_url: &self.svc.settings.public_url, now: chrono::Utc::now().timestamp() }
+        Scim {
+            store: &self.svc.store,
+            node_id: self.node_id,
+            base: self.base(),
+            public_url: &self.svc.settings.public_url,
+            now: chrono::Utc::now().timestamp(),
+        }
     }
 
     /// Record the provisioning event, log the call, and answer.
@@ -129,7 +150,11 @@ impl ScimCtx {
 fn respond(result: Result<(StatusCode, Option<Value>), ScimError>) -> Response {
     match result {
         Ok((status, Some(v))) => {
-            let location = v.get("meta").and_then(|m| m.get("location")).and_then(Value::as_str).and_then(|l| HeaderValue::from_str(l).ok());
+            let location = v
+                .get("meta")
+                .and_then(|m| m.get("location"))
+                .and_then(Value::as_str)
+                .and_then(|l| HeaderValue::from_str(l).ok());
             let mut res = scim_json(status, &v);
             if let (StatusCode::CREATED, Some(l)) = (status, location) {
                 res.headers_mut().insert(header::LOCATION, l);
@@ -158,7 +183,8 @@ fn json_body(body: Result<Bytes, BytesRejection>) -> Result<Value, ScimError> {
 }
 
 fn projection(q: Option<&str>) -> Projection {
-    let params: Vec<(String, String)> = url::form_urlencoded::parse(q.unwrap_or_default().as_bytes()).into_owned().collect();
+    let params: Vec<(String, String)> =
+        url::form_urlencoded::parse(q.unwrap_or_default().as_bytes()).into_owned().collect();
     let get = |name: &str| params.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str());
     Projection::parse(get("attributes"), get("excludedAttributes"))
 }
@@ -191,7 +217,10 @@ async fn schemas(ctx: ScimCtx) -> Response {
 }
 
 async fn schema(ctx: ScimCtx, Path((_, id)): Path<(String, String)>) -> Response {
-    match resources::schemas(&ctx.base()).into_iter().find(|s| s["id"].as_str().is_some_and(|s| s.eq_ignore_ascii_case(&id))) {
+    match resources::schemas(&ctx.base())
+        .into_iter()
+        .find(|s| s["id"].as_str().is_some_and(|s| s.eq_ignore_ascii_case(&id)))
+    {
         Some(s) => scim_json(OK, &s),
         None => ScimError::NotFound(format!("Schema {id} not found")).into_response(),
     }
@@ -223,7 +252,11 @@ async fn create_user(ctx: ScimCtx, body: Result<Bytes, BytesRejection>) -> Respo
     ctx.finish(audit, res.map(|v| (StatusCode::CREATED, Some(v)))).await
 }
 
-async fn replace_user(ctx: ScimCtx, Path((_, id)): Path<(String, String)>, body: Result<Bytes, BytesRejection>) -> Response {
+async fn replace_user(
+    ctx: ScimCtx,
+    Path((_, id)): Path<(String, String)>,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
     let mut audit = Audit::new(events::USER_UPDATE);
     let res = match json_body(body) {
         Ok(v) => ctx.scim().replace_user(&id, &v, &mut audit).await,
@@ -232,7 +265,11 @@ async fn replace_user(ctx: ScimCtx, Path((_, id)): Path<(String, String)>, body:
     ctx.finish(audit, res.map(|v| (OK, Some(v)))).await
 }
 
-async fn patch_user(ctx: ScimCtx, Path((_, id)): Path<(String, String)>, body: Result<Bytes, BytesRejection>) -> Response {
+async fn patch_user(
+    ctx: ScimCtx,
+    Path((_, id)): Path<(String, String)>,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
     let mut audit = Audit::new(events::USER_UPDATE);
     let res = match json_body(body) {
         Ok(v) => ctx.scim().patch_user(&id, &v, &mut audit).await,
@@ -273,7 +310,11 @@ async fn create_group(ctx: ScimCtx, body: Result<Bytes, BytesRejection>) -> Resp
     ctx.finish(audit, res.map(|v| (StatusCode::CREATED, Some(v)))).await
 }
 
-async fn replace_group(ctx: ScimCtx, Path((_, id)): Path<(String, String)>, body: Result<Bytes, BytesRejection>) -> Response {
+async fn replace_group(
+    ctx: ScimCtx,
+    Path((_, id)): Path<(String, String)>,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
     let mut audit = Audit::new(events::GROUP_UPDATE);
     let res = match json_body(body) {
         Ok(v) => ctx.scim().replace_group(&id, &v, &mut audit).await,
@@ -282,7 +323,11 @@ async fn replace_group(ctx: ScimCtx, Path((_, id)): Path<(String, String)>, body
     ctx.finish(audit, res.map(|v| (OK, Some(v)))).await
 }
 
-async fn patch_group(ctx: ScimCtx, Path((_, id)): Path<(String, String)>, body: Result<Bytes, BytesRejection>) -> Response {
+async fn patch_group(
+    ctx: ScimCtx,
+    Path((_, id)): Path<(String, String)>,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
     let mut audit = Audit::new(events::GROUP_UPDATE);
     let res = match json_body(body) {
         Ok(v) => ctx.scim().patch_group(&id, &v, &mut audit).await,

@@ -46,7 +46,10 @@ impl Browser {
         let mut port = None;
         let mut line = String::new();
         while port.is_none() && out.read_line(&mut line).expect("chromedriver output") > 0 {
-            port = line.split("successfully on port ").nth(1).and_then(|p| p.trim().trim_end_matches('.').parse::<u16>().ok());
+            port = line
+                .split("successfully on port ")
+                .nth(1)
+                .and_then(|p| p.trim().trim_end_matches('.').parse::<u16>().ok());
             line.clear();
         }
         let port = port.expect("chromedriver did not report its port");
@@ -154,12 +157,21 @@ impl Browser {
 
     pub async fn text(&self, css: &str) -> String {
         let el = self.find(css).await;
-        self.cmd(reqwest::Method::GET, &self.s(&format!("/element/{el}/text")), None).await.as_str().unwrap_or_default().to_string()
+        self.cmd(reqwest::Method::GET, &self.s(&format!("/element/{el}/text")), None)
+            .await
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
     }
 
     /// Press a key in the focused element (`\u{E004}` Tab, `\u{E007}` Enter).
     pub async fn keys(&self, keys: &str) {
-        let actions = keys.chars().flat_map(|c| [json!({"type": "keyDown", "value": c.to_string()}), json!({"type": "keyUp", "value": c.to_string()})]).collect::<Vec<_>>();
+        let actions = keys
+            .chars()
+            .flat_map(|c| {
+                [json!({"type": "keyDown", "value": c.to_string()}), json!({"type": "keyUp", "value": c.to_string()})]
+            })
+            .collect::<Vec<_>>();
         let body = json!({"actions": [{"type": "key", "id": "keyboard", "actions": actions}]});
         self.cmd(reqwest::Method::POST, &self.s("/actions"), Some(body)).await;
     }
@@ -178,7 +190,13 @@ impl Browser {
 
     /// The page's scroll width in CSS pixels: wider than the window means sideways scrolling.
     pub async fn scroll_width(&self) -> i64 {
-        let v = self.cmd(reqwest::Method::POST, &self.s("/execute/sync"), Some(json!({"script": "return document.documentElement.scrollWidth", "args": []}))).await;
+        let v = self
+            .cmd(
+                reqwest::Method::POST,
+                &self.s("/execute/sync"),
+                Some(json!({"script": "return document.documentElement.scrollWidth", "args": []})),
+            )
+            .await;
         v.as_i64().unwrap_or_default()
     }
 
@@ -199,7 +217,8 @@ impl Browser {
         let path = self.downloads.path().join(file_name);
         let start = Instant::now();
         while !path.exists() {
-            let present: Vec<_> = std::fs::read_dir(self.downloads.path()).expect("downloads").flatten().map(|e| e.file_name()).collect();
+            let present: Vec<_> =
+                std::fs::read_dir(self.downloads.path()).expect("downloads").flatten().map(|e| e.file_name()).collect();
             assert!(start.elapsed() < WAIT, "{file_name} not downloaded; the folder holds {present:?}");
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
@@ -215,7 +234,10 @@ impl Drop for Browser {
             let addr = self.base.trim_start_matches("http://").to_string();
             if let Ok(mut s) = std::net::TcpStream::connect(&addr) {
                 let _ = s.set_read_timeout(Some(Duration::from_secs(10)));
-                let req = format!("DELETE /session/{} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n", self.session);
+                let req = format!(
+                    "DELETE /session/{} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                    self.session
+                );
                 if s.write_all(req.as_bytes()).is_ok() {
                     let _ = s.read_to_end(&mut Vec::new());
                 }

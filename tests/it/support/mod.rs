@@ -180,6 +180,9 @@ pub async fn reason_code(res: reqwest::Response) -> (u16, String) {
         .unwrap_or("(no reason code on page)")
         .to_string();
     assert!(body.contains(r#"id="request-id""#), "error page shows a request id");
-    assert!(!body.contains("<samlp:Response") && !body.contains("&lt;samlp:Response"), "error page never echoes the posted XML");
+    assert!(
+        !body.contains("<samlp:Response") && !body.contains("&lt;samlp:Response"),
+        "error page never echoes the posted XML"
+    );
     (status, code)
 }

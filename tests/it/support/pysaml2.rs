@@ -83,7 +83,8 @@ impl LiveIdp {
         let stdout = child.stdout.take().expect("stdout");
         let mut line = String::new();
         BufReader::new(stdout).read_line(&mut line).expect("READY line");
-        let base = line.trim().strip_prefix("READY ").unwrap_or_else(|| panic!("IdP did not start: {line:?}")).to_string();
+        let base =
+            line.trim().strip_prefix("READY ").unwrap_or_else(|| panic!("IdP did not start: {line:?}")).to_string();
         LiveIdp { child, base, workdir }
     }
 
@@ -105,7 +106,9 @@ impl Drop for LiveIdp {
 
 /// The auto-post form an IdP answered with: (action, SAMLResponse, RelayState).
 pub fn scrape_form(html: &str) -> (String, String, Option<String>) {
-    let unescape = |s: &str| s.replace("&quot;", "\"").replace("&#x27;", "'").replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&");
+    let unescape = |s: &str| {
+        s.replace("&quot;", "\"").replace("&#x27;", "'").replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+    };
     let action = html.split("action=\"").nth(1).and_then(|s| s.split('"').next()).expect("form action");
     let input = |name: &str| {
         html.split(&format!("name=\"{name}\" value=\"")).nth(1).and_then(|s| s.split('"').next()).map(unescape)

@@ -24,7 +24,12 @@ impl TestApp {
     pub async fn scim_for(&self, node_id: i64) -> ScimClient {
         let (token, hash) = tokens::generate();
         self.svc.store.put_scim_token(node_id, &hash, 0).await.expect("token");
-        ScimClient { base: format!("{}/api/rest/scim/v2/{node_id}", self.base), token, node_id, client: reqwest::Client::new() }
+        ScimClient {
+            base: format!("{}/api/rest/scim/v2/{node_id}", self.base),
+            token,
+            node_id,
+            client: reqwest::Client::new(),
+        }
     }
 
     pub async fn scim(&self) -> ScimClient {
@@ -47,7 +52,11 @@ impl ScimClient {
         let headers = res.headers().clone();
         let content_type = headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
         let text = res.text().await.expect("body");
-        let body = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON ({status}): {text}")) };
+        let body = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON ({status}): {text}"))
+        };
         Answer { status, content_type, headers, body }
     }
 
@@ -80,7 +89,12 @@ impl ScimClient {
 
     pub async fn create_group(&self, name: &str, members: &[&str]) -> String {
         let members: Vec<Value> = members.iter().map(|m| serde_json::json!({"value": m})).collect();
-        let a = self.post("/Groups", &serde_json::json!({"schemas": [spconnect::scim::GROUP_URN], "displayName": name, "members": members})).await;
+        let a = self
+            .post(
+                "/Groups",
+                &serde_json::json!({"schemas": [spconnect::scim::GROUP_URN], "displayName": name, "members": members}),
+            )
+            .await;
         assert_eq!(a.status, 201, "{}", a.body);
         a.body["id"].as_str().expect("id").to_string()
     }
@@ -103,7 +117,12 @@ impl Answer {
     }
 
     pub fn ids(&self) -> Vec<String> {
-        self.body["Resources"].as_array().expect("Resources").iter().map(|r| r["id"].as_str().expect("id").to_string()).collect()
+        self.body["Resources"]
+            .as_array()
+            .expect("Resources")
+            .iter()
+            .map(|r| r["id"].as_str().expect("id").to_string())
+            .collect()
     }
 }
 

@@ -66,7 +66,11 @@ impl ResponseSpec {
             not_on_or_after: now + Duration::minutes(5),
             scd_not_on_or_after: Some(now + Duration::minutes(5)),
             bearer: true,
-            attributes: vec![("Email".into(), email.into()), ("First".into(), "Alice".into()), ("Last".into(), "Example".into())],
+            attributes: vec![
+                ("Email".into(), email.into()),
+                ("First".into(), "Alice".into()),
+                ("Last".into(), "Example".into()),
+            ],
             sign_assertion: true,
             sign_response: false,
             sig_alg: RSA_SHA256.into(),
@@ -89,7 +93,11 @@ impl ResponseSpec {
             .as_ref()
             .map(|n| format!(r#"<saml:NameID Format="{}">{n}</saml:NameID>"#, self.name_id_format))
             .unwrap_or_default();
-        let method = if self.bearer { "urn:oasis:names:tc:SAML:2.0:cm:bearer" } else { "urn:oasis:names:tc:SAML:2.0:cm:holder-of-key" };
+        let method = if self.bearer {
+            "urn:oasis:names:tc:SAML:2.0:cm:bearer"
+        } else {
+            "urn:oasis:names:tc:SAML:2.0:cm:holder-of-key"
+        };
         let scd = format!(
             "<saml:SubjectConfirmationData{}{}{}/>",
             opt("NotOnOrAfter", &self.scd_not_on_or_after.map(t)),
@@ -125,7 +133,8 @@ impl ResponseSpec {
     pub fn template_with_assertion(&self, assertion: &str) -> String {
         let t = |d: DateTime<Utc>| d.to_rfc3339_opts(SecondsFormat::Secs, true);
         let opt = |name: &str, v: &Option<String>| v.as_ref().map(|v| format!(r#" {name}="{v}""#)).unwrap_or_default();
-        let issuer = self.response_issuer.as_ref().map(|i| format!("<saml:Issuer>{i}</saml:Issuer>")).unwrap_or_default();
+        let issuer =
+            self.response_issuer.as_ref().map(|i| format!("<saml:Issuer>{i}</saml:Issuer>")).unwrap_or_default();
         let sig = if self.sign_response { self.signature_template(&self.response_id) } else { String::new() };
         format!(
             r#"<?xml version="1.0" encoding="UTF-8"?><samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="{rid}" Version="2.0" IssueInstant="{ii}"{dest}{irt}>{issuer}{sig}<samlp:Status><samlp:StatusCode Value="{status}"/></samlp:Status>{assertion}</samlp:Response>"#,
@@ -155,7 +164,11 @@ pub fn b64(xml: &str) -> String {
 pub fn sign_xml(xml: &str, key: &KeyPair, assertion: bool, response: bool) -> String {
     let mut doc = xml.to_string();
     if assertion {
-        doc = xmlsec1_sign(&doc, key, "/*[local-name()='Response']/*[local-name()='Assertion']/*[local-name()='Signature']");
+        doc = xmlsec1_sign(
+            &doc,
+            key,
+            "/*[local-name()='Response']/*[local-name()='Assertion']/*[local-name()='Signature']",
+        );
     }
     if response {
         doc = xmlsec1_sign(&doc, key, "/*[local-name()='Response']/*[local-name()='Signature']");

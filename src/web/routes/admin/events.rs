@@ -31,7 +31,12 @@ struct EventQuery {
     who: String,
 }
 
-async fn list(State(svc): State<AppState>, Extension(admin): Extension<CurrentAdmin>, session: Session, Query(q): Query<EventQuery>) -> AdminResult {
+async fn list(
+    State(svc): State<AppState>,
+    Extension(admin): Extension<CurrentAdmin>,
+    session: Session,
+    Query(q): Query<EventQuery>,
+) -> AdminResult {
     // Failures first: that is what an admin comes here for.
     let outcome = match q.outcome.as_deref() {
         Some("success") => "success",
@@ -79,7 +84,13 @@ async fn list(State(svc): State<AppState>, Extension(admin): Extension<CurrentAd
         .list_audit(None, 100)
         .await?
         .into_iter()
-        .map(|a| AuditRow { at: fmt_time(Some(a.at)), admin_email: a.admin_email, action: a.action, target: a.target, detail: a.detail })
+        .map(|a| AuditRow {
+            at: fmt_time(Some(a.at)),
+            admin_email: a.admin_email,
+            action: a.action,
+            target: a.target,
+            detail: a.detail,
+        })
         .collect();
     let page = EventsPage {
         chrome: chrome(&session, &admin, "events").await,

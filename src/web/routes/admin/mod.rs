@@ -27,7 +27,16 @@ pub const COOKIE: &str = "spconnect_admin";
 
 /// Every path the console serves with GET, for the test that walks them signed out. A new
 /// page goes here too.
-pub const GET_PAGES: &[&str] = &["/admin", "/admin/sso", "/admin/sso/{sso_id}", "/admin/sso/{sso_id}/edit", "/admin/users", "/admin/nodes", "/admin/teams", "/admin/events"];
+pub const GET_PAGES: &[&str] = &[
+    "/admin",
+    "/admin/sso",
+    "/admin/sso/{sso_id}",
+    "/admin/sso/{sso_id}/edit",
+    "/admin/users",
+    "/admin/nodes",
+    "/admin/teams",
+    "/admin/events",
+];
 /// Every form target behind sign-in (the sign-in form itself is public).
 pub const POST_FORMS: &[&str] = &[
     "/admin/sso",
@@ -69,7 +78,12 @@ pub fn router(svc: &AppState) -> Router<AppState> {
         .merge(public)
         .layer(sessions)
         // Static, so outside the admin session: the copy buttons of the SCIM token page.
-        .route("/static/admin-copy.js", get(|| async { ([(header::CONTENT_TYPE, "text/javascript")], include_str!("../../../../templates/admin-copy.js")) }))
+        .route(
+            "/static/admin-copy.js",
+            get(|| async {
+                ([(header::CONTENT_TYPE, "text/javascript")], include_str!("../../../../templates/admin-copy.js"))
+            }),
+        )
 }
 
 async fn chrome(session: &Session, admin: &CurrentAdmin, section: &'static str) -> Chrome {

@@ -34,9 +34,16 @@ fn base_url(svc: &AppState, node_id: i64) -> String {
     format!("{}{SCIM_PREFIX}/{node_id}", svc.settings.public_url)
 }
 
-async fn page(svc: &AppState, session: &Session, admin: &CurrentAdmin, message: String) -> Result<NodesPage, AdminError> {
+async fn page(
+    svc: &AppState,
+    session: &Session,
+    admin: &CurrentAdmin,
+    message: String,
+) -> Result<NodesPage, AdminError> {
     let nodes = svc.store.list_nodes().await?;
-    let name_of = |id: Option<i64>| id.and_then(|id| nodes.iter().find(|n| n.node_id == id)).map_or_else(|| "-".to_string(), |n| n.name.clone());
+    let name_of = |id: Option<i64>| {
+        id.and_then(|id| nodes.iter().find(|n| n.node_id == id)).map_or_else(|| "-".to_string(), |n| n.name.clone())
+    };
     let mut rows = Vec::new();
     for n in &nodes {
         let last_call = match svc.store.last_provisioning_event(n.node_id).await? {
@@ -76,7 +83,12 @@ struct NodeForm {
     parent: Option<i64>,
 }
 
-async fn create(State(svc): State<AppState>, Extension(admin): Extension<CurrentAdmin>, session: Session, Form(f): Form<NodeForm>) -> AdminResult {
+async fn create(
+    State(svc): State<AppState>,
+    Extension(admin): Extension<CurrentAdmin>,
+    session: Session,
+    Form(f): Form<NodeForm>,
+) -> AdminResult {
     let name = f.name.trim();
     let parent = f.parent.unwrap_or(ROOT_NODE_ID);
     if name.is_empty() || name.chars().count() > 100 {
@@ -84,18 +96,30 @@ async fn create(State(svc): State<AppState>, Extension(admin): Extension<Current
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(render(&p))).into_response());
     }
     let node = svc.store.create_node(name, parent, now()).await?;
-    svc.store.audit(&admin.email, "node.create", &node.node_id.to_string(), &format!("{name} under {parent}"), now()).await?;
+    svc.store
+        .audit(&admin.email, "node.create", &node.node_id.to_string(), &format!("{name} under {parent}"), now())
+        .await?;
     Ok(Redirect::to("/admin/nodes").into_response())
 }
 
-async fn generate_token(State(svc): State<AppState>, Extension(admin): Extension<CurrentAdmin>, session: Session, Path(raw): Path<String>) -> AdminResult {
+async fn generate_token(
+    State(svc): State<AppState>,
+    Extension(admin): Extension<CurrentAdmin>,
+    session: Session,
+    Path(raw): Path<String>,
+) -> AdminResult {
     let node_id = parse_id(&raw).ok_or(AdminError::NotFound)?;
     let node = svc.store.get_node(node_id).await?.ok_or(AdminError::NotFound)?;
     let (token, hash) = tokens::generate();
     svc.store.put_scim_token(node_id, &hash, now()).await?;
     let action = if node.scim_enabled { "scim.token.rotate" } else { "scim.enable" };
     svc.store.audit(&admin.email, action, &node_id.to_string(), &node.name, now()).await?;
-    let page = ScimTokenPage { chrome: chrome(&session, &admin, "nodes").await, node_name: node.name, token, base_url: base_url(&svc, node_id) };
+    let page = ScimTokenPage {
+        chrome: chrome(&session, &admin, "nodes").await,
+        node_name: node.name,
+        token,
+        base_url: base_url(&svc, node_id),
+    };
     let mut res = Html(render(&page)).into_response();
     res.headers_mut().insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(TOKEN_PAGE_CSP));
     Ok(res)

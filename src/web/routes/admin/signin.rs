@@ -32,10 +32,17 @@ struct SignInForm {
     password: String,
 }
 
-async fn submit(State(svc): State<AppState>, ConnectInfo(peer): ConnectInfo<SocketAddr>, session: Session, Form(form): Form<SignInForm>) -> Response {
+async fn submit(
+    State(svc): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    session: Session,
+    Form(form): Form<SignInForm>,
+) -> Response {
     let email: String = form.email.trim().chars().take(254).collect();
     let client = peer.ip().to_string();
-    let refuse = |status: StatusCode, message: &str, csrf: &str| (status, Html(render(&SignInPage { csrf, message, email: &email }))).into_response();
+    let refuse = |status: StatusCode, message: &str, csrf: &str| {
+        (status, Html(render(&SignInPage { csrf, message, email: &email }))).into_response()
+    };
     match admins::sign_in(&svc.store, &email, &form.password, &client, now()).await {
         Ok(account) => {
             let admin = CurrentAdmin { admin_id: account.admin_id, email: account.email.clone(), auth_at: now() };
@@ -43,7 +50,10 @@ async fn submit(State(svc): State<AppState>, ConnectInfo(peer): ConnectInfo<Sock
                 tracing::error!(error = %e, "admin session could not be created");
                 return (StatusCode::INTERNAL_SERVER_ERROR, "session error").into_response();
             }
-            let _ = svc.store.audit(&account.email, "admin.sign_in", &account.email, &format!("from {client}"), now()).await;
+            let _ = svc
+                .store
+                .audit(&account.email, "admin.sign_in", &account.email, &format!("from {client}"), now())
+                .await;
             tracing::info!(admin = %account.email, %client, "admin signed in");
             Redirect::to("/admin/sso").into_response()
         }

@@ -45,7 +45,13 @@ struct CreateForm {
     node: Option<i64>,
 }
 
-async fn list_page(svc: &AppState, session: &Session, admin: &CurrentAdmin, form: CreateForm, message: String) -> Result<SsoListPage, AdminError> {
+async fn list_page(
+    svc: &AppState,
+    session: &Session,
+    admin: &CurrentAdmin,
+    form: CreateForm,
+    message: String,
+) -> Result<SsoListPage, AdminError> {
     let nodes = svc.store.list_nodes().await?;
     let label = |id: i64| nodes.iter().find(|n| n.node_id == id).map_or_else(|| id.to_string(), |n| n.name.clone());
     let configs = svc
@@ -63,7 +69,8 @@ async fn list_page(svc: &AppState, session: &Session, admin: &CurrentAdmin, form
         })
         .collect();
     // Keeper puts SSO beneath the root node, so a child node is the default choice when any exists.
-    let default_node = form.node.or_else(|| nodes.iter().find(|n| n.parent_id.is_some()).map(|n| n.node_id)).unwrap_or(ROOT_NODE_ID);
+    let default_node =
+        form.node.or_else(|| nodes.iter().find(|n| n.parent_id.is_some()).map(|n| n.node_id)).unwrap_or(ROOT_NODE_ID);
     let nodes = nodes
         .iter()
         .map(|n| NodeChoice {
@@ -72,7 +79,14 @@ async fn list_page(svc: &AppState, session: &Session, admin: &CurrentAdmin, form
             selected: n.node_id == default_node,
         })
         .collect();
-    Ok(SsoListPage { chrome: chrome(session, admin, "sso").await, configs, nodes, message, name: form.name, domain: form.domain })
+    Ok(SsoListPage {
+        chrome: chrome(session, admin, "sso").await,
+        configs,
+        nodes,
+        message,
+        name: form.name,
+        domain: form.domain,
+    })
 }
 
 async fn list(State(svc): State<AppState>, Extension(admin): Extension<CurrentAdmin>, session: Session) -> AdminResult {
@@ -85,10 +99,16 @@ fn valid_domain(d: &str) -> bool {
     !d.is_empty()
         && d.len() <= 253
         && d.contains('.')
-        && d.split('.').all(|l| !l.is_empty() && l.len() <= 63 && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'))
+        && d.split('.')
+            .all(|l| !l.is_empty() && l.len() <= 63 && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'))
 }
 
-async fn create(State(svc): State<AppState>, Extension(admin): Extension<CurrentAdmin>, session: Session, Form(form): Form<CreateForm>) -> AdminResult {
+async fn create(
+    State(svc): State<AppState>,
+    Extension(admin): Extension<CurrentAdmin>,
+    session: Session,
+    Form(form): Form<CreateForm>,
+) -> AdminResult {
     let name = form.name.trim().to_string();
     let domain = form.domain.trim().to_ascii_lowercase();
     let node = form.node.unwrap_or(ROOT_NODE_ID);
@@ -112,11 +132,21 @@ async fn create(State(svc): State<AppState>, Extension(admin): Extension<Current
             // Generate the SP key pair now (RSA, CPU-bound) so Export works at once.
             let (svc2, c2) = (svc.clone(), config.clone());
             tokio::task::spawn_blocking(move || svc2.sp_metadata(&c2)).await??;
-            svc.store.audit(&admin.email, "sso.create", &config.sso_id.to_string(), &format!("{name} ({domain}), node {node}"), now()).await?;
+            svc.store
+                .audit(
+                    &admin.email,
+                    "sso.create",
+                    &config.sso_id.to_string(),
+                    &format!("{name} ({domain}), node {node}"),
+                    now(),
+                )
+                .await?;
             Ok(Redirect::to(&format!("/admin/sso/{}?notice=created", config.sso_id)).into_response())
         }
         Err(message) => {
-            let page = list_page(&svc, &session, &admin, CreateForm { name, domain: form.domain, node: Some(node) }, message).await?;
+            let page =
+                list_page(&svc, &session, &admin, CreateForm { name, domain: form.domain, node: Some(node) }, message)
+                    .await?;
             Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(render(&page))).into_response())
         }
     }
@@ -141,7 +171,13 @@ fn expiry_line(label: &'static str, not_after: Option<DateTime<Utc>>, at: DateTi
     }
 }
 
-async fn view(State(svc): State<AppState>, Extension(admin): Extension<CurrentAdmin>, session: Session, Path(raw): Path<String>, Query(q): Query<NoticeQuery>) -> AdminResult {
+async fn view(
+    State(svc): State<AppState>,
+    Extension(admin): Extension<CurrentAdmin>,
+    session: Session,
+    Path(raw): Path<String>,
+    Query(q): Query<NoticeQuery>,
+) -> AdminResult {
     let c = config(&svc, &raw).await?;
     let urls = svc.urls(c.sso_id);
     let at = Utc::now();
@@ -155,21 +191,34 @@ async fn view(State(svc): State<AppState>, Extension(admin): Extension<CurrentAd
         .min();
     let (ok, failed) = svc.store.last_logins(c.sso_id).await?;
     let mut status = vec![
-        StatusLine { label: "IdP entity ID", warn: c.idp_entity_id.is_none(), value: c.idp_entity_id.clone().unwrap_or_else(|| "no IdP metadata uploaded yet".into()) },
+        StatusLine {
+            label: "IdP entity ID",
+            warn: c.idp_entity_id.is_none(),
+            value: c.idp_entity_id.clone().unwrap_or_else(|| "no IdP metadata uploaded yet".into()),
+        },
         StatusLine { label: "IdP metadata uploaded", value: fmt_time(c.idp_imported_at), warn: false },
         expiry_line("IdP signing certificate expires", idp_expiry, at),
         expiry_line("SP certificate expires", sp_expiry, at),
-        StatusLine { label: "Last successful login", value: ok.map(|e| format!("{} ({})", fmt_time(Some(e.at)), e.email.unwrap_or_default())).unwrap_or_else(|| "never".into()), warn: false },
+        StatusLine {
+            label: "Last successful login",
+            value: ok
+                .map(|e| format!("{} ({})", fmt_time(Some(e.at)), e.email.unwrap_or_default()))
+                .unwrap_or_else(|| "never".into()),
+            warn: false,
+        },
         StatusLine {
             label: "Last failed login",
-            value: failed.map(|e| format!("{} ({})", fmt_time(Some(e.at)), e.reason_code.unwrap_or_default())).unwrap_or_else(|| "never".into()),
+            value: failed
+                .map(|e| format!("{} ({})", fmt_time(Some(e.at)), e.reason_code.unwrap_or_default()))
+                .unwrap_or_else(|| "never".into()),
             warn: false,
         },
     ];
     if c.jit && svc.store.get_node(c.node_id).await?.is_some_and(|n| n.scim_enabled) {
         status.push(StatusLine {
             label: "Provisioning",
-            value: "JIT is on while SCIM provisions this node; Keeper recommends turning JIT off on the Edit page.".into(),
+            value: "JIT is on while SCIM provisions this node; Keeper recommends turning JIT off on the Edit page."
+                .into(),
             warn: true,
         });
     }
@@ -182,7 +231,9 @@ async fn view(State(svc): State<AppState>, Extension(admin): Extension<CurrentAd
         ("SHA-1 signatures", if c.allow_sha1 { "accepted (weak)".into() } else { "refused".into() }),
     ];
     let notice = match q.notice.as_deref() {
-        Some("created") => "Configuration created. Export the metadata for your IdP, then upload the IdP's metadata on the Edit page.",
+        Some("created") => {
+            "Configuration created. Export the metadata for your IdP, then upload the IdP's metadata on the Edit page."
+        }
         Some("saved") => "Settings saved.",
         Some("idp") => "IdP metadata uploaded.",
         _ => "",
@@ -221,7 +272,12 @@ async fn edit_page(session: &Session, admin: &CurrentAdmin, c: SsoConfig, error:
     }
 }
 
-async fn edit(State(svc): State<AppState>, Extension(admin): Extension<CurrentAdmin>, session: Session, Path(raw): Path<String>) -> AdminResult {
+async fn edit(
+    State(svc): State<AppState>,
+    Extension(admin): Extension<CurrentAdmin>,
+    session: Session,
+    Path(raw): Path<String>,
+) -> AdminResult {
     let c = config(&svc, &raw).await?;
     Ok(Html(render(&edit_page(&session, &admin, c, String::new()).await)).into_response())
 }
@@ -237,11 +293,19 @@ struct SettingsForm {
     attr_last: String,
 }
 
-async fn save_settings(State(svc): State<AppState>, Extension(admin): Extension<CurrentAdmin>, session: Session, Path(raw): Path<String>, Form(f): Form<SettingsForm>) -> AdminResult {
+async fn save_settings(
+    State(svc): State<AppState>,
+    Extension(admin): Extension<CurrentAdmin>,
+    session: Session,
+    Path(raw): Path<String>,
+    Form(f): Form<SettingsForm>,
+) -> AdminResult {
     let c = config(&svc, &raw).await?;
     let skew = f.clock_skew.trim().parse::<i64>().ok().filter(|s| (0..=3600).contains(s));
     let attr = |s: &str| Some(s.trim().to_string()).filter(|s| !s.is_empty() && s.len() <= 200);
-    let (Some(skew), Some(email), Some(first), Some(last)) = (skew, attr(&f.attr_email), attr(&f.attr_first), attr(&f.attr_last)) else {
+    let (Some(skew), Some(email), Some(first), Some(last)) =
+        (skew, attr(&f.attr_email), attr(&f.attr_first), attr(&f.attr_last))
+    else {
         let page = edit_page(&session, &admin, c, "The clock skew must be a whole number of seconds from 0 to 3600, and each attribute name must be filled in.".into()).await;
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(render(&page))).into_response());
     };
@@ -257,13 +321,24 @@ async fn save_settings(State(svc): State<AppState>, Extension(admin): Extension<
     let updated = svc.store.update_sso_settings(c.sso_id, &settings).await?;
     let detail = format!(
         "jit={} idp_initiated={} skew={} attributes={}/{}/{}",
-        updated.jit, updated.idp_initiated, updated.clock_skew_secs, updated.attr_email, updated.attr_first, updated.attr_last
+        updated.jit,
+        updated.idp_initiated,
+        updated.clock_skew_secs,
+        updated.attr_email,
+        updated.attr_first,
+        updated.attr_last
     );
     svc.store.audit(&admin.email, "sso.settings", &c.sso_id.to_string(), &detail, now()).await?;
     Ok(Redirect::to(&format!("/admin/sso/{}?notice=saved", c.sso_id)).into_response())
 }
 
-async fn upload_idp(State(svc): State<AppState>, Extension(admin): Extension<CurrentAdmin>, session: Session, Path(raw): Path<String>, mut form: Multipart) -> AdminResult {
+async fn upload_idp(
+    State(svc): State<AppState>,
+    Extension(admin): Extension<CurrentAdmin>,
+    session: Session,
+    Path(raw): Path<String>,
+    mut form: Multipart,
+) -> AdminResult {
     let c = config(&svc, &raw).await?;
     let mut file: Option<Vec<u8>> = None;
     while let Ok(Some(field)) = form.next_field().await {
@@ -274,8 +349,12 @@ async fn upload_idp(State(svc): State<AppState>, Extension(admin): Extension<Cur
     let parsed = match file.filter(|f| !f.is_empty()) {
         None => Err("Choose the IdP's metadata file to upload.".to_string()),
         Some(bytes) => match String::from_utf8(bytes) {
-            Err(_) => Err("The metadata was not accepted: the file is not UTF-8 text (is it the XML file?).".to_string()),
-            Ok(xml) => idp_metadata::parse(&xml).map(|idp| (idp, xml)).map_err(|e| format!("The metadata was not accepted: {e}.")),
+            Err(_) => {
+                Err("The metadata was not accepted: the file is not UTF-8 text (is it the XML file?).".to_string())
+            }
+            Ok(xml) => idp_metadata::parse(&xml)
+                .map(|idp| (idp, xml))
+                .map_err(|e| format!("The metadata was not accepted: {e}.")),
         },
     };
     match parsed {

@@ -24,7 +24,10 @@ async fn list(State(svc): State<AppState>, Extension(admin): Extension<CurrentAd
     for t in svc.store.list_teams(None).await? {
         let members = svc.store.team_members(t.team_id).await?.into_iter().map(|u| u.email).collect();
         teams.push(TeamRow {
-            node: nodes.iter().find(|n| n.node_id == t.node_id).map_or_else(|| t.node_id.to_string(), |n| n.name.clone()),
+            node: nodes
+                .iter()
+                .find(|n| n.node_id == t.node_id)
+                .map_or_else(|| t.node_id.to_string(), |n| n.name.clone()),
             pending: t.status == "pending",
             created: fmt_time(Some(t.created_at)),
             team_id: t.team_id,
@@ -38,7 +41,11 @@ async fn list(State(svc): State<AppState>, Extension(admin): Extension<CurrentAd
     Ok(Html(render(&page)).into_response())
 }
 
-async fn approve(State(svc): State<AppState>, Extension(admin): Extension<CurrentAdmin>, Path(raw): Path<String>) -> AdminResult {
+async fn approve(
+    State(svc): State<AppState>,
+    Extension(admin): Extension<CurrentAdmin>,
+    Path(raw): Path<String>,
+) -> AdminResult {
     let team_id = parse_id(&raw).ok_or(AdminError::NotFound)?;
     svc.store.get_team(team_id).await?.ok_or(AdminError::NotFound)?;
     let team = svc.store.approve_team(&team_id.to_string(), now()).await?;

@@ -29,13 +29,22 @@ struct UserQuery {
     status: String,
 }
 
-async fn list(State(svc): State<AppState>, Extension(admin): Extension<CurrentAdmin>, session: Session, Query(query): Query<UserQuery>) -> AdminResult {
+async fn list(
+    State(svc): State<AppState>,
+    Extension(admin): Extension<CurrentAdmin>,
+    session: Session,
+    Query(query): Query<UserQuery>,
+) -> AdminResult {
     let all = svc.store.list_users().await?;
     let total = all.len();
     let needle = query.q.trim().to_lowercase();
     let users = all
         .into_iter()
-        .filter(|u| needle.is_empty() || u.email.to_lowercase().contains(&needle) || format!("{} {}", u.first_name, u.last_name).to_lowercase().contains(&needle))
+        .filter(|u| {
+            needle.is_empty()
+                || u.email.to_lowercase().contains(&needle)
+                || format!("{} {}", u.first_name, u.last_name).to_lowercase().contains(&needle)
+        })
         .filter(|u| query.status.is_empty() || u.status.as_str() == query.status)
         .map(|u| UserRow {
             user_id: u.user_id,
@@ -47,7 +56,8 @@ async fn list(State(svc): State<AppState>, Extension(admin): Extension<CurrentAd
             locked: u.status == UserStatus::Locked,
         })
         .collect();
-    let page = UsersPage { chrome: chrome(&session, &admin, "users").await, users, q: query.q, status: query.status, total };
+    let page =
+        UsersPage { chrome: chrome(&session, &admin, "users").await, users, q: query.q, status: query.status, total };
     Ok(Html(render(&page)).into_response())
 }
 
@@ -66,10 +76,18 @@ async fn set_status(svc: &AppState, admin: &CurrentAdmin, user_id: &str, lock: b
     Ok(Redirect::to("/admin/users").into_response())
 }
 
-async fn lock(State(svc): State<AppState>, Extension(admin): Extension<CurrentAdmin>, Path(user_id): Path<String>) -> AdminResult {
+async fn lock(
+    State(svc): State<AppState>,
+    Extension(admin): Extension<CurrentAdmin>,
+    Path(user_id): Path<String>,
+) -> AdminResult {
     set_status(&svc, &admin, &user_id, true).await
 }
 
-async fn unlock(State(svc): State<AppState>, Extension(admin): Extension<CurrentAdmin>, Path(user_id): Path<String>) -> AdminResult {
+async fn unlock(
+    State(svc): State<AppState>,
+    Extension(admin): Extension<CurrentAdmin>,
+    Path(user_id): Path<String>,
+) -> AdminResult {
     set_status(&svc, &admin, &user_id, false).await
 }
