@@ -34,6 +34,7 @@ fn bench(c: &mut Criterion) {
         clock_skew: Duration::seconds(180),
         policy: AlgorithmPolicy::default(),
         allow_unsolicited: true,
+        encryption: Default::default(),
     };
     let spec = xmlsec::ResponseSpec::new(IDP, SP, ACS, "alice@example.com");
     let now = spec.issue_instant;

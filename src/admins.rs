@@ -24,6 +24,9 @@ pub enum SignInError {
     BadCredentials,
     #[error("too many refused sign-ins; try again in {retry_after_secs} seconds")]
     RateLimited { retry_after_secs: i64 },
+    /// Too many password checks are running right now.
+    #[error("too many sign-ins at once; try again in a second")]
+    Busy,
     #[error("storage: {0}")]
     Store(#[from] StoreError),
     #[error("password hashing: {0}")]
@@ -84,25 +87,92 @@ pub async fn create(store: &Store, email: &str, password: String, now: i64) -> R
     store.create_admin(&email, &hash, now).await.map_err(|e| e.to_string())
 }
 
-/// Check a sign-in. Over the limit, even the right password is refused until the window has
-/// passed: otherwise the limit would only slow guessing down, not stop it.
+/// One sign-in attempt as it reaches the console.
+pub struct SignInAttempt<'a> {
+    pub email: &'a str,
+    pub password: &'a str,
+    pub client_addr: &'a str,
+    /// The admin-device cookie, if the browser has one (see [`device_hash`]).
+    pub device_token: Option<&'a str>,
+    pub now: i64,
+}
+
+/// A successful sign-in, and the device token to give the browser when it had none.
+pub struct SignedIn {
+    pub account: AdminAccount,
+    pub new_device_token: Option<String>,
+}
+
+/// Longest wait imposed on an account or address after repeated refusals.
+pub const MAX_BACKOFF_SECS: i64 = 15 * 60;
+/// First wait once the free attempts are used up; it doubles with every further refusal.
+pub const FIRST_BACKOFF_SECS: i64 = 30;
+
+/// What the store keeps of a device token.
+pub fn device_hash(token: &str) -> String {
+    hex::encode(openssl::sha::sha256(format!("admin-device:{token}").as_bytes()))
+}
+
+/// How long to wait after `failures` refusals, the last at `last`: nothing for the first
+/// `free` ones, then FIRST_BACKOFF_SECS doubling up to MAX_BACKOFF_SECS.
+fn wait_after(failures: i64, free: i64, last: Option<i64>, now: i64) -> i64 {
+    let (Some(last), true) = (last, failures >= free) else { return 0 };
+    let steps = u32::try_from((failures - free).min(16)).unwrap_or(16);
+    let backoff = (FIRST_BACKOFF_SECS << steps).min(MAX_BACKOFF_SECS);
+    (last + backoff - now).max(0)
+}
+
+/// Check a sign-in.
+///
+/// * Each attempt is counted (a row written) before its password is checked, atomically, so
+///   parallel attempts cannot all slip under the limit.
+/// * Past the free attempts an account (or a client address) must wait, with a delay that doubles
+///   per refusal up to 15 minutes — and while it waits even the right password is refused, or
+///   the limit would only slow guessing down. Throttled attempts do not extend the wait.
+/// * A browser the admin signed in from before (device cookie) is counted on its own: strangers
+///   hammering an account, or a proxy's shared address, do not lock its admin out.
+/// * At most `checks` password hashes run at once (each argon2id check holds ~19 MiB); beyond
+///   that the answer is an immediate "busy".
 pub async fn sign_in(
     store: &Store,
-    email: &str,
-    password: &str,
-    client_addr: &str,
-    now: i64,
-) -> Result<AdminAccount, SignInError> {
-    let email = email.trim();
-    let (by_email, by_addr) = store.admin_signin_failures_since(email, client_addr, now - FAILURE_WINDOW_SECS).await?;
-    if by_email >= MAX_FAILURES || by_addr >= MAX_FAILURES * 4 {
-        return Err(SignInError::RateLimited { retry_after_secs: FAILURE_WINDOW_SECS });
+    checks: &std::sync::Arc<tokio::sync::Semaphore>,
+    attempt: SignInAttempt<'_>,
+) -> Result<SignedIn, SignInError> {
+    let email = attempt.email.trim();
+    let now = attempt.now;
+    let presented_device = attempt.device_token.map(device_hash);
+    let known_device = match &presented_device {
+        Some(d) => store.admin_device_known(email, d).await?,
+        None => false,
+    };
+    let device = presented_device.as_deref().filter(|_| known_device);
+    let counts = store.reserve_admin_signin(email, attempt.client_addr, device, now, now - FAILURE_WINDOW_SECS).await?;
+    let wait = if known_device {
+        wait_after(counts.by_device, MAX_FAILURES, Some(now), now).max(0)
+    } else {
+        wait_after(counts.by_email, MAX_FAILURES, counts.last_email, now).max(wait_after(
+            counts.by_addr,
+            MAX_FAILURES * 4,
+            counts.last_addr,
+            now,
+        ))
+    };
+    if wait > 0 {
+        store.drop_admin_signin_attempt(counts.attempt_id).await?;
+        return Err(SignInError::RateLimited { retry_after_secs: wait });
     }
+    let Ok(permit) = checks.clone().try_acquire_owned() else {
+        store.drop_admin_signin_attempt(counts.attempt_id).await?;
+        return Err(SignInError::Busy);
+    };
     let account = store.find_admin(email).await?;
-    let (phc, password) = (account.as_ref().map(|a| a.password_hash.clone()), password.to_string());
-    let ok = tokio::task::spawn_blocking(move || match &phc {
-        Some(phc) => verify_password(&password, phc),
-        None => verify_password(&password, decoy_hash()),
+    let (phc, password) = (account.as_ref().map(|a| a.password_hash.clone()), attempt.password.to_string());
+    let ok = tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        match &phc {
+            Some(phc) => verify_password(&password, phc),
+            None => verify_password(&password, decoy_hash()),
+        }
     })
     .await
     .map_err(|e| SignInError::Hash(e.to_string()))?;
@@ -110,12 +180,18 @@ pub async fn sign_in(
         Some(account) if ok => {
             store.clear_admin_signin_failures(email).await?;
             store.mark_admin_signed_in(account.admin_id, now).await?;
-            Ok(account)
+            let (hash, new_device_token) = match presented_device.filter(|_| known_device) {
+                Some(h) => (h, None),
+                None => {
+                    let token = hex::encode(rand::random::<[u8; 32]>());
+                    (device_hash(&token), Some(token))
+                }
+            };
+            store.remember_admin_device(account.admin_id, &hash, now).await?;
+            Ok(SignedIn { account, new_device_token })
         }
-        _ => {
-            store.record_admin_signin_failure(email, client_addr, now).await?;
-            Err(SignInError::BadCredentials)
-        }
+        // The reserved row stays: it is the failure record.
+        _ => Err(SignInError::BadCredentials),
     }
 }
 
@@ -132,6 +208,26 @@ mod tests {
         assert!(verify_password(pw, &a));
         assert!(!verify_password("correct horse battera", &a));
         assert!(!verify_password(pw, "not a phc string"));
+    }
+
+    #[test]
+    fn the_wait_doubles_after_the_free_attempts_and_is_capped() {
+        let now = 10_000;
+        // (failures before this attempt, free, last failure, expected wait)
+        let cases = [
+            (0, 5, None, 0),
+            (4, 5, Some(now), 0),
+            (5, 5, Some(now), 30),
+            (6, 5, Some(now), 60),
+            (7, 5, Some(now - 100), 20),
+            (5, 5, Some(now - 30), 0),
+            (30, 5, Some(now), MAX_BACKOFF_SECS),
+            (10_000, 5, Some(now), MAX_BACKOFF_SECS),
+            (25, 20, Some(now), 960.min(MAX_BACKOFF_SECS)),
+        ];
+        for (failures, free, last, want) in cases {
+            assert_eq!(wait_after(failures, free, last, now), want, "{failures} {free} {last:?}");
+        }
     }
 
     #[test]

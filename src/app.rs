@@ -42,11 +42,14 @@ pub async fn router(svc: Services) -> Result<Router, AppError> {
 /// Serve until the process is stopped.
 pub async fn serve(svc: Services, listener: std::net::TcpListener, tls: Tls) -> Result<(), AppError> {
     let purge = svc.store.clone();
+    let retention = svc.settings.login_retention_secs;
     let sessions = tower_sessions_sqlx_store::SqliteStore::new(svc.store.sqlite_pool().clone());
     tokio::spawn(async move {
         use tower_sessions::ExpiredDeletion;
         loop {
-            let _ = purge.purge_expired(chrono::Utc::now().timestamp()).await;
+            if let Err(e) = purge.purge_expired(chrono::Utc::now().timestamp(), retention).await {
+                tracing::error!(error = %e, "purging expired records failed");
+            }
             // Expired end-user and admin sessions (and anonymous sign-in-page sessions).
             let _ = sessions.delete_expired().await;
             tokio::time::sleep(std::time::Duration::from_secs(300)).await;
@@ -57,12 +60,27 @@ pub async fn serve(svc: Services, listener: std::net::TcpListener, tls: Tls) -> 
     }
     let data_dir = svc.settings.data_dir.clone();
     let host = url::Url::parse(&svc.settings.public_url).ok().and_then(|u| u.host_str().map(str::to_string));
+    let limits = svc.settings.limits.clone();
     let app = router(svc).await?.into_make_service_with_connect_info::<SocketAddr>();
     listener.set_nonblocking(true)?;
+    let max = crate::web::conn_limit::connection_budget(limits.max_connections);
+    let gate = crate::web::conn_limit::ConnectionLimit::new(max, limits.max_connections_per_client);
+    let configure = |builder: &mut hyper_util::server::conn::auto::Builder<hyper_util::rt::TokioExecutor>| {
+        // Headers must arrive within the timeout — of the connection's start, or of the previous
+        // response on a kept-alive connection (hyper restarts it while idle), so it is also the
+        // idle keep-alive timeout.
+        builder.http1().header_read_timeout(limits.header_read_timeout).max_buf_size(64 * 1024);
+        builder
+            .http2()
+            .max_concurrent_streams(64)
+            .keep_alive_interval(limits.header_read_timeout)
+            .keep_alive_timeout(limits.header_read_timeout);
+    };
     match tls {
         Tls::Off => {
-            let listener = tokio::net::TcpListener::from_std(listener)?;
-            axum::serve(listener, app).await?;
+            let mut server = axum_server::from_tcp(listener)?.acceptor(gate);
+            configure(server.http_builder());
+            server.serve(app).await?;
         }
         Tls::On { cert, key } => {
             let (cert, key) = match (cert, key) {
@@ -75,7 +93,12 @@ pub async fn serve(svc: Services, listener: std::net::TcpListener, tls: Tls) -> 
             };
             let _ = rustls::crypto::ring::default_provider().install_default();
             let config = axum_server::tls_rustls::RustlsConfig::from_pem_file(&cert, &key).await?;
-            axum_server::from_tcp_rustls(listener, config)?.serve(app).await?;
+            let acceptor = axum_server::tls_rustls::RustlsAcceptor::new(config)
+                .handshake_timeout(limits.header_read_timeout)
+                .acceptor(gate);
+            let mut server = axum_server::from_tcp(listener)?.acceptor(acceptor);
+            configure(server.http_builder());
+            server.serve(app).await?;
         }
     }
     Ok(())

@@ -63,9 +63,53 @@ pub struct Settings {
     pub request_ttl_secs: i64,
     /// Deliver the outbox over SMTP when set.
     pub smtp: Option<crate::mailer::SmtpConfig>,
+    /// Login records (successes and refusals) are kept this long, then purged.
+    pub login_retention_secs: i64,
+    /// Unanswered AuthnRequests kept per client address (oldest dropped beyond it).
+    pub pending_requests_per_client: i64,
+    /// Unanswered AuthnRequests kept per SSO configuration (oldest dropped beyond it).
+    pub pending_requests_per_sso: i64,
+    /// How long an unsolicited login waits for its same-site continuation.
+    pub continue_ttl_secs: i64,
+    /// Connection limits and timeouts of the listener (slow clients, floods).
+    pub limits: ConnectionLimits,
+}
+
+/// What one client connection may cost the service.
+#[derive(Debug, Clone)]
+pub struct ConnectionLimits {
+    /// A request's headers must arrive within this time of the connection (or of the previous
+    /// response on a kept-alive connection); otherwise the connection is closed.
+    pub header_read_timeout: std::time::Duration,
+    /// A request's body must arrive within this time; otherwise 408.
+    pub body_read_timeout: std::time::Duration,
+    /// Connections open at once; more are closed at accept.
+    pub max_connections: usize,
+    /// Connections open at once from one client address.
+    pub max_connections_per_client: usize,
+    /// Password hashes (admin sign-in) computed at once; more are answered 429 at once.
+    pub max_concurrent_password_checks: usize,
+}
+
+impl Default for ConnectionLimits {
+    fn default() -> Self {
+        ConnectionLimits {
+            header_read_timeout: std::time::Duration::from_secs(10),
+            body_read_timeout: std::time::Duration::from_secs(30),
+            max_connections: 2_048,
+            max_connections_per_client: 256,
+            max_concurrent_password_checks: 2,
+        }
+    }
 }
 
 impl Settings {
+    /// Whether browsers reach us over HTTPS (directly or through a TLS-terminating proxy):
+    /// decides `Secure`/`SameSite=None` on the login cookies and HSTS.
+    pub fn public_https(&self) -> bool {
+        self.public_url.starts_with("https://")
+    }
+
     pub fn new(public_url: &str, data_dir: DataDir, secure_cookies: bool) -> Settings {
         Settings {
             public_url: public_url.trim_end_matches('/').to_string(),
@@ -75,6 +119,11 @@ impl Settings {
             session_idle_secs: 3600,
             request_ttl_secs: 600,
             smtp: None,
+            login_retention_secs: 90 * 86_400,
+            pending_requests_per_client: 32,
+            pending_requests_per_sso: 10_000,
+            continue_ttl_secs: 120,
+            limits: ConnectionLimits::default(),
         }
     }
 }

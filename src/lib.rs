@@ -24,6 +24,7 @@ pub mod config;
 pub mod crypto;
 pub mod demo;
 pub mod login;
+pub mod logsafe;
 pub mod mailer;
 pub mod saml;
 pub mod scim;

@@ -12,6 +12,8 @@ pub struct Services {
     pub store: Store,
     pub settings: Arc<Settings>,
     pub keys: Arc<SpKeyRing>,
+    /// Admin password checks running at once (argon2id holds ~19 MiB each).
+    pub password_checks: Arc<tokio::sync::Semaphore>,
 }
 
 impl Services {
@@ -21,7 +23,8 @@ impl Services {
             .and_then(|u| u.host_str().map(str::to_string))
             .unwrap_or_else(|| "spconnect".into());
         let keys = Arc::new(SpKeyRing::new(settings.data_dir.clone(), &host));
-        Services { store, settings: Arc::new(settings), keys }
+        let password_checks = Arc::new(tokio::sync::Semaphore::new(settings.limits.max_concurrent_password_checks));
+        Services { store, settings: Arc::new(settings), keys, password_checks }
     }
 
     pub fn urls(&self, sso_id: i64) -> SpUrls {

@@ -37,6 +37,7 @@ fuzz_target!(|data: &[u8]| {
         clock_skew: chrono::Duration::seconds(180),
         policy: AlgorithmPolicy::default(),
         allow_unsolicited: true,
+        encryption: Default::default(),
     };
     // The instant the seeds were made, so valid seeds pass the time checks.
     let now = chrono::DateTime::parse_from_rfc3339("2026-11-29T05:02:30Z").map(|t| t.to_utc()).unwrap_or_default();

@@ -96,6 +96,8 @@ pub async fn run(data_dir: &Path, json: bool, command: Command) -> Result<ExitCo
             attr_first,
             attr_last,
             debug_responses,
+            encrypted_requires_signed_response,
+            encrypted_gcm_only,
         }) => {
             let settings = SsoSettings {
                 jit: jit.map(Into::into),
@@ -107,6 +109,8 @@ pub async fn run(data_dir: &Path, json: bool, command: Command) -> Result<ExitCo
                 attr_first,
                 attr_last,
                 debug_keep_responses: debug_responses.map(Into::into),
+                encrypted_requires_signed_response: encrypted_requires_signed_response.map(Into::into),
+                encrypted_gcm_only: encrypted_gcm_only.map(Into::into),
             };
             let c = svc.store.update_sso_settings(sso_id, &settings).await.map_err(|e| e.to_string())?;
             if c.allow_sha1 {
@@ -206,11 +210,13 @@ pub async fn run(data_dir: &Path, json: bool, command: Command) -> Result<ExitCo
                         e.sso_id.map(|s| s.to_string()).unwrap_or_default(),
                         e.outcome,
                         e.reason_code.as_deref().unwrap_or("-"),
-                        e.email.as_deref().unwrap_or(""),
-                        e.issuer.as_deref().unwrap_or("-"),
-                        e.name_id.as_deref().unwrap_or("-"),
-                        e.client_addr.as_deref().unwrap_or("-"),
-                        e.request_id
+                        // Unverified NameIDs and issuers of refused posts: escaped, so a
+                        // "\r\n" in them cannot print a fake row.
+                        cell(e.email.as_deref().unwrap_or("")),
+                        cell(e.issuer.as_deref().unwrap_or("-")),
+                        cell(e.name_id.as_deref().unwrap_or("-")),
+                        cell(e.client_addr.as_deref().unwrap_or("-")),
+                        cell(&e.request_id)
                     );
                 }
             }
@@ -226,7 +232,7 @@ pub async fn run(data_dir: &Path, json: bool, command: Command) -> Result<ExitCo
                         fmt_time(Some(k.at)),
                         k.outcome,
                         k.reason_code.as_deref().unwrap_or("OK"),
-                        k.request_id
+                        cell(&k.request_id)
                     );
                     println!("{}", k.xml);
                 }
@@ -327,4 +333,9 @@ fn read_password_from_stdin() -> Result<Option<String>, String> {
     stdin.lock().read_line(&mut line).map_err(|e| format!("reading the password from stdin: {e}"))?;
     let password = line.trim_end_matches(['\r', '\n']).to_string();
     Ok(Some(password).filter(|p| !p.is_empty()))
+}
+
+/// A table cell from stored, possibly attacker-supplied text: control characters escaped.
+fn cell(value: &str) -> String {
+    crate::logsafe::clip(value)
 }

@@ -195,6 +195,13 @@ pub enum SsoCommand {
         /// Keep the last few posted responses (signatures redacted) for `debug-responses`.
         #[arg(long)]
         debug_responses: Option<OnOff>,
+        /// Refuse encrypted assertions unless the whole Response is signed (closes the
+        /// XML-Encryption padding oracle for IdPs that sign the Response).
+        #[arg(long)]
+        encrypted_requires_signed_response: Option<OnOff>,
+        /// Refuse AES-CBC encrypted assertions: AES-GCM only.
+        #[arg(long)]
+        encrypted_gcm_only: Option<OnOff>,
     },
 }
 

@@ -4,8 +4,9 @@
 
 use chrono::{DateTime, Duration, Utc};
 
-use super::{safe_relative_path, LoginError, DEFAULT_TARGET};
-use crate::saml::response::{self, Expectations, Verified};
+use super::{binding, safe_relative_path, LoginError, DEFAULT_TARGET};
+use crate::logsafe::{self, Clipped};
+use crate::saml::response::{self, EncryptionPolicy, Expectations, Verified};
 use crate::saml::xml::AlgorithmPolicy;
 use crate::saml::Rejection;
 use crate::services::Services;
@@ -21,6 +22,8 @@ pub struct Attempt {
     pub client_addr: Option<String>,
     /// The HTTP request id shown on the error page and written to the log.
     pub request_id: String,
+    /// The browser-binding cookie posted with the response, if any (see `login::binding`).
+    pub browser_binding: Option<String>,
     pub now: DateTime<Utc>,
 }
 
@@ -30,6 +33,9 @@ pub struct LoggedIn {
     pub sso_id: i64,
     pub target: String,
     pub session_index: Option<String>,
+    /// Whether the response answered a request this browser started (SP-initiated). An
+    /// unsolicited login must not silently replace another user's session (see `web::routes::continue_login`).
+    pub solicited: bool,
 }
 
 /// Everything `finish` would do, decided without writing anything.
@@ -39,20 +45,37 @@ pub struct Evaluation {
     pub profile: Profile,
     pub action: JitAction,
     pub target: Option<String>,
+    /// The binding hash stored with the answered AuthnRequest (solicited responses only).
+    pub request_binding: Option<String>,
 }
 
 pub async fn finish(svc: &Services, attempt: Attempt) -> Result<LoggedIn, LoginError> {
+    let started = tokio::time::Instant::now();
     let result = async {
         let eval = evaluate(svc, attempt.sso_id, &attempt.saml_response, attempt.now).await?;
+        if eval.verified.in_response_to.is_some()
+            && !binding::matches(eval.request_binding.as_deref(), attempt.browser_binding.as_deref())
+        {
+            return Err(Rejection::RequestNotFromThisBrowser.into());
+        }
         commit(svc, &attempt, eval).await
     }
     .await;
     if let Err(err) = &result {
         record_failure(svc, &attempt, err).await;
+        if err.code() == Rejection::DecryptionFailed(String::new()).code() {
+            // Every decryption-phase refusal reads the same (one code, one page); it also takes
+            // the same time, so that how far a tampered ciphertext got cannot be timed either.
+            tokio::time::sleep_until(started + DECRYPTION_FAILURE_FLOOR).await;
+        }
     }
     keep_for_debug(svc, &attempt, result.as_ref().err()).await;
     result
 }
+
+/// How long every decryption-phase refusal takes at least (see `finish`): well above the
+/// difference between failing at the padding and failing at the inner signature.
+const DECRYPTION_FAILURE_FLOOR: std::time::Duration = std::time::Duration::from_millis(20);
 
 /// With the configuration's debug switch on, keep a redacted copy of what was posted.
 async fn keep_for_debug(svc: &Services, attempt: &Attempt, err: Option<&LoginError>) {
@@ -94,6 +117,8 @@ pub async fn evaluate(
         AlgorithmPolicy { allow_sha1: config.allow_sha1 },
         config.idp_initiated,
     );
+    let (encrypted_requires_signed_response, encrypted_gcm_only) =
+        (config.encrypted_requires_signed_response, config.encrypted_gcm_only);
     let encoded = saml_response.to_string();
     // libxml2/xmlsec are synchronous and CPU-bound: keep them off the async workers.
     let verified = tokio::task::spawn_blocking(move || {
@@ -105,6 +130,10 @@ pub async fn evaluate(
             clock_skew: skew,
             policy,
             allow_unsolicited: unsolicited,
+            encryption: EncryptionPolicy {
+                require_signed_response: encrypted_requires_signed_response,
+                gcm_only: encrypted_gcm_only,
+            },
         };
         response::verify(&encoded, &exp, &keys.key, now)
     })
@@ -115,6 +144,7 @@ pub async fn evaluate(
         return Err(Rejection::Replayed(clip(&verified.assertion.id)).into());
     }
     let mut target = None;
+    let mut request_binding = None;
     if let Some(irt) = &verified.in_response_to {
         let pending = svc.store.get_authn_request(irt).await?;
         let pending = match pending {
@@ -128,6 +158,7 @@ pub async fn evaluate(
             return Err(Rejection::InResponseToExpired(clip(irt)).into());
         }
         target = Some(pending.target);
+        request_binding = pending.browser_binding;
     }
     let names = AttributeNames { email: &config.attr_email, first: &config.attr_first, last: &config.attr_last };
     let profile = attributes::profile(&verified.assertion, &names)?;
@@ -137,11 +168,11 @@ pub async fn evaluate(
         None => true,
     };
     let action = jit::decide(&config, existing.as_ref(), in_scope, &profile)?;
-    Ok(Evaluation { config, verified, profile, action, target })
+    Ok(Evaluation { config, verified, profile, action, target, request_binding })
 }
 
 async fn commit(svc: &Services, attempt: &Attempt, eval: Evaluation) -> Result<LoggedIn, LoginError> {
-    let Evaluation { config, verified, profile, action, target } = eval;
+    let Evaluation { config, verified, profile, action, target, .. } = eval;
     let commit = LoginCommit {
         sso_id: config.sso_id,
         node_id: config.node_id,
@@ -178,26 +209,34 @@ async fn commit(svc: &Services, attempt: &Attempt, eval: Evaluation) -> Result<L
         solicited = verified.in_response_to.is_some(),
         "login accepted"
     );
-    Ok(LoggedIn { user, sso_id: config.sso_id, target, session_index: verified.assertion.session_index })
+    Ok(LoggedIn {
+        user,
+        sso_id: config.sso_id,
+        target,
+        session_index: verified.assertion.session_index,
+        solicited: verified.in_response_to.is_some(),
+    })
 }
 
 async fn record_failure(svc: &Services, attempt: &Attempt, err: &LoginError) {
     let claimed = response::peek(&attempt.saml_response);
+    // The detail holds attacker-chosen text (Destination, Issuer, algorithm URIs, …): clipped
+    // and escaped before it reaches the log or the failure record.
+    let detail = logsafe::clip(&err.to_string());
     tracing::warn!(
         request_id = %attempt.request_id,
         sso_id = attempt.sso_id,
         reason = err.code(),
-        // Debug quoting: the detail holds attacker-chosen text (Destination, Issuer, …).
-        detail = ?err.to_string(),
-        issuer = claimed.issuer.as_deref().unwrap_or("-"),
-        name_id = claimed.name_id.as_deref().unwrap_or("-"),
+        detail = %detail,
+        issuer = %Clipped(claimed.issuer.as_deref().unwrap_or("-")),
+        name_id = %Clipped(claimed.name_id.as_deref().unwrap_or("-")),
         client = attempt.client_addr.as_deref().unwrap_or("-"),
         "login refused"
     );
     let failure = NewFailure {
         sso_id: Some(attempt.sso_id),
         reason_code: err.code().to_string(),
-        detail: err.to_string().chars().take(500).collect(),
+        detail,
         issuer: claimed.issuer,
         name_id: claimed.name_id,
         client_addr: attempt.client_addr.clone(),

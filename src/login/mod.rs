@@ -1,6 +1,7 @@
 //! The login journeys, HTTP-free: `start` (ext_login → AuthnRequest) and `finish`
 //! (ACS → validation → user → the facts a session is made of).
 
+pub mod binding;
 pub mod finish;
 pub mod start;
 
@@ -68,8 +69,27 @@ pub fn safe_relative_path(candidate: &str) -> Option<String> {
         && candidate.starts_with('/')
         && !candidate.starts_with("//")
         && !candidate.starts_with("/\\")
-        && !candidate.chars().any(|c| c.is_control() || c == '\\' || c.is_whitespace());
-    ok.then(|| candidate.to_string())
+        && !candidate.chars().any(|c| c.is_control() || c == '\\' || c.is_whitespace() || is_invisible(c));
+    // Non-ASCII is percent-encoded (UTF-8), so the Location header is plain ASCII.
+    ok.then(|| {
+        let mut out = String::with_capacity(candidate.len());
+        for c in candidate.chars() {
+            if c.is_ascii() {
+                out.push(c);
+            } else {
+                let mut buf = [0u8; 4];
+                for b in c.encode_utf8(&mut buf).bytes() {
+                    out.push_str(&format!("%{b:02X}"));
+                }
+            }
+        }
+        out
+    })
+}
+
+/// Format and bidi characters: not whitespace, but they would disguise a path.
+fn is_invisible(c: char) -> bool {
+    matches!(c, '\u{200b}'..='\u{200f}' | '\u{2028}'..='\u{202e}' | '\u{2060}'..='\u{206f}' | '\u{feff}')
 }
 
 pub const DEFAULT_TARGET: &str = "/vault";
@@ -94,5 +114,9 @@ mod tests {
             assert_eq!(safe_relative_path(bad), None, "{bad:?}");
         }
         assert_eq!(safe_relative_path(&format!("/{}", "a".repeat(600))), None);
+        assert_eq!(safe_relative_path("/vault/\u{e9}t\u{e9}").as_deref(), Some("/vault/%C3%A9t%C3%A9"));
+        assert_eq!(safe_relative_path("/\u{202e}gpj.exe"), None);
+        assert_eq!(safe_relative_path("/vault/\u{e9}t\u{e9}").as_deref(), Some("/vault/%C3%A9t%C3%A9"));
+        assert_eq!(safe_relative_path("/\u{202e}gpj.exe"), None);
     }
 }

@@ -6,11 +6,20 @@ use chrono::{DateTime, Utc};
 use super::{safe_relative_path, LoginError, DEFAULT_TARGET};
 use crate::saml::authn_request::AuthnRequest;
 use crate::services::Services;
+use crate::store::NewAuthnRequest;
+
+/// Who is starting the login: the browser's binding token (its cookie, see `login::binding`)
+/// and its address, which bounds how many unanswered requests it can leave behind.
+pub struct Starter<'a> {
+    pub browser_binding: &'a str,
+    pub client_addr: &'a str,
+}
 
 pub async fn start(
     svc: &Services,
     sso_id: i64,
     target: Option<&str>,
+    who: Starter<'_>,
     now: DateTime<Utc>,
 ) -> Result<String, LoginError> {
     let config = svc.store.get_sso(sso_id).await?.ok_or(LoginError::UnknownSso)?;
@@ -20,13 +29,17 @@ pub async fn start(
     let request = AuthnRequest::new(idp_url, &urls.acs, &urls.entity_id, now);
     let target = target.and_then(safe_relative_path).unwrap_or_else(|| DEFAULT_TARGET.to_string());
     svc.store
-        .insert_authn_request(
-            &request.id,
+        .insert_authn_request(&NewAuthnRequest {
+            request_id: &request.id,
             sso_id,
-            &target,
-            now.timestamp(),
-            now.timestamp() + svc.settings.request_ttl_secs,
-        )
+            target: &target,
+            browser_binding: &super::binding::hash(who.browser_binding),
+            client_addr: who.client_addr,
+            now: now.timestamp(),
+            expires_at: now.timestamp() + svc.settings.request_ttl_secs,
+            max_per_client: svc.settings.pending_requests_per_client,
+            max_per_sso: svc.settings.pending_requests_per_sso,
+        })
         .await?;
     // RelayState is an opaque token (the request ID itself): the destination stays on our side.
     request.signed_redirect_url(&request.id, &keys.key).map_err(|e| LoginError::Internal(e.to_string()))

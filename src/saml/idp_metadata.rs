@@ -25,6 +25,8 @@ pub enum MetadataError {
     BadCertificate(String),
     #[error("the IdP metadata has no SingleSignOnService with the HTTP-Redirect binding")]
     NoSsoEndpoint,
+    #[error("the IdP's SingleSignOnService {0:?} is plain http:// on a non-loopback host; sign-ins would cross the network unencrypted. Use the IdP's https:// metadata")]
+    InsecureSsoEndpoint(String),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -85,9 +87,22 @@ pub fn parse(metadata_xml: &str) -> Result<IdpDescriptor, MetadataError> {
             .find(|e| e.attribute("Binding") == Some(binding))
             .and_then(|e| e.attribute("Location"))
             .map(|l| l.trim().to_string())
-            .filter(|l| l.starts_with("https://") || l.starts_with("http://"))
+            .filter(|l| endpoint_allowed(l))
     };
-    let sso_redirect_url = endpoint("SingleSignOnService", BINDING_REDIRECT).ok_or(MetadataError::NoSsoEndpoint)?;
+    let sso_redirect_url = match endpoint("SingleSignOnService", BINDING_REDIRECT) {
+        Some(url) => url,
+        None => {
+            let declared = children(idp, NS_MD, "SingleSignOnService")
+                .find(|e| e.attribute("Binding") == Some(BINDING_REDIRECT))
+                .and_then(|e| e.attribute("Location"))
+                .map(str::trim)
+                .filter(|l| l.starts_with("http://"));
+            return Err(match declared {
+                Some(l) => MetadataError::InsecureSsoEndpoint(crate::logsafe::clip(l)),
+                None => MetadataError::NoSsoEndpoint,
+            });
+        }
+    };
     Ok(IdpDescriptor {
         entity_id: entity_id.to_string(),
         sso_post_url: endpoint("SingleSignOnService", BINDING_POST),
@@ -98,8 +113,47 @@ pub fn parse(metadata_xml: &str) -> Result<IdpDescriptor, MetadataError> {
     })
 }
 
+/// Where we send browsers (and AuthnRequests): HTTPS, or plain HTTP to a loopback IdP only
+/// (the demo IdP and tests). A plain-HTTP IdP elsewhere would expose every sign-in to the network.
+fn endpoint_allowed(location: &str) -> bool {
+    let Ok(url) = url::Url::parse(location) else { return false };
+    match url.scheme() {
+        "https" => url.host().is_some(),
+        "http" => match url.host() {
+            Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+            Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+            Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+            None => false,
+        },
+        _ => false,
+    }
+}
+
 pub fn asn1_to_utc(t: &openssl::asn1::Asn1TimeRef) -> Option<DateTime<Utc>> {
     let epoch = openssl::asn1::Asn1Time::from_unix(0).ok()?;
     let diff = epoch.diff(t).ok()?;
     DateTime::from_timestamp(i64::from(diff.days) * 86_400 + i64::from(diff.secs), 0)
+}
+
+#[cfg(test)]
+mod endpoint_tests {
+    use super::endpoint_allowed;
+
+    #[test]
+    fn plain_http_only_for_loopback_idps() {
+        for (url, want) in [
+            ("https://idp.example.net/sso", true),
+            ("http://127.0.0.1:9000/sso", true),
+            ("http://localhost:9000/sso", true),
+            ("http://[::1]:9000/sso", true),
+            ("http://idp.example.net/sso", false),
+            ("http://10.0.0.5/sso", false),
+            ("http://127.0.0.1.evil.example/sso", false),
+            ("javascript:alert(1)", false),
+            ("ftp://idp.example.net/", false),
+            ("https://", false),
+        ] {
+            assert_eq!(endpoint_allowed(url), want, "{url}");
+        }
+    }
 }

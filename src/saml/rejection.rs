@@ -44,6 +44,12 @@ pub enum Rejection {
     AssertionNotSigned,
     #[error("the encrypted assertion could not be decrypted: {0}")]
     DecryptionFailed(String),
+    #[error("the encrypted assertion is refused by this configuration's encryption policy: {0}")]
+    EncryptionPolicy(&'static str),
+    #[error("the response answers a login that this browser did not start")]
+    RequestNotFromThisBrowser,
+    #[error("the assertion carries too many or too long attributes: {0}")]
+    TooManyAttributes(String),
     #[error("the Response status is {0}")]
     StatusNotSuccess(String),
     #[error("Destination {found:?} is not our ACS {expected:?}")]
@@ -106,6 +112,9 @@ impl Rejection {
             SignatureInvalid => "SAML_SIGNATURE_INVALID",
             AssertionNotSigned => "SAML_ASSERTION_NOT_SIGNED",
             DecryptionFailed(_) => "SAML_DECRYPTION_FAILED",
+            EncryptionPolicy(_) => "SAML_ENCRYPTION_POLICY",
+            RequestNotFromThisBrowser => "SAML_REQUEST_NOT_FROM_THIS_BROWSER",
+            TooManyAttributes(_) => "SAML_TOO_MANY_ATTRIBUTES",
             StatusNotSuccess(_) => "SAML_STATUS_NOT_SUCCESS",
             DestinationMismatch { .. } => "SAML_DESTINATION_MISMATCH",
             IssuerMismatch { .. } => "SAML_ISSUER_MISMATCH",
@@ -133,7 +142,15 @@ impl Rejection {
         use Rejection::*;
         matches!(
             self,
-            Missing | Base64 | Malformed(_) | Dtd | ProcessingInstruction | Comment | TooComplex(_) | NotAResponse(_)
+            Missing
+                | Base64
+                | Malformed(_)
+                | Dtd
+                | ProcessingInstruction
+                | Comment
+                | TooComplex(_)
+                | NotAResponse(_)
+                | TooManyAttributes(_)
         )
     }
 }

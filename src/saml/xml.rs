@@ -169,6 +169,37 @@ pub struct Shape {
     pub encrypted: bool,
 }
 
+/// Attributes a response may carry, and characters in one attribute value. Real IdPs send a
+/// handful (Keeper reads three) plus group lists; beyond these the work is all the sender's.
+pub const MAX_ATTRIBUTES: usize = 256;
+pub const MAX_ATTRIBUTE_VALUES: usize = 1_024;
+pub const MAX_ATTRIBUTE_VALUE_CHARS: usize = 4_096;
+
+/// Bounds on attributes, checked in one pass before any signature work.
+fn check_attributes(doc: &roxmltree::Document) -> Result<(), Rejection> {
+    let (mut attributes, mut values) = (0usize, 0usize);
+    for node in doc.descendants().filter(|n| n.is_element()) {
+        if is(node, NS_SAML, "Attribute") {
+            attributes += 1;
+            if attributes > MAX_ATTRIBUTES {
+                return Err(Rejection::TooManyAttributes(format!("more than {MAX_ATTRIBUTES} attributes")));
+            }
+        } else if is(node, NS_SAML, "AttributeValue") {
+            values += 1;
+            if values > MAX_ATTRIBUTE_VALUES {
+                return Err(Rejection::TooManyAttributes(format!("more than {MAX_ATTRIBUTE_VALUES} attribute values")));
+            }
+            let chars: usize = node.children().filter_map(|c| c.text()).map(|t| t.chars().count()).sum();
+            if chars > MAX_ATTRIBUTE_VALUE_CHARS {
+                return Err(Rejection::TooManyAttributes(format!(
+                    "an attribute value longer than {MAX_ATTRIBUTE_VALUE_CHARS} characters"
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Structural checks on a whole Response document.
 pub fn check_response_shape(doc: &roxmltree::Document, policy: AlgorithmPolicy) -> Result<Shape, Rejection> {
     let root = doc.root_element();
@@ -187,6 +218,7 @@ pub fn check_response_shape(doc: &roxmltree::Document, policy: AlgorithmPolicy) 
     if root.children().filter(|c| is(*c, NS_SAMLP, "Response")).count() > 0 {
         return Err(Rejection::NotAResponse("nested Response".into()));
     }
+    check_attributes(doc)?;
     let ids = check_ids(doc)?;
     let signed = check_signatures(doc, &ids, policy)?;
     let encrypted = assertion.tag_name().name() == "EncryptedAssertion";
@@ -209,6 +241,7 @@ pub fn check_decrypted_shape(doc: &roxmltree::Document, policy: AlgorithmPolicy)
     if nested != 1 {
         return Err(Rejection::AssertionCount(nested));
     }
+    check_attributes(doc)?;
     let ids = check_ids(doc)?;
     let signed = check_signatures(doc, &ids, policy)?;
     Ok(signed.contains(&elements[0].id()))

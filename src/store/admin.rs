@@ -22,6 +22,18 @@ pub struct AuditEvent {
     pub detail: String,
 }
 
+/// Refused sign-ins counted for one attempt (see `reserve_admin_signin`), all within the window
+/// and before this attempt.
+#[derive(Debug, Clone, Copy)]
+pub struct SignInCounts {
+    pub attempt_id: i64,
+    pub by_email: i64,
+    pub last_email: Option<i64>,
+    pub by_addr: i64,
+    pub last_addr: Option<i64>,
+    pub by_device: i64,
+}
+
 /// What the login-events table of the console is narrowed to; `None` means "any".
 #[derive(Debug, Clone, Default)]
 pub struct LoginEventFilter {
@@ -86,33 +98,92 @@ impl Store {
         Ok(())
     }
 
-    pub async fn record_admin_signin_failure(&self, email: &str, client_addr: &str, now: i64) -> Result<()> {
-        sqlx::query("INSERT INTO admin_signin_failures (at, email, client_addr) VALUES (?, ?, ?)")
-            .bind(now)
-            .bind(email.trim().to_lowercase())
-            .bind(client_addr)
-            .execute(&self.pool)
-            .await?;
+    /// Count a sign-in attempt *before* its password is checked: the row is inserted and the
+    /// counts read in one write transaction, so parallel attempts see each other and no more than
+    /// the allowed number ever reach the (slow, memory-hungry) hash. The row stays as the failure
+    /// record unless the attempt is dropped (throttled, busy) or succeeds.
+    pub async fn reserve_admin_signin(
+        &self,
+        email: &str,
+        client_addr: &str,
+        device: Option<&str>,
+        now: i64,
+        since: i64,
+    ) -> Result<SignInCounts> {
+        let mut tx = self.pool.begin().await?;
+        let attempt_id: i64 = sqlx::query_scalar(
+            "INSERT INTO admin_signin_failures (at, email, client_addr, device) VALUES (?, ?, ?, ?) RETURNING id",
+        )
+        .bind(now)
+        .bind(email.trim().to_lowercase())
+        .bind(client_addr)
+        .bind(device)
+        .fetch_one(&mut *tx)
+        .await?;
+        // Earlier rows only (id < this one): what was there before this attempt.
+        let (by_email, last_email): (i64, Option<i64>) = sqlx::query_as(
+            "SELECT COUNT(*), MAX(at) FROM admin_signin_failures WHERE email = ? COLLATE NOCASE AND at >= ? AND id < ?",
+        )
+        .bind(email.trim())
+        .bind(since)
+        .bind(attempt_id)
+        .fetch_one(&mut *tx)
+        .await?;
+        let (by_addr, last_addr): (i64, Option<i64>) = sqlx::query_as(
+            "SELECT COUNT(*), MAX(at) FROM admin_signin_failures WHERE client_addr = ? AND at >= ? AND id < ?",
+        )
+        .bind(client_addr)
+        .bind(since)
+        .bind(attempt_id)
+        .fetch_one(&mut *tx)
+        .await?;
+        let by_device: i64 = match device {
+            Some(d) => {
+                sqlx::query_scalar("SELECT COUNT(*) FROM admin_signin_failures WHERE device = ? AND at >= ? AND id < ?")
+                    .bind(d)
+                    .bind(since)
+                    .bind(attempt_id)
+                    .fetch_one(&mut *tx)
+                    .await?
+            }
+            None => 0,
+        };
+        tx.commit().await?;
+        Ok(SignInCounts { attempt_id, by_email, last_email, by_addr, last_addr, by_device })
+    }
+
+    /// Forget a reserved attempt that never reached the password check (or succeeded).
+    pub async fn drop_admin_signin_attempt(&self, attempt_id: i64) -> Result<()> {
+        sqlx::query("DELETE FROM admin_signin_failures WHERE id = ?").bind(attempt_id).execute(&self.pool).await?;
         Ok(())
     }
 
-    /// Refused sign-ins since `since`, for this email and from this address (each counted
-    /// separately: one guards an account against a spread attack, the other a client against
-    /// trying many accounts).
-    pub async fn admin_signin_failures_since(&self, email: &str, client_addr: &str, since: i64) -> Result<(i64, i64)> {
-        let by_email: i64 =
-            sqlx::query_scalar("SELECT COUNT(*) FROM admin_signin_failures WHERE email = ? COLLATE NOCASE AND at >= ?")
-                .bind(email.trim())
-                .bind(since)
-                .fetch_one(&self.pool)
-                .await?;
-        let by_addr: i64 =
-            sqlx::query_scalar("SELECT COUNT(*) FROM admin_signin_failures WHERE client_addr = ? AND at >= ?")
-                .bind(client_addr)
-                .bind(since)
-                .fetch_one(&self.pool)
-                .await?;
-        Ok((by_email, by_addr))
+    /// Whether `device_hash` is a device this admin signed in from before.
+    pub async fn admin_device_known(&self, email: &str, device_hash: &str) -> Result<bool> {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM admin_devices d JOIN admin_accounts a ON a.admin_id = d.admin_id \
+             WHERE d.device_hash = ? AND a.email = ? COLLATE NOCASE",
+        )
+        .bind(device_hash)
+        .bind(email.trim())
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(n > 0)
+    }
+
+    /// Remember a device an admin signed in from (or refresh its last use).
+    pub async fn remember_admin_device(&self, admin_id: i64, device_hash: &str, now: i64) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO admin_devices (device_hash, admin_id, created_at, last_used_at) VALUES (?, ?, ?, ?) \
+             ON CONFLICT (device_hash) DO UPDATE SET last_used_at = excluded.last_used_at",
+        )
+        .bind(device_hash)
+        .bind(admin_id)
+        .bind(now)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
     }
 
     /// A successful sign-in clears the account's failures, so an admin who mistyped twice
@@ -138,8 +209,10 @@ impl Store {
     }
 
     pub async fn list_audit(&self, action_prefix: Option<&str>, limit: i64) -> Result<Vec<AuditEvent>> {
-        let pattern = format!("{}%", action_prefix.unwrap_or("").replace(['%', '_'], ""));
-        Ok(sqlx::query_as("SELECT id, at, admin_email, action, target, detail FROM admin_audit WHERE action LIKE ? ORDER BY id DESC LIMIT ?")
+        // LIKE wildcards in the prefix are escaped, not dropped: action names contain `_`.
+        let escaped = action_prefix.unwrap_or("").replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+        let pattern = format!("{escaped}%");
+        Ok(sqlx::query_as("SELECT id, at, admin_email, action, target, detail FROM admin_audit WHERE action LIKE ? ESCAPE '\\' ORDER BY id DESC LIMIT ?")
             .bind(pattern)
             .bind(limit)
             .fetch_all(&self.pool)

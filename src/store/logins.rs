@@ -11,6 +11,35 @@ pub struct PendingRequest {
     pub target: String,
     pub expires_at: i64,
     pub consumed: bool,
+    /// SHA-256 (hex) of the browser-binding cookie of the browser that started the login.
+    pub browser_binding: Option<String>,
+}
+
+/// An AuthnRequest about to be remembered, with the bounds on what one client may leave behind.
+#[derive(Debug, Clone)]
+pub struct NewAuthnRequest<'a> {
+    pub request_id: &'a str,
+    pub sso_id: i64,
+    pub target: &'a str,
+    pub browser_binding: &'a str,
+    pub client_addr: &'a str,
+    pub now: i64,
+    pub expires_at: i64,
+    /// Unanswered requests kept per client address; the oldest beyond it are dropped.
+    pub max_per_client: i64,
+    /// Unanswered requests kept per configuration; the oldest beyond it are dropped.
+    pub max_per_sso: i64,
+}
+
+/// An unsolicited login that was committed at the ACS and waits for its same-site continuation.
+#[derive(Debug, Clone)]
+pub struct PendingLogin {
+    pub user_id: i64,
+    pub sso_id: i64,
+    pub auth_at: i64,
+    pub session_index: Option<String>,
+    pub target: String,
+    pub expires_at: i64,
 }
 
 /// Everything a successful login writes, applied in one transaction so that a refusal at any
@@ -63,30 +92,99 @@ pub struct LoginEvent {
 }
 
 impl Store {
-    pub async fn insert_authn_request(
-        &self,
-        request_id: &str,
-        sso_id: i64,
-        target: &str,
-        now: i64,
-        expires_at: i64,
-    ) -> Result<()> {
+    /// Remember an issued AuthnRequest. Anyone can make us issue one (ext_login is public), so
+    /// what one client address, and one configuration, can leave behind is bounded: beyond the
+    /// caps the oldest unanswered requests are dropped (their logins then fail with
+    /// `SAML_IN_RESPONSE_TO_UNKNOWN`, which only the flooding client would ever see).
+    pub async fn insert_authn_request(&self, r: &NewAuthnRequest<'_>) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
         sqlx::query(
-            "INSERT INTO authn_requests (request_id, sso_id, target, created_at, expires_at) VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO authn_requests (request_id, sso_id, target, created_at, expires_at, browser_binding, client_addr) \
+             VALUES (?, ?, ?, ?, ?, ?, ?)",
         )
-        .bind(request_id)
-        .bind(sso_id)
-        .bind(target)
-        .bind(now)
-        .bind(expires_at)
+        .bind(r.request_id)
+        .bind(r.sso_id)
+        .bind(r.target)
+        .bind(r.now)
+        .bind(r.expires_at)
+        .bind(r.browser_binding)
+        .bind(r.client_addr)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "DELETE FROM authn_requests WHERE request_id IN (SELECT request_id FROM authn_requests \
+             WHERE client_addr = ? AND consumed_at IS NULL AND request_id <> ? ORDER BY created_at DESC, request_id \
+             LIMIT -1 OFFSET ?)",
+        )
+        .bind(r.client_addr)
+        .bind(r.request_id)
+        .bind(r.max_per_client - 1)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "DELETE FROM authn_requests WHERE request_id IN (SELECT request_id FROM authn_requests \
+             WHERE sso_id = ? AND consumed_at IS NULL AND request_id <> ? ORDER BY created_at DESC, request_id \
+             LIMIT -1 OFFSET ?)",
+        )
+        .bind(r.sso_id)
+        .bind(r.request_id)
+        .bind(r.max_per_sso - 1)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Unanswered AuthnRequests (for tests and the admin's view of ext_login floods).
+    pub async fn count_pending_requests(&self, sso_id: i64) -> Result<i64> {
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM authn_requests WHERE sso_id = ? AND consumed_at IS NULL")
+            .bind(sso_id)
+            .fetch_one(&self.pool)
+            .await?)
+    }
+
+    pub async fn put_pending_login(&self, token_hash: &str, p: &PendingLogin) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO pending_logins (token_hash, user_id, sso_id, auth_at, session_index, target, expires_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(token_hash)
+        .bind(p.user_id)
+        .bind(p.sso_id)
+        .bind(p.auth_at)
+        .bind(&p.session_index)
+        .bind(&p.target)
+        .bind(p.expires_at)
         .execute(&self.pool)
         .await?;
         Ok(())
     }
 
+    /// The pending login for this continuation token, if unexpired; `take` also deletes it, so a
+    /// continuation is used once.
+    pub async fn pending_login(&self, token_hash: &str, now: i64, take: bool) -> Result<Option<PendingLogin>> {
+        let sql = if take {
+            "DELETE FROM pending_logins WHERE token_hash = ? AND expires_at > ? \
+             RETURNING user_id, sso_id, auth_at, session_index, target, expires_at"
+        } else {
+            "SELECT user_id, sso_id, auth_at, session_index, target, expires_at FROM pending_logins \
+             WHERE token_hash = ? AND expires_at > ?"
+        };
+        let row = sqlx::query(sql).bind(token_hash).bind(now).fetch_optional(&self.pool).await?;
+        Ok(row.map(|r| PendingLogin {
+            user_id: r.get("user_id"),
+            sso_id: r.get("sso_id"),
+            auth_at: r.get("auth_at"),
+            session_index: r.get("session_index"),
+            target: r.get("target"),
+            expires_at: r.get("expires_at"),
+        }))
+    }
+
     pub async fn get_authn_request(&self, request_id: &str) -> Result<Option<PendingRequest>> {
         let row = sqlx::query(
-            "SELECT request_id, sso_id, target, expires_at, consumed_at FROM authn_requests WHERE request_id = ?",
+            "SELECT request_id, sso_id, target, expires_at, consumed_at, browser_binding FROM authn_requests \
+             WHERE request_id = ?",
         )
         .bind(request_id)
         .fetch_optional(&self.pool)
@@ -97,6 +195,7 @@ impl Store {
             target: r.get("target"),
             expires_at: r.get("expires_at"),
             consumed: r.get::<Option<i64>, _>("consumed_at").is_some(),
+            browser_binding: r.get("browser_binding"),
         }))
     }
 

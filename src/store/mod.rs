@@ -19,8 +19,11 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::SqlitePool;
 use thiserror::Error;
 
-pub use admin::{AdminAccount, AuditEvent, LoginEventFilter};
-pub use logins::{DebugResponse, LoginCommit, LoginEvent, NewFailure, DEBUG_RESPONSES_KEPT};
+pub use admin::{AdminAccount, AuditEvent, LoginEventFilter, SignInCounts};
+pub use logins::{
+    DebugResponse, LoginCommit, LoginEvent, NewAuthnRequest, NewFailure, PendingLogin, PendingRequest,
+    DEBUG_RESPONSES_KEPT,
+};
 pub use nodes::Node;
 pub use provisioning::{Created, Invitation, NewProvisioningEvent, OutboxMessage, ProvisioningEvent, ScimUserWrite};
 pub use sso::{SsoConfig, SsoSettings};
@@ -92,14 +95,23 @@ impl Store {
         &self.pool
     }
 
-    /// Forget request IDs and assertion IDs that can no longer be accepted anyway.
-    pub async fn purge_expired(&self, now: i64) -> Result<u64> {
-        let a = sqlx::query("DELETE FROM used_assertions WHERE expires_at < ?").bind(now).execute(&self.pool).await?;
-        let b = sqlx::query("DELETE FROM authn_requests WHERE expires_at < ?")
-            .bind(now - 86_400)
-            .execute(&self.pool)
+    /// Forget what can no longer be used and what is past its retention: assertion IDs past their
+    /// replay horizon, AuthnRequests and unsolicited-login continuations shortly after expiry,
+    /// login records and refused admin sign-ins older than `retention_secs`.
+    pub async fn purge_expired(&self, now: i64, retention_secs: i64) -> Result<u64> {
+        /// An expired AuthnRequest is kept this long so a late answer reads "expired", not "unknown".
+        const REQUEST_GRACE_SECS: i64 = 600;
+        let run = |sql: &'static str, before: i64| async move {
+            sqlx::query(sql).bind(before).execute(&self.pool).await.map(|r| r.rows_affected())
+        };
+        let mut n = run("DELETE FROM used_assertions WHERE expires_at < ?", now).await?;
+        n += run("DELETE FROM authn_requests WHERE expires_at < ?", now - REQUEST_GRACE_SECS).await?;
+        n += run("DELETE FROM pending_logins WHERE expires_at < ?", now).await?;
+        n += run("DELETE FROM login_events WHERE at < ?", now - retention_secs).await?;
+        n += run("DELETE FROM admin_signin_failures WHERE at < ?", now - retention_secs.min(86_400)).await?;
+        n += run("DELETE FROM admin_audit WHERE action = 'admin.sign_in_refused' AND at < ?", now - retention_secs)
             .await?;
-        Ok(a.rows_affected() + b.rows_affected())
+        Ok(n)
     }
 
     /// Row counts of the tables a refused login must leave untouched (used by tests and the

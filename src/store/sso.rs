@@ -31,6 +31,10 @@ pub struct SsoConfig {
     pub created_at: i64,
     /// Keep the last few posted responses, redacted, for the admin (`debug-responses`).
     pub debug_keep_responses: bool,
+    /// Refuse encrypted assertions unless the Response around them is signed.
+    pub encrypted_requires_signed_response: bool,
+    /// Refuse AES-CBC encrypted assertions (AES-GCM only).
+    pub encrypted_gcm_only: bool,
 }
 
 impl SsoConfig {
@@ -54,11 +58,14 @@ pub struct SsoSettings {
     pub attr_first: Option<String>,
     pub attr_last: Option<String>,
     pub debug_keep_responses: Option<bool>,
+    pub encrypted_requires_signed_response: Option<bool>,
+    pub encrypted_gcm_only: Option<bool>,
 }
 
 const SELECT: &str = "SELECT sso_id, node_id, name, domain, jit, idp_initiated, clock_skew_secs, allow_sha1, \
      allow_other_domains, attr_email, attr_first, attr_last, idp_entity_id, idp_sso_url, idp_slo_url, \
-     idp_certs, idp_metadata, idp_imported_at, created_at, debug_keep_responses FROM sso_configs";
+     idp_certs, idp_metadata, idp_imported_at, created_at, debug_keep_responses, \
+     encrypted_requires_signed_response, encrypted_gcm_only FROM sso_configs";
 
 impl Store {
     pub async fn create_sso(&self, name: &str, domain: &str, node_id: i64, now: i64) -> Result<SsoConfig> {
@@ -118,7 +125,9 @@ impl Store {
              clock_skew_secs = COALESCE(?, clock_skew_secs), allow_sha1 = COALESCE(?, allow_sha1), \
              allow_other_domains = COALESCE(?, allow_other_domains), attr_email = COALESCE(?, attr_email), \
              attr_first = COALESCE(?, attr_first), attr_last = COALESCE(?, attr_last), \
-             debug_keep_responses = COALESCE(?, debug_keep_responses) WHERE sso_id = ?",
+             debug_keep_responses = COALESCE(?, debug_keep_responses), \
+             encrypted_requires_signed_response = COALESCE(?, encrypted_requires_signed_response), \
+             encrypted_gcm_only = COALESCE(?, encrypted_gcm_only) WHERE sso_id = ?",
         )
         .bind(s.jit)
         .bind(s.idp_initiated)
@@ -129,6 +138,8 @@ impl Store {
         .bind(&s.attr_first)
         .bind(&s.attr_last)
         .bind(s.debug_keep_responses)
+        .bind(s.encrypted_requires_signed_response)
+        .bind(s.encrypted_gcm_only)
         .bind(sso_id)
         .execute(&self.pool)
         .await?;

@@ -10,10 +10,28 @@ use crate::saml::Rejection;
 
 #[derive(Debug)]
 pub enum WebError {
-    Login { err: LoginError, request_id: String },
-    NotFound { request_id: String },
-    NotSupported { what: &'static str, request_id: String },
-    Internal { request_id: String },
+    Login {
+        err: LoginError,
+        request_id: String,
+    },
+    NotFound {
+        request_id: String,
+    },
+    NotSupported {
+        what: &'static str,
+        request_id: String,
+    },
+    /// The request body did not arrive (in time).
+    BodyIncomplete {
+        request_id: String,
+    },
+    /// The unsolicited-login continuation is missing, used or expired.
+    ContinuationExpired {
+        request_id: String,
+    },
+    Internal {
+        request_id: String,
+    },
 }
 
 impl WebError {
@@ -42,6 +60,18 @@ impl WebError {
             WebError::NotSupported { what, request_id } => {
                 (StatusCode::NOT_IMPLEMENTED, "NOT_SUPPORTED", format!("{what} is not supported yet."), request_id)
             }
+            WebError::BodyIncomplete { request_id } => (
+                StatusCode::REQUEST_TIMEOUT,
+                "REQUEST_BODY_INCOMPLETE",
+                "The sign-in message did not arrive completely. Try signing in again.".into(),
+                request_id,
+            ),
+            WebError::ContinuationExpired { request_id } => (
+                StatusCode::BAD_REQUEST,
+                "LOGIN_CONTINUATION_EXPIRED",
+                "This sign-in has expired or was already used. Start again from your identity provider or the Login URL.".into(),
+                request_id,
+            ),
             WebError::Internal { request_id } => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "INTERNAL_ERROR",

@@ -3,6 +3,8 @@
 
 pub mod admin_pages;
 pub mod admin_session;
+pub mod conn_limit;
+pub mod cookies;
 pub mod error;
 pub mod reason_help;
 pub mod request_id;
@@ -36,9 +38,12 @@ pub async fn router(svc: Services) -> Result<Router, sqlx::Error> {
         .with_same_site(SameSite::Lax)
         .with_expiry(Expiry::OnInactivity(CookieDuration::seconds(svc.settings.session_idle_secs)));
 
+    // HSTS only when browsers reach us over HTTPS (directly or through a TLS proxy).
+    let hsts = svc.settings.public_https();
     Ok(Router::new()
         .merge(routes::ext_login::router())
         .merge(routes::acs::router())
+        .merge(routes::continue_login::router())
         .merge(routes::slo::router())
         .merge(routes::metadata::router())
         .merge(routes::vault::router())
@@ -46,14 +51,19 @@ pub async fn router(svc: Services) -> Result<Router, sqlx::Error> {
         .merge(routes::scim::router())
         .merge(routes::admin::router(&svc))
         .layer(sessions)
-        .layer(middleware::from_fn(security_headers))
+        // A trickled body holds a connection (and, at the ACS, a buffer) only this long.
+        .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(svc.settings.limits.body_read_timeout))
+        .layer(middleware::from_fn(move |req, next| security_headers(hsts, req, next)))
         .layer(middleware::from_fn(request_id::assign))
         .with_state(svc))
 }
 
-async fn security_headers(req: axum::extract::Request, next: middleware::Next) -> axum::response::Response {
+async fn security_headers(hsts: bool, req: axum::extract::Request, next: middleware::Next) -> axum::response::Response {
     let mut res = next.run(req).await;
     let h = res.headers_mut();
+    if hsts {
+        h.entry(header::STRICT_TRANSPORT_SECURITY).or_insert(HeaderValue::from_static("max-age=31536000"));
+    }
     let set = |h: &mut axum::http::HeaderMap, k: header::HeaderName, v: &'static str| {
         h.entry(k).or_insert(HeaderValue::from_static(v));
     };

@@ -29,6 +29,15 @@ pub struct LoginPage<'a> {
     pub value: &'a str,
 }
 
+#[derive(Template)]
+#[template(path = "continue.html")]
+pub struct ContinuePage<'a> {
+    pub current: &'a str,
+    pub incoming: &'a str,
+    /// Ties the form to the continuation cookie (defence in depth beside SameSite=Lax).
+    pub check: &'a str,
+}
+
 /// Render or fall back to a bare message; a template bug must not become a blank 500.
 pub fn render<T: Template>(page: &T) -> String {
     page.render().unwrap_or_else(|e| {

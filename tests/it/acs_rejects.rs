@@ -457,7 +457,11 @@ async fn encrypted_assertions_that_are_not_signed_or_use_pkcs1_v15_are_refused()
         key_transport: None,
     };
     let value = pysaml2::sign(&app.idp_key, &app.idp_entity_id, &metadata, &unsigned);
-    assert_refused(&app, "encrypted, nothing signed", &value, 403, "SAML_ASSERTION_NOT_SIGNED").await;
+    // With the Response unsigned, everything after decryption answers the one decryption refusal
+    // (no oracle: see SECURITY.md); the admin's log keeps SAML_ASSERTION_NOT_SIGNED as the cause.
+    assert_refused(&app, "encrypted, nothing signed", &value, 403, "SAML_DECRYPTION_FAILED").await;
+    let detail = app.svc.store.list_login_events(true, 1).await.unwrap().remove(0).detail.unwrap_or_default();
+    assert!(detail.contains("SAML_ASSERTION_NOT_SIGNED"), "{detail}");
     let pkcs1 = SignOptions { sign_response: true, key_transport: Some("rsa-1_5"), ..unsigned };
     let value = pysaml2::sign(&app.idp_key, &app.idp_entity_id, &metadata, &pkcs1);
     assert_refused(&app, "RSA PKCS#1 v1.5 key transport", &value, 403, "SAML_DECRYPTION_FAILED").await;
@@ -477,17 +481,25 @@ async fn an_answer_to_an_expired_request_is_refused() {
     let app = TestApp::spawn().await;
     let now = Utc::now().timestamp();
     let id = "_00112233445566778899aabbccddeeff";
-    app.svc.store.insert_authn_request(id, app.sso_id(), "/vault", now - 700, now - 100).await.unwrap();
+    let request = |request_id, sso_id, now, expires_at| spconnect::store::NewAuthnRequest {
+        request_id,
+        sso_id,
+        target: "/vault",
+        browser_binding: "",
+        client_addr: "127.0.0.1",
+        now,
+        expires_at,
+        max_per_client: 32,
+        max_per_sso: 10_000,
+    };
+    app.svc.store.insert_authn_request(&request(id, app.sso_id(), now - 700, now - 100)).await.unwrap();
     let mut spec = app.spec(ALICE);
     spec.in_response_to = Some(id.into());
     assert_refused(&app, "expired request", &spec.signed_b64(&app.idp_key), 403, "SAML_IN_RESPONSE_TO_EXPIRED").await;
     // A request of another SSO configuration is as unknown as one never issued.
     let other = app.svc.store.create_sso("Other", "other.example", 1, now).await.unwrap();
-    app.svc
-        .store
-        .insert_authn_request("_ffeeddccbbaa99887766554433221100", other.sso_id, "/vault", now, now + 600)
-        .await
-        .unwrap();
+    let foreign = request("_ffeeddccbbaa99887766554433221100", other.sso_id, now, now + 600);
+    app.svc.store.insert_authn_request(&foreign).await.unwrap();
     let mut spec = app.spec(ALICE);
     spec.in_response_to = Some("_ffeeddccbbaa99887766554433221100".into());
     assert_refused(

@@ -424,9 +424,15 @@ async fn admin_create_reads_the_password_from_stdin_or_generates_one() {
     let stored = store.find_admin("GEN@example.org").await.unwrap().unwrap();
     assert!(stored.password_hash.starts_with("$argon2id$") && !stored.password_hash.contains(&generated));
     assert!(spconnect::admins::verify_password(&generated, &stored.password_hash));
-    assert!(spconnect::admins::sign_in(&store, "piped@example.org", "piped password 1234", "127.0.0.1", 0)
-        .await
-        .is_ok());
+    let attempt = spconnect::admins::SignInAttempt {
+        email: "piped@example.org",
+        password: "piped password 1234",
+        client_addr: "127.0.0.1",
+        device_token: None,
+        now: 0,
+    };
+    let checks = std::sync::Arc::new(tokio::sync::Semaphore::new(1));
+    assert!(spconnect::admins::sign_in(&store, &checks, attempt).await.is_ok());
 }
 
 #[tokio::test]

@@ -170,6 +170,7 @@ async fn the_demo_wires_a_working_idp_for_both_journeys() {
         let mut form = vec![("SAMLResponse", response)];
         form.extend(relay.map(|r| ("RelayState", r)));
         let res = client.post(action).form(&form).send().await.unwrap();
+        let res = crate::support::follow_continuation(&client, &sp_base, res).await;
         assert_eq!(res.status(), 303, "{start}");
         let session = client.get(format!("{sp_base}/api/rest/sso/session")).send().await.unwrap().text().await.unwrap();
         assert!(session.contains("alice@demo.example"), "{start}: {session}");

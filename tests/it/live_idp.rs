@@ -30,7 +30,8 @@ async fn follow_idp_form(app: &TestApp, idp: &LiveIdp, url: &str) -> reqwest::Re
     if let Some(r) = relay {
         form.push(("RelayState", r));
     }
-    app.client.post(action).form(&form).send().await.unwrap()
+    let res = app.client.post(action).form(&form).send().await.unwrap();
+    app.follow_continuation(res).await
 }
 
 async fn assert_in_vault(app: &TestApp, res: reqwest::Response) {

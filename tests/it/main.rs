@@ -10,6 +10,7 @@ mod acs_rejects;
 mod admin_console;
 mod ext_login;
 mod first_start;
+mod hardening;
 mod idp_import;
 mod journeys;
 mod live_idp;

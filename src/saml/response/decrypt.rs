@@ -36,6 +36,16 @@ pub fn decrypt_assertion(encrypted_assertion: roxmltree::Node, sp_key: &PKey<Pri
     Ok(wrap_in_scope(encrypted_assertion, &text))
 }
 
+/// Whether the EncryptedData declares AES-GCM (authenticated) content encryption.
+pub fn uses_gcm(encrypted_assertion: roxmltree::Node) -> bool {
+    child(encrypted_assertion, NS_XENC, "EncryptedData")
+        .and_then(|d| child(d, NS_XENC, "EncryptionMethod"))
+        .and_then(|m| m.attribute("Algorithm"))
+        .is_some_and(|a| {
+            a == "http://www.w3.org/2009/xmlenc11#aes128-gcm" || a == "http://www.w3.org/2009/xmlenc11#aes256-gcm"
+        })
+}
+
 fn cipher_value(node: roxmltree::Node) -> Result<Vec<u8>, Rejection> {
     let value = child(node, NS_XENC, "CipherData")
         .and_then(|cd| child(cd, NS_XENC, "CipherValue"))

@@ -1,22 +1,26 @@
 //! POST /api/rest/sso/saml/sso/{sso_id}: the Assertion Consumer Service (HTTP-POST binding).
 //! Reads the form, hands it to `login::finish`, and turns the outcome into a session and a 303.
-//! Nothing here depends on a cookie: the IdP's POST is cross-site.
+//! The IdP's POST is cross-site: the only cookie it can carry is the browser binding
+//! (`SameSite=None`), which a solicited response must present (login CSRF).
 
 use std::net::SocketAddr;
 
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, State};
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::post;
 use axum::{Extension, Router};
 use serde::Deserialize;
 use tower_sessions::Session;
 
-use super::parse_id;
+use super::{continue_login, parse_id};
+use crate::login::binding;
 use crate::login::finish::{self, Attempt};
 use crate::login::LoginError;
 use crate::saml::xml::MAX_ENCODED_LEN;
 use crate::saml::Rejection;
+use crate::web::cookies;
 use crate::web::error::WebError;
 use crate::web::request_id::RequestId;
 use crate::web::session::{self, LoginSession};
@@ -43,14 +47,21 @@ async fn acs(
     Extension(RequestId(request_id)): Extension<RequestId>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     session: Session,
+    headers: HeaderMap,
     Path(raw): Path<String>,
     body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Result<Response, WebError> {
     let refuse = |err: LoginError| WebError::Login { err, request_id: request_id.clone() };
     let sso_id = parse_id(&raw).ok_or_else(|| refuse(LoginError::UnknownSso))?;
-    let body = body.map_err(|_| {
-        tracing::warn!(%request_id, sso_id, reason = "SAML_RESPONSE_TOO_LARGE", "ACS body refused");
-        refuse(Rejection::TooLarge { limit: MAX_FORM_BYTES }.into())
+    let body = body.map_err(|rejection| {
+        if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+            tracing::warn!(%request_id, sso_id, reason = "SAML_RESPONSE_TOO_LARGE", "ACS body refused");
+            refuse(Rejection::TooLarge { limit: MAX_FORM_BYTES }.into())
+        } else {
+            // Cut off mid-body: the client stopped sending, or trickled past the body timeout.
+            tracing::warn!(%request_id, sso_id, reason = "REQUEST_BODY_INCOMPLETE", "ACS body not received in time");
+            WebError::BodyIncomplete { request_id: request_id.clone() }
+        }
     })?;
     let form: AcsForm = serde_urlencoded::from_bytes(&body).unwrap_or_default();
     let attempt = Attempt {
@@ -59,10 +70,20 @@ async fn acs(
         relay_state: form.relay_state.filter(|r| r.len() <= 1024),
         client_addr: Some(peer.ip().to_string()),
         request_id: request_id.clone(),
+        browser_binding: cookies::get(&headers, binding::COOKIE),
         now: chrono::Utc::now(),
     };
     let now = attempt.now.timestamp();
     let logged_in = finish::finish(&svc, attempt).await.map_err(refuse)?;
+    if !logged_in.solicited {
+        // Unsolicited: this POST may come from anyone's page, and the session cookie (Lax) is
+        // not sent with it, so we cannot see whose session it would replace. The session is
+        // made on a same-site GET instead, which asks first if another user is signed in.
+        return continue_login::park(&svc, logged_in, now).await.map_err(|e| {
+            tracing::error!(%request_id, error = %e, "unsolicited login could not be parked");
+            WebError::Internal { request_id: request_id.clone() }
+        });
+    }
     let login = LoginSession {
         user_id: logged_in.user.user_id,
         sso_id: logged_in.sso_id,

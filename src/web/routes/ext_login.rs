@@ -1,16 +1,24 @@
 //! GET /api/rest/sso/ext_login/{sso_id}: the Login URL admins paste into the IdP.
 
-use axum::extract::{Path, Query, State};
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::{Extension, Router};
 use serde::Deserialize;
 
 use super::parse_id;
-use crate::login::{self, LoginError};
+use crate::login::start::Starter;
+use crate::login::{self, binding, LoginError};
+use crate::web::cookies::{self, SameSite};
 use crate::web::error::WebError;
 use crate::web::request_id::RequestId;
 use crate::web::AppState;
+
+/// The binding cookie is sent only to the login endpoints (ext_login and the ACS).
+pub const BINDING_PATH: &str = "/api/rest/sso/";
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/api/rest/sso/ext_login/{sso_id}", get(ext_login))
@@ -25,19 +33,36 @@ struct LoginQuery {
 async fn ext_login(
     State(svc): State<AppState>,
     Extension(RequestId(request_id)): Extension<RequestId>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     Path(raw): Path<String>,
     Query(q): Query<LoginQuery>,
 ) -> Result<Response, WebError> {
     let sso_id =
         parse_id(&raw).ok_or(WebError::Login { err: LoginError::UnknownSso, request_id: request_id.clone() })?;
-    match login::start::start(&svc, sso_id, q.target.as_deref(), chrono::Utc::now()).await {
+    // One binding per browser, reused while it lives, so two tabs can sign in at once.
+    let token =
+        cookies::get(&headers, binding::COOKIE).filter(|t| binding::is_token(t)).unwrap_or_else(binding::new_token);
+    let client = peer.ip().to_string();
+    let who = Starter { browser_binding: &token, client_addr: &client };
+    match login::start::start(&svc, sso_id, q.target.as_deref(), who, chrono::Utc::now()).await {
         // 302 as the Redirect binding expects (saml-bindings §3.4.4).
-        Ok(url) => Ok(Redirect::to(&url).into_response()).map(|mut r: Response| {
-            *r.status_mut() = axum::http::StatusCode::FOUND;
-            r
-        }),
+        Ok(url) => {
+            let mut res = Redirect::to(&url).into_response();
+            *res.status_mut() = axum::http::StatusCode::FOUND;
+            cookies::set(
+                res.headers_mut(),
+                svc.settings.public_https(),
+                binding::COOKIE,
+                &token,
+                BINDING_PATH,
+                svc.settings.request_ttl_secs,
+                SameSite::None,
+            );
+            Ok(res)
+        }
         Err(err) => {
-            tracing::warn!(%request_id, sso_id, reason = err.code(), detail = %err, "login could not start");
+            tracing::warn!(%request_id, sso_id, reason = err.code(), detail = %crate::logsafe::Clipped(&err.to_string()), "login could not start");
             Err(WebError::Login { err, request_id })
         }
     }

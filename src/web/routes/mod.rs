@@ -2,6 +2,7 @@
 
 pub mod acs;
 pub mod admin;
+pub mod continue_login;
 pub mod ext_login;
 pub mod health;
 pub mod metadata;

@@ -57,11 +57,26 @@ impl TestApp {
     }
 
     pub async fn spawn_with(fixture: &str) -> TestApp {
+        Self::spawn_custom(fixture, None, |_| {}).await
+    }
+
+    /// With settings changed before the service starts (limits, caps, lifetimes), and
+    /// optionally another public URL (e.g. `https://…`, as behind a TLS-terminating proxy,
+    /// while the test still speaks plain HTTP to the listener).
+    pub async fn spawn_custom(
+        fixture: &str,
+        public_url: Option<&str>,
+        tweak: impl FnOnce(&mut spconnect::config::Settings),
+    ) -> TestApp {
         let dir = tempfile::tempdir().expect("tempdir");
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         let base = format!("http://127.0.0.1:{}", listener.local_addr().expect("addr").port());
         let data = DataDir::new(dir.path()).expect("data dir");
-        let svc = app::services(data, &base, false).await.expect("services");
+        let public = public_url.unwrap_or(&base).to_string();
+        let mut svc = app::services(data, &public, false).await.expect("services");
+        tweak(std::sync::Arc::make_mut(&mut svc.settings));
+        svc.password_checks =
+            std::sync::Arc::new(tokio::sync::Semaphore::new(svc.settings.limits.max_concurrent_password_checks));
         tokio::spawn(app::serve(svc.clone(), listener, Tls::Off));
         let now = chrono::Utc::now().timestamp();
         let sso = svc.store.create_sso("Example", DOMAIN, spconnect::store::ROOT_NODE_ID, now).await.expect("sso");
@@ -95,11 +110,16 @@ impl TestApp {
     pub fn sso_id(&self) -> i64 {
         self.sso.sso_id
     }
+    /// The ACS as this test reaches it (the listener's address).
     pub fn acs(&self) -> String {
         format!("{}/api/rest/sso/saml/sso/{}", self.base, self.sso_id())
     }
+    /// The ACS as the service names it (its public URL): the Destination an IdP writes.
+    pub fn public_acs(&self) -> String {
+        format!("{}/api/rest/sso/saml/sso/{}", self.svc.settings.public_url, self.sso_id())
+    }
     pub fn entity_id(&self) -> String {
-        format!("{}/api/rest/sso/saml/{}", self.base, self.sso_id())
+        format!("{}/api/rest/sso/saml/{}", self.svc.settings.public_url, self.sso_id())
     }
     pub fn login_url(&self) -> String {
         format!("{}/api/rest/sso/ext_login/{}", self.base, self.sso_id())
@@ -110,7 +130,7 @@ impl TestApp {
 
     /// A valid unsolicited response for `email`, signed on the Assertion.
     pub fn spec(&self, email: &str) -> ResponseSpec {
-        ResponseSpec::new(&self.idp_entity_id, &self.entity_id(), &self.acs(), email)
+        ResponseSpec::new(&self.idp_entity_id, &self.entity_id(), &self.public_acs(), email)
     }
 
     pub async fn set(&self, settings: SsoSettings) {
@@ -130,12 +150,26 @@ impl TestApp {
         (id, location)
     }
 
+    /// Post to the ACS as the browser would, following an unsolicited login's same-site
+    /// continuation (`/api/rest/sso/continue`) when the ACS sends it there: the answer is then
+    /// the continuation's (303 to the target, or the switch-account page).
     pub async fn post_acs(&self, saml_response: &str, relay_state: Option<&str>) -> reqwest::Response {
+        let res = self.post_acs_raw(saml_response, relay_state).await;
+        self.follow_continuation(res).await
+    }
+
+    /// The ACS's own answer, without following the continuation.
+    pub async fn post_acs_raw(&self, saml_response: &str, relay_state: Option<&str>) -> reqwest::Response {
         let mut form = vec![("SAMLResponse", saml_response.to_string())];
         if let Some(r) = relay_state {
             form.push(("RelayState", r.to_string()));
         }
         self.client.post(self.acs()).form(&form).send().await.expect("post ACS")
+    }
+
+    /// If `res` sends the browser to the unsolicited-login continuation, go there.
+    pub async fn follow_continuation(&self, res: reqwest::Response) -> reqwest::Response {
+        follow_continuation(&self.client, &self.base, res).await
     }
 
     /// The email of the session's user, if logged in.
@@ -162,6 +196,18 @@ impl TestApp {
     }
 }
 
+pub const CONTINUE_PATH: &str = "/api/rest/sso/continue";
+
+/// Follow a 303 to the unsolicited-login continuation with `client`, as a browser would.
+pub async fn follow_continuation(client: &reqwest::Client, base: &str, res: reqwest::Response) -> reqwest::Response {
+    let to_continue =
+        res.status() == 303 && res.headers().get("location").and_then(|l| l.to_str().ok()) == Some(CONTINUE_PATH);
+    if !to_continue {
+        return res;
+    }
+    client.get(format!("{base}{CONTINUE_PATH}")).send().await.expect("continuation")
+}
+
 pub fn inflate(b64: &str) -> String {
     let raw = base64::engine::general_purpose::STANDARD.decode(b64).expect("base64");
     let mut xml = String::new();
@@ -185,4 +231,63 @@ pub async fn reason_code(res: reqwest::Response) -> (u16, String) {
         "error page never echoes the posted XML"
     );
     (status, code)
+}
+
+/// The real binary with `args` on the data directory `dir`: (success, stdout, stderr).
+pub fn cli(dir: &Path, args: &[&str]) -> (bool, String, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_spconnect"))
+        .arg("--data-dir")
+        .arg(dir)
+        .args(args)
+        .output()
+        .expect("run spconnect");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// `spconnect serve --http` (the real binary) on a free loopback port, its log in a file.
+pub struct ServerProcess(pub std::process::Child, PathBuf);
+
+impl ServerProcess {
+    /// Stop the server and return what it logged.
+    pub fn stop(&mut self) -> String {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+        std::fs::read_to_string(&self.1).unwrap_or_default()
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Start `spconnect serve --http` on `dir`; returns once it listens, with its base URL.
+pub fn serve_http(dir: &Path) -> (ServerProcess, String) {
+    use std::io::BufRead;
+    let log = dir.join("server.log");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_spconnect"))
+        .arg("--data-dir")
+        .arg(dir)
+        .args(["serve", "--http", "--listen", "127.0.0.1:0"])
+        .env("SPCONNECT_LOG", "info,sqlx=warn")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::fs::File::create(&log).expect("log file"))
+        .spawn()
+        .expect("spawn spconnect serve");
+    let mut reader = std::io::BufReader::new(child.stdout.take().expect("stdout"));
+    let mut line = String::new();
+    while !line.contains("listening on") {
+        line.clear();
+        assert!(reader.read_line(&mut line).expect("banner") > 0, "server exited before listening");
+    }
+    let port = line.split("listening on 127.0.0.1:").nth(1).and_then(|r| r.split(',').next()).expect("port");
+    // Keep draining stdout so the banner never blocks the server.
+    std::thread::spawn(move || for _ in reader.lines() {});
+    (ServerProcess(child, log), format!("http://127.0.0.1:{port}"))
 }

@@ -3,7 +3,7 @@
 use std::net::SocketAddr;
 
 use axum::extract::{ConnectInfo, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::{Form, Router};
@@ -11,9 +11,11 @@ use serde::Deserialize;
 use tower_sessions::Session;
 
 use super::now;
-use crate::admins::{self, SignInError};
+use crate::admins::{self, SignInAttempt, SignInError, SignedIn};
+use crate::logsafe::{clip, Clipped};
 use crate::web::admin_pages::SignInPage;
 use crate::web::admin_session::{self, CurrentAdmin};
+use crate::web::cookies;
 use crate::web::templates::render;
 use crate::web::AppState;
 
@@ -32,9 +34,15 @@ struct SignInForm {
     password: String,
 }
 
+/// The console's "known device" cookie: set at a successful sign-in, it lets this browser's
+/// admin sign in while strangers have the account (or a shared proxy address) throttled.
+const DEVICE_COOKIE: &str = "spconnect_admin_device";
+const DEVICE_COOKIE_DAYS: i64 = 180;
+
 async fn submit(
     State(svc): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     session: Session,
     Form(form): Form<SignInForm>,
 ) -> Response {
@@ -43,8 +51,17 @@ async fn submit(
     let refuse = |status: StatusCode, message: &str, csrf: &str| {
         (status, Html(render(&SignInPage { csrf, message, email: &email }))).into_response()
     };
-    match admins::sign_in(&svc.store, &email, &form.password, &client, now()).await {
-        Ok(account) => {
+    let device =
+        cookies::get(&headers, DEVICE_COOKIE).filter(|t| t.len() == 64 && t.bytes().all(|b| b.is_ascii_hexdigit()));
+    let attempt = SignInAttempt {
+        email: &email,
+        password: &form.password,
+        client_addr: &client,
+        device_token: device.as_deref(),
+        now: now(),
+    };
+    match admins::sign_in(&svc.store, &svc.password_checks, attempt).await {
+        Ok(SignedIn { account, new_device_token }) => {
             let admin = CurrentAdmin { admin_id: account.admin_id, email: account.email.clone(), auth_at: now() };
             if let Err(e) = admin_session::begin(&session, admin).await {
                 tracing::error!(error = %e, "admin session could not be created");
@@ -55,28 +72,66 @@ async fn submit(
                 .audit(&account.email, "admin.sign_in", &account.email, &format!("from {client}"), now())
                 .await;
             tracing::info!(admin = %account.email, %client, "admin signed in");
-            Redirect::to("/admin/sso").into_response()
+            let mut res = Redirect::to("/admin/sso").into_response();
+            if let Some(token) = new_device_token {
+                cookies::set(
+                    res.headers_mut(),
+                    svc.settings.public_https(),
+                    DEVICE_COOKIE,
+                    &token,
+                    "/admin/login",
+                    DEVICE_COOKIE_DAYS * 86_400,
+                    cookies::SameSite::Lax,
+                );
+            }
+            res
         }
         Err(SignInError::BadCredentials) => {
-            tracing::warn!(%email, %client, "admin sign-in refused");
+            tracing::warn!(email = %Clipped(&email), %client, "admin sign-in refused");
+            // Only refusals that reached the password check are audited: throttled and busy
+            // answers cost nothing and would let a flood fill the audit trail.
+            let _ = svc
+                .store
+                .audit(
+                    &clip(&email),
+                    "admin.sign_in_refused",
+                    &clip(&email),
+                    &format!("from {client}: wrong email or password"),
+                    now(),
+                )
+                .await;
             let csrf = admin_session::csrf_token(&session).await;
             refuse(StatusCode::UNAUTHORIZED, "The email or password is wrong.", &csrf)
         }
         Err(SignInError::RateLimited { retry_after_secs }) => {
-            tracing::warn!(%email, %client, "admin sign-in rate limited");
+            tracing::warn!(email = %Clipped(&email), %client, retry_after_secs, "admin sign-in rate limited");
             let csrf = admin_session::csrf_token(&session).await;
-            let message = format!("Too many refused sign-ins. Try again in {} minutes.", retry_after_secs / 60);
-            let mut res = refuse(StatusCode::TOO_MANY_REQUESTS, &message, &csrf);
-            if let Ok(v) = retry_after_secs.to_string().parse() {
-                res.headers_mut().insert(axum::http::header::RETRY_AFTER, v);
-            }
-            res
+            let wait = if retry_after_secs >= 120 {
+                format!("{} minutes", (retry_after_secs + 59) / 60)
+            } else {
+                format!("{retry_after_secs} seconds")
+            };
+            let message = format!("Too many refused sign-ins. Try again in {wait}.");
+            with_retry_after(refuse(StatusCode::TOO_MANY_REQUESTS, &message, &csrf), retry_after_secs)
+        }
+        Err(SignInError::Busy) => {
+            tracing::warn!(%client, "admin sign-in refused: too many password checks at once");
+            let csrf = admin_session::csrf_token(&session).await;
+            let message = "Too many sign-ins at once. Try again in a moment.";
+            with_retry_after(refuse(StatusCode::TOO_MANY_REQUESTS, message, &csrf), 1)
         }
         Err(e) => {
             tracing::error!(error = %e, "admin sign-in failed");
             (StatusCode::INTERNAL_SERVER_ERROR, "sign-in error").into_response()
         }
     }
+}
+
+fn with_retry_after(mut res: Response, secs: i64) -> Response {
+    if let Ok(v) = secs.to_string().parse() {
+        res.headers_mut().insert(axum::http::header::RETRY_AFTER, v);
+    }
+    res
 }
 
 pub async fn logout(session: Session) -> Redirect {

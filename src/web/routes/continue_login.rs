@@ -1,0 +1,146 @@
+//! GET/POST /api/rest/sso/continue: where an unsolicited (IdP-initiated) login becomes a browser
+//! session.
+//!
+//! The ACS cannot see whose session an unsolicited POST would replace (the session cookie is
+//! `SameSite=Lax` and the POST is cross-site), and anyone's page can auto-post a response of the
+//! attacker's own account from the victim's browser. So the ACS commits the login, parks it under
+//! a random token in a short-lived cookie, and sends the browser here with a same-site GET. Here
+//! the session is visible: nobody signed in, or the same user, continues at once; a different
+//! user gets a confirmation page and stays who they were unless they choose to switch.
+
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::get;
+use axum::{Extension, Form, Router};
+use serde::Deserialize;
+use tower_sessions::Session;
+
+use crate::login::finish::LoggedIn;
+use crate::store::{PendingLogin, StoreError};
+use crate::web::cookies::{self, SameSite};
+use crate::web::error::WebError;
+use crate::web::request_id::RequestId;
+use crate::web::session::{self, LoginSession};
+use crate::web::templates::{render, ContinuePage};
+use crate::web::AppState;
+
+pub const PATH: &str = "/api/rest/sso/continue";
+const COOKIE: &str = "spconnect_continue";
+
+pub fn router() -> Router<AppState> {
+    Router::new().route(PATH, get(show).post(decide))
+}
+
+/// Park a committed unsolicited login and send the browser to the continuation.
+pub async fn park(svc: &AppState, logged_in: LoggedIn, now: i64) -> Result<Response, StoreError> {
+    let token = hex::encode(rand::random::<[u8; 16]>());
+    let pending = PendingLogin {
+        user_id: logged_in.user.user_id,
+        sso_id: logged_in.sso_id,
+        auth_at: now,
+        session_index: logged_in.session_index,
+        target: logged_in.target,
+        expires_at: now + svc.settings.continue_ttl_secs,
+    };
+    svc.store.put_pending_login(&crate::login::binding::hash(&token), &pending).await?;
+    let mut res = Redirect::to(PATH).into_response();
+    let secure = svc.settings.public_https();
+    cookies::set(res.headers_mut(), secure, COOKIE, &token, PATH, svc.settings.continue_ttl_secs, SameSite::Lax);
+    Ok(res)
+}
+
+fn token(headers: &HeaderMap) -> Option<String> {
+    cookies::get(headers, COOKIE).filter(|t| crate::login::binding::is_token(t))
+}
+
+/// The form's check value: derived from the token, so only a page we rendered for this
+/// browser's continuation can confirm it.
+fn check_of(token: &str) -> String {
+    crate::login::binding::hash(&format!("confirm:{token}"))[..32].to_string()
+}
+
+async fn show(
+    State(svc): State<AppState>,
+    Extension(RequestId(request_id)): Extension<RequestId>,
+    session: Session,
+    headers: HeaderMap,
+) -> Result<Response, WebError> {
+    let now = chrono::Utc::now().timestamp();
+    let expired = || WebError::ContinuationExpired { request_id: request_id.clone() };
+    let token = token(&headers).ok_or_else(expired)?;
+    let hash = crate::login::binding::hash(&token);
+    let pending = svc.store.pending_login(&hash, now, false).await.map_err(|_| expired())?.ok_or_else(expired)?;
+    let current = session::current(&session, now, svc.settings.session_absolute_secs).await;
+    match current {
+        Some(cur) if cur.user_id != pending.user_id => {
+            let current_email = email_of(&svc, cur.user_id).await;
+            let incoming_email = email_of(&svc, pending.user_id).await;
+            let page = ContinuePage { current: &current_email, incoming: &incoming_email, check: &check_of(&token) };
+            Ok(Html(render(&page)).into_response())
+        }
+        // Nobody signed in, or the same user: nothing is replaced, so no question to ask.
+        _ => finish(&svc, &session, &hash, now, &request_id).await,
+    }
+}
+
+#[derive(Deserialize)]
+struct Decision {
+    choice: String,
+    check: String,
+}
+
+async fn decide(
+    State(svc): State<AppState>,
+    Extension(RequestId(request_id)): Extension<RequestId>,
+    session: Session,
+    headers: HeaderMap,
+    Form(form): Form<Decision>,
+) -> Result<Response, WebError> {
+    let now = chrono::Utc::now().timestamp();
+    let expired = || WebError::ContinuationExpired { request_id: request_id.clone() };
+    let token = token(&headers).ok_or_else(expired)?;
+    let expected = check_of(&token);
+    if !(form.check.len() == expected.len() && openssl::memcmp::eq(form.check.as_bytes(), expected.as_bytes())) {
+        return Err(expired());
+    }
+    let hash = crate::login::binding::hash(&token);
+    if form.choice == "switch" {
+        return finish(&svc, &session, &hash, now, &request_id).await;
+    }
+    // Stay: the parked login is dropped; the current session is untouched.
+    let _ = svc.store.pending_login(&hash, now, true).await;
+    tracing::info!(%request_id, "unsolicited login declined by the signed-in user");
+    let mut res = Redirect::to(crate::login::DEFAULT_TARGET).into_response();
+    cookies::set(res.headers_mut(), svc.settings.public_https(), COOKIE, "", PATH, 0, SameSite::Lax);
+    Ok(res)
+}
+
+/// Take the parked login (once) and make it the session.
+async fn finish(
+    svc: &AppState,
+    session: &Session,
+    hash: &str,
+    now: i64,
+    request_id: &str,
+) -> Result<Response, WebError> {
+    let expired = || WebError::ContinuationExpired { request_id: request_id.to_string() };
+    let pending = svc.store.pending_login(hash, now, true).await.map_err(|_| expired())?.ok_or_else(expired)?;
+    let login = LoginSession {
+        user_id: pending.user_id,
+        sso_id: pending.sso_id,
+        auth_at: pending.auth_at,
+        session_index: pending.session_index,
+    };
+    session::begin(session, login).await.map_err(|e| {
+        tracing::error!(%request_id, error = %e, "session could not be created");
+        WebError::Internal { request_id: request_id.to_string() }
+    })?;
+    let mut res = Redirect::to(&pending.target).into_response();
+    cookies::set(res.headers_mut(), svc.settings.public_https(), COOKIE, "", PATH, 0, SameSite::Lax);
+    Ok(res)
+}
+
+async fn email_of(svc: &AppState, user_id: i64) -> String {
+    svc.store.get_user(user_id).await.ok().flatten().map(|u| u.email).unwrap_or_else(|| "another account".into())
+}
