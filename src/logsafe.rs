@@ -20,8 +20,7 @@ pub fn clip(value: &str) -> String {
 /// As [`clip`], with another bound.
 pub fn clip_to(value: &str, max_chars: usize) -> String {
     let mut out = String::with_capacity(value.len().min(max_chars + 8));
-    let mut kept = 0;
-    for c in value.chars() {
+    for (kept, c) in value.chars().enumerate() {
         if kept == max_chars {
             out.push('…');
             return out;
@@ -34,7 +33,6 @@ pub fn clip_to(value: &str, max_chars: usize) -> String {
             c if c.is_control() || is_invisible_separator(c) => out.push_str(&c.escape_unicode().to_string()),
             c => out.push(c),
         }
-        kept += 1;
     }
     out
 }
