@@ -26,11 +26,16 @@ pub struct Cli {
 pub enum Command {
     /// Run the web service.
     Serve(ServeArgs),
-    /// Run the service plus a built-in demo IdP on loopback, wired together.
+    /// Run the service plus a built-in demo IdP on loopback, wired together. The demo keeps its
+    /// data in a fresh temporary directory (removed on exit), never in `--data-dir`: it trusts a
+    /// demo IdP key, which must not end up in a real deployment's configuration.
     Demo {
         /// Port of the service (the demo IdP takes the next one).
         #[arg(long, default_value_t = 8443)]
         port: u16,
+        /// Keep the demo's data in this directory instead (created if missing; kept on exit).
+        #[arg(long)]
+        keep_in: Option<PathBuf>,
     },
     /// Manage SSO configurations.
     #[command(subcommand)]
@@ -246,7 +251,7 @@ pub(crate) fn print_json(v: &impl serde::Serialize) {
 pub async fn run(cli: Cli) -> Result<std::process::ExitCode, String> {
     match cli.command {
         Command::Serve(args) => serve::serve(&cli.data_dir, args).await,
-        Command::Demo { port } => serve::demo(&cli.data_dir, port).await,
+        Command::Demo { port, keep_in } => serve::demo(keep_in.as_deref(), port).await,
         command => admin::run(&cli.data_dir, cli.json, command).await,
     }
 }

@@ -89,6 +89,10 @@ impl Store {
         .await?)
     }
 
+    pub async fn count_admins(&self) -> Result<i64> {
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM admin_accounts").fetch_one(&self.pool).await?)
+    }
+
     pub async fn mark_admin_signed_in(&self, admin_id: i64, now: i64) -> Result<()> {
         sqlx::query("UPDATE admin_accounts SET last_login_at = ? WHERE admin_id = ?")
             .bind(now)

@@ -176,4 +176,7 @@ async fn the_demo_wires_a_working_idp_for_both_journeys() {
         assert!(session.contains("alice@demo.example"), "{start}: {session}");
     }
     drop(server);
+    // The demo trusts a demo IdP key: it never writes into the data directory it was given.
+    assert!(banner.contains("(temporary, removed on exit"), "{banner}");
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0, "nothing written to --data-dir");
 }
