@@ -162,3 +162,188 @@ pub fn replay_horizon(a: &AssertionFields, skew: Duration, now: DateTime<Utc>) -
     }
     until + skew
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::saml::xml::AlgorithmPolicy;
+
+    const ACS: &str = "https://sp.example/acs";
+    const SP: &str = "https://sp.example/sp";
+    const IDP: &str = "https://idp.example/idp";
+
+    fn exp(allow_unsolicited: bool) -> Expectations<'static> {
+        Expectations {
+            sp_entity_id: SP,
+            acs_url: ACS,
+            idp_entity_id: IDP,
+            idp_certs_der: &[],
+            clock_skew: Duration::seconds(180),
+            policy: AlgorithmPolicy { allow_sha1: false },
+            allow_unsolicited,
+            encryption: Default::default(),
+        }
+    }
+
+    fn at(t: DateTime<Utc>) -> String {
+        t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    }
+
+    fn now() -> DateTime<Utc> {
+        DateTime::from_timestamp(1_800_000_000, 0).unwrap()
+    }
+
+    #[test]
+    fn the_validity_window_is_exact_to_the_second() {
+        let (now, skew) = (now(), Duration::seconds(180));
+        let s = Duration::seconds;
+        // (NotBefore offset, NotOnOrAfter offset, expected code or None)
+        let cases: &[(Option<i64>, Option<i64>, Option<&str>)] = &[
+            (None, None, None),
+            // NotBefore is inclusive, widened by the skew: now + skew == NotBefore passes.
+            (Some(180), None, None),
+            (Some(181), None, Some("SAML_ASSERTION_NOT_YET_VALID")),
+            (Some(-10), None, None),
+            // NotOnOrAfter is exclusive, widened by the skew: now - skew == NotOnOrAfter fails.
+            (None, Some(-179), None),
+            (None, Some(-180), Some("SAML_ASSERTION_EXPIRED")),
+            (None, Some(-181), Some("SAML_ASSERTION_EXPIRED")),
+            (None, Some(300), None),
+            (Some(0), Some(0), None),
+        ];
+        for (nb, na, want) in cases {
+            let nb = nb.map(|o| at(now + s(o)));
+            let na = na.map(|o| at(now + s(o)));
+            let got = check_window(nb.as_deref(), na.as_deref(), skew, now).err().map(|r| r.code());
+            assert_eq!(got, *want, "NotBefore {nb:?} NotOnOrAfter {na:?}");
+        }
+        // Unparseable times are refused with the code of the bound they would have set.
+        assert_eq!(
+            check_window(Some("yesterday"), None, skew, now).unwrap_err().code(),
+            "SAML_ASSERTION_NOT_YET_VALID"
+        );
+        assert_eq!(
+            check_window(None, Some("2026-13-40T00:00:00Z"), skew, now).unwrap_err().code(),
+            "SAML_ASSERTION_EXPIRED"
+        );
+    }
+
+    #[test]
+    fn issue_instant_may_be_skew_ahead_and_skew_plus_90_seconds_old() {
+        let (now, skew) = (now(), Duration::seconds(60));
+        for (offset, ok) in [(0, true), (60, true), (61, false), (-150, true), (-151, false), (-3600, false)] {
+            let got = check_issue_instant(&at(now + Duration::seconds(offset)), skew, now);
+            assert_eq!(got.is_ok(), ok, "IssueInstant now{offset:+}s");
+        }
+        assert_eq!(check_issue_instant("", skew, now).unwrap_err().code(), "SAML_ISSUE_INSTANT_INVALID");
+    }
+
+    #[test]
+    fn in_response_to_truth_table() {
+        let env = |irt: Option<&str>| Envelope { in_response_to: irt.map(str::to_string), ..Default::default() };
+        let id = |s: &str| Some(s.to_string());
+        // (envelope IRT, envelope signed, bearer IRT, unsolicited allowed, expected)
+        let cases: &[(Option<&str>, bool, Option<&str>, bool, Result<Option<&str>, &str>)] = &[
+            (Some("_a"), true, Some("_a"), false, Ok(Some("_a"))),
+            (Some("_a"), false, Some("_a"), false, Ok(Some("_a"))),
+            (Some("_a"), true, Some("_b"), true, Err("SAML_IN_RESPONSE_TO_MISMATCH")),
+            (Some("_a"), true, None, false, Ok(Some("_a"))),
+            // An unsigned envelope may not make an unsolicited assertion look solicited.
+            (Some("_a"), false, None, true, Err("SAML_IN_RESPONSE_TO_MISMATCH")),
+            (None, false, Some("_b"), false, Ok(Some("_b"))),
+            (None, true, None, true, Ok(None)),
+            (None, true, None, false, Err("SAML_UNSOLICITED_NOT_ALLOWED")),
+        ];
+        for (e, signed, bearer, unsolicited, want) in cases {
+            let got = check_in_response_to(&env(*e), *signed, bearer.and_then(id), &exp(*unsolicited));
+            let got = got.map_err(|r| r.code());
+            let want = want.map(|o| o.map(str::to_string));
+            assert_eq!(got, want, "envelope {e:?} signed {signed} bearer {bearer:?} unsolicited {unsolicited}");
+        }
+    }
+
+    #[test]
+    fn audience_destination_issuer_and_status() {
+        let e = exp(true);
+        let mut a = AssertionFields { issuer: IDP.into(), ..Default::default() };
+        a.audience_restrictions = vec![vec![SP.into()]];
+        assert!(check_audience(&a, &e).is_ok());
+        // Every restriction must name us.
+        a.audience_restrictions.push(vec!["https://other.example".into()]);
+        assert_eq!(check_audience(&a, &e).unwrap_err().code(), "SAML_AUDIENCE_MISMATCH");
+        a.audience_restrictions.clear();
+        assert_eq!(check_audience(&a, &e).unwrap_err().code(), "SAML_AUDIENCE_MISMATCH");
+
+        let env = |d: Option<&str>, i: Option<&str>, st: &str| Envelope {
+            destination: d.map(str::to_string),
+            issuer: i.map(str::to_string),
+            status: st.into(),
+            ..Default::default()
+        };
+        assert!(check_destination(&env(Some(ACS), None, ""), &e).is_ok());
+        for bad in [None, Some("https://sp.example/acs/"), Some("https://SP.example/acs")] {
+            assert_eq!(check_destination(&env(bad, None, ""), &e).unwrap_err().code(), "SAML_DESTINATION_MISMATCH");
+        }
+        assert!(check_issuers(&env(None, None, ""), &a, &e).is_ok(), "the Response Issuer is optional");
+        assert!(check_issuers(&env(None, Some(IDP), ""), &a, &e).is_ok());
+        assert_eq!(
+            check_issuers(&env(None, Some("https://evil.example"), ""), &a, &e).unwrap_err().code(),
+            "SAML_ISSUER_MISMATCH"
+        );
+        assert!(check_status(&env(None, None, STATUS_SUCCESS)).is_ok());
+        assert_eq!(
+            check_status(&env(None, None, "urn:oasis:names:tc:SAML:2.0:status:Requester")).unwrap_err().code(),
+            "SAML_STATUS_NOT_SUCCESS"
+        );
+    }
+
+    #[test]
+    fn a_bearer_confirmation_must_name_our_acs_and_be_current() {
+        use crate::saml::response::assertion::SubjectConfirmation;
+        let (e, now) = (exp(true), now());
+        let conf = |method: &str, recipient: Option<&str>, noa: Option<i64>, irt: Option<&str>| SubjectConfirmation {
+            method: method.into(),
+            recipient: recipient.map(str::to_string),
+            not_on_or_after: noa.map(|o| at(now + Duration::seconds(o))),
+            not_before: None,
+            in_response_to: irt.map(str::to_string),
+        };
+        let with = |c: Vec<SubjectConfirmation>| AssertionFields { confirmations: c, ..Default::default() };
+        let ok = with(vec![conf(CM_BEARER, Some(ACS), Some(60), Some("_r"))]);
+        assert_eq!(check_bearer(&ok, &e, now).unwrap().as_deref(), Some("_r"));
+        let cases = [
+            (with(vec![]), "SAML_SUBJECT_CONFIRMATION_INVALID"),
+            (
+                with(vec![conf("urn:oasis:names:tc:SAML:2.0:cm:holder-of-key", Some(ACS), Some(60), None)]),
+                "SAML_SUBJECT_CONFIRMATION_INVALID",
+            ),
+            (with(vec![conf(CM_BEARER, Some("https://evil.example/acs"), Some(60), None)]), "SAML_RECIPIENT_MISMATCH"),
+            (with(vec![conf(CM_BEARER, Some(ACS), None, None)]), "SAML_SUBJECT_CONFIRMATION_INVALID"),
+            (with(vec![conf(CM_BEARER, Some(ACS), Some(-180), None)]), "SAML_ASSERTION_EXPIRED"),
+        ];
+        for (a, code) in cases {
+            assert_eq!(check_bearer(&a, &e, now).unwrap_err().code(), code);
+        }
+        // One usable bearer among several is enough.
+        let mixed = with(vec![
+            conf(CM_BEARER, Some("https://evil.example"), Some(60), None),
+            conf(CM_BEARER, Some(ACS), Some(60), None),
+        ]);
+        assert!(check_bearer(&mixed, &e, now).is_ok());
+    }
+
+    #[test]
+    fn replay_horizon_covers_the_latest_validity_plus_skew() {
+        let now = now();
+        let mut a = AssertionFields { not_on_or_after: Some(at(now + Duration::seconds(300))), ..Default::default() };
+        a.confirmations.push(crate::saml::response::assertion::SubjectConfirmation {
+            not_on_or_after: Some(at(now + Duration::seconds(600))),
+            ..Default::default()
+        });
+        assert_eq!(replay_horizon(&a, Duration::seconds(180), now), now + Duration::seconds(780));
+        assert_eq!(
+            replay_horizon(&AssertionFields::default(), Duration::seconds(180), now),
+            now + Duration::seconds(180)
+        );
+    }
+}
