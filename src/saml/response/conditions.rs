@@ -243,7 +243,8 @@ mod tests {
         let env = |irt: Option<&str>| Envelope { in_response_to: irt.map(str::to_string), ..Default::default() };
         let id = |s: &str| Some(s.to_string());
         // (envelope IRT, envelope signed, bearer IRT, unsolicited allowed, expected)
-        let cases: &[(Option<&str>, bool, Option<&str>, bool, Result<Option<&str>, &str>)] = &[
+        type Row<'a> = (Option<&'a str>, bool, Option<&'a str>, bool, Result<Option<&'a str>, &'a str>);
+        let cases: &[Row] = &[
             (Some("_a"), true, Some("_a"), false, Ok(Some("_a"))),
             (Some("_a"), false, Some("_a"), false, Ok(Some("_a"))),
             (Some("_a"), true, Some("_b"), true, Err("SAML_IN_RESPONSE_TO_MISMATCH")),
