@@ -34,3 +34,11 @@ BEGIN
         VALUES (NEW.user_id, NEW.sso_id, NEW.at, NEW.at)
         ON CONFLICT (user_id, sso_id) DO UPDATE SET last_at = MAX(last_at, excluded.last_at);
 END;
+
+-- One domain, one provisioning node, in the other direction too: a new SSO configuration may
+-- not take a domain that an admin listed for another node (remove it from that list first).
+CREATE TRIGGER sso_configs_domain_not_listed_elsewhere BEFORE INSERT ON sso_configs
+    WHEN EXISTS (SELECT 1 FROM node_domains WHERE lower(domain) = lower(NEW.domain) AND node_id != NEW.node_id)
+BEGIN
+    SELECT RAISE(ABORT, 'the domain is listed for another node (spconnect node set-domains); remove it there first');
+END;

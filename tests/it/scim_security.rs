@@ -263,6 +263,11 @@ async fn a_node_without_a_domain_cannot_create_users_and_says_why() {
     app.svc.store.set_node_domains(bare, &["Bare.Example".into()]).await.unwrap();
     assert_eq!(app.svc.store.node_managed_domains(bare).await.unwrap(), ["bare.example"]);
     scim.create_user("x@bare.example").await;
+    // And no SSO configuration of another node can take a listed domain afterwards.
+    let now = chrono::Utc::now().timestamp();
+    let err = app.svc.store.create_sso("Late", "bare.example", 1, now).await.unwrap_err();
+    assert!(err.to_string().contains("listed for another node"), "{err}");
+    assert_eq!(app.svc.store.node_managed_domains(1).await.unwrap(), ["example.com"]);
     // Groups need no domain.
     scim.create_group("Team", &[]).await;
 }
