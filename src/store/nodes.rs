@@ -125,7 +125,7 @@ impl Store {
     /// Replace the domains an admin listed for a node. A domain that an SSO configuration or the
     /// list of another node holds is refused: one domain, one node that may provision it.
     pub async fn set_node_domains(&self, node_id: i64, domains: &[String]) -> Result<Vec<String>> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let exists: Option<i64> = sqlx::query_scalar("SELECT node_id FROM nodes WHERE node_id = ?")
             .bind(node_id)
             .fetch_optional(&mut *tx)
