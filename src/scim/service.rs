@@ -335,7 +335,7 @@ impl Scim<'_> {
     /// manages (`Store::node_managed_domains`): its SSO configurations' enterprise domains and
     /// the list an admin set. Checked before anything is looked up, so the answer for an address
     /// outside them says nothing about whether it exists (issue 8, items 2 and 12).
-    async fn check_domain(&self, email: &str, what: &str) -> Result<(), ScimError> {
+    async fn check_domain(&self, emails: &[&str], what: &str) -> Result<(), ScimError> {
         let domains = self.store.node_managed_domains(self.node_id).await?;
         if domains.is_empty() {
             return Err(ScimError::InvalidValue(format!(
@@ -344,13 +344,15 @@ impl Scim<'_> {
                 self.node_id, self.node_id
             )));
         }
-        let domain = crate::users::email_domain(email);
-        if !domains.iter().any(|d| d.eq_ignore_ascii_case(domain)) {
-            return Err(ScimError::InvalidValue(format!(
-                "cannot {what} users in the domain {domain:?}: node {} manages only {}",
-                self.node_id,
-                domains.join(", ")
-            )));
+        for email in emails {
+            let domain = crate::users::email_domain(email);
+            if !domains.iter().any(|d| d.eq_ignore_ascii_case(domain)) {
+                return Err(ScimError::InvalidValue(format!(
+                    "cannot {what} users in the domain {domain:?}: node {} manages only {}",
+                    self.node_id,
+                    domains.join(", ")
+                )));
+            }
         }
         Ok(())
     }
@@ -362,8 +364,7 @@ impl Scim<'_> {
         if current.email.eq_ignore_ascii_case(new_email) {
             return Ok(());
         }
-        self.check_domain(&current.email, "rename").await?;
-        self.check_domain(new_email, "rename").await?;
+        self.check_domain(&[&current.email, new_email], "rename").await?;
         if self.store.user_signed_in_outside_node(current.user_id, self.node_id).await? {
             return Err(ScimError::Mutability(
                 "userName cannot be changed: the user signs in through an SSO configuration of another node".into(),
@@ -375,7 +376,7 @@ impl Scim<'_> {
     pub async fn create_user(&self, body: &Value, audit: &mut Audit) -> Result<Value, ScimError> {
         audit.target = str_attr(body, "userName");
         let input = read_user(body, None)?;
-        self.check_domain(&input.email, "create").await?;
+        self.check_domain(&[&input.email], "create").await?;
         let write = self.write(&input).await?;
         let created =
             self.store.scim_create_user(self.node_id, &write, &self.invitation(&input.email), self.now).await?;
