@@ -113,6 +113,9 @@ pub enum NodeCommand {
         #[arg(long)]
         unlimited: bool,
     },
+    /// Set the domains the node's SCIM may provision besides its SSO configurations' enterprise
+    /// domains (none given: clear the list). A domain another node manages is refused.
+    SetDomains { node_id: i64, domains: Vec<String> },
 }
 
 #[derive(Subcommand, Debug)]

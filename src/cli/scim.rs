@@ -64,6 +64,26 @@ pub async fn node(svc: &Services, json: bool, cmd: NodeCommand) -> Result<ExitCo
                 }
             }
         }
+        NodeCommand::SetDomains { node_id, domains } => {
+            let mut clean = Vec::new();
+            for d in &domains {
+                let d = d.trim().trim_start_matches('@').to_ascii_lowercase();
+                if !crate::users::is_email(&format!("x@{d}")) {
+                    return Err(format!("not a domain: {:?}", crate::scim::clip(&d, 100)));
+                }
+                clean.push(d);
+            }
+            let listed = svc.store.set_node_domains(node_id, &clean).await.map_err(|e| e.to_string())?;
+            let managed = svc.store.node_managed_domains(node_id).await.map_err(|e| e.to_string())?;
+            if json {
+                print_json(&serde_json::json!({"node_id": node_id, "listed": listed, "managed": managed}));
+            } else {
+                println!(
+                    "node {node_id} SCIM domains: {}",
+                    if managed.is_empty() { "none (SCIM cannot create users)".to_string() } else { managed.join(", ") }
+                );
+            }
+        }
         NodeCommand::Set { node_id, seats, unlimited } => {
             let seats = if unlimited { None } else { seats };
             let n = svc.store.set_node_seats(node_id, seats).await.map_err(|e| e.to_string())?;

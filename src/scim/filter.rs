@@ -59,7 +59,9 @@ fn tokenize(s: &str) -> Result<Vec<Tok>, ScimError> {
             return Err(invalid("filter has too many terms"));
         }
         match c {
-            ' ' | '\t' | '\n' | '\r' => {
+            // Any Unicode white space separates (a word stops at it too, so every pass of this
+            // loop consumes at least one character).
+            c if c.is_whitespace() => {
                 chars.next();
             }
             '(' | ')' | '[' | ']' => {
@@ -201,13 +203,23 @@ impl Parser {
                 "true" => Value::Bool(true),
                 "false" => Value::Bool(false),
                 "null" => Value::Null,
-                _ => serde_json::from_str::<serde_json::Number>(&w)
-                    .map(Value::Number)
-                    .map_err(|_| invalid(format!("bad value {w:?}")))?,
+                _ => number(&w).ok_or_else(|| invalid(format!("bad value {w:?}")))?,
             },
             _ => return Err(invalid("expected a value")),
         };
         Ok(Filter::Compare(attr, op, value))
+    }
+}
+
+/// A JSON number. serde_json checks the grammar; a fraction or exponent is then read by the
+/// standard library, which rounds correctly (serde_json's default float parser can be one unit
+/// off, and a filter must read back the same from its own text).
+fn number(w: &str) -> Option<Value> {
+    let n = serde_json::from_str::<serde_json::Number>(w).ok()?;
+    if n.is_f64() {
+        serde_json::Number::from_f64(w.parse::<f64>().ok()?).map(Value::Number)
+    } else {
+        Some(Value::Number(n))
     }
 }
 
@@ -350,6 +362,50 @@ impl Filter {
         match self {
             Filter::Compare(attr, CompOp::Eq, Value::String(s)) if attr.eq_ignore_ascii_case("userName") => Some(s),
             _ => None,
+        }
+    }
+}
+
+fn op_name(op: CompOp) -> &'static str {
+    match op {
+        CompOp::Eq => "eq",
+        CompOp::Ne => "ne",
+        CompOp::Co => "co",
+        CompOp::Sw => "sw",
+        CompOp::Ew => "ew",
+        CompOp::Gt => "gt",
+        CompOp::Ge => "ge",
+        CompOp::Lt => "lt",
+        CompOp::Le => "le",
+    }
+}
+
+/// The filter as text that `parse` reads back to the same filter: `and` binds tighter than
+/// `or`, both group to the left, and parentheses appear only where that needs them.
+impl std::fmt::Display for Filter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        fn group(f: &mut std::fmt::Formatter<'_>, x: &Filter, parens: bool) -> std::fmt::Result {
+            if parens {
+                write!(f, "({x})")
+            } else {
+                write!(f, "{x}")
+            }
+        }
+        match self {
+            Filter::Or(a, b) => {
+                group(f, a, false)?;
+                f.write_str(" or ")?;
+                group(f, b, matches!(**b, Filter::Or(..)))
+            }
+            Filter::And(a, b) => {
+                group(f, a, matches!(**a, Filter::Or(..)))?;
+                f.write_str(" and ")?;
+                group(f, b, matches!(**b, Filter::Or(..) | Filter::And(..)))
+            }
+            Filter::Not(x) => write!(f, "not ({x})"),
+            Filter::Present(attr) => write!(f, "{attr} pr"),
+            Filter::Compare(attr, op, v) => write!(f, "{attr} {} {v}", op_name(*op)),
+            Filter::ValuePath(attr, inner) => write!(f, "{attr}[{inner}]"),
         }
     }
 }

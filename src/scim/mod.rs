@@ -7,6 +7,7 @@ pub mod filter;
 pub mod patch;
 pub mod resources;
 pub mod service;
+pub mod throttle;
 pub mod tokens;
 
 use thiserror::Error;
@@ -36,10 +37,16 @@ pub enum ScimError {
     NoTarget(String),
     #[error("{0}")]
     Uniqueness(String),
+    /// RFC 7644 `mutability`: the attribute cannot be changed in the resource's current state.
+    #[error("{0}")]
+    Mutability(String),
     #[error("{0}")]
     NotFound(String),
     #[error("a valid bearer token is required")]
     Unauthorized,
+    /// Too many refused bearer tokens from this client address; retry after that many seconds.
+    #[error("too many failed authentication attempts from this address; retry later")]
+    TooManyRequests(u64),
     #[error("the request body is larger than {0} bytes")]
     TooLarge(usize),
     #[error("this endpoint does not support the method")]
@@ -63,6 +70,7 @@ impl ScimError {
             ScimError::InvalidPath(_) => Some("invalidPath"),
             ScimError::NoTarget(_) => Some("noTarget"),
             ScimError::Uniqueness(_) => Some("uniqueness"),
+            ScimError::Mutability(_) => Some("mutability"),
             _ => None,
         }
     }
@@ -72,6 +80,7 @@ impl ScimError {
         match self {
             ScimError::NotFound(_) => "NOT_FOUND",
             ScimError::Unauthorized => "UNAUTHORIZED",
+            ScimError::TooManyRequests(_) => "TOO_MANY_FAILED_TOKENS",
             ScimError::TooLarge(_) => "TOO_LARGE",
             ScimError::MethodNotAllowed => "METHOD_NOT_ALLOWED",
             ScimError::NotImplemented(_) => "NOT_IMPLEMENTED",
@@ -94,10 +103,20 @@ impl From<StoreError> for ScimError {
 }
 
 /// `urn:…:core:2.0:User:userName` → `userName`; anything else unchanged.
+///
+/// Never slices at a byte offset that may fall inside a multi-byte character (`str::get` only):
+/// a filter attribute such as `urn:ietf:params:scim:schemas:core:2.0:Useé` used to panic here
+/// (issue 8, item 9).
 pub fn strip_core_urn(s: &str) -> &str {
     for urn in [USER_URN, GROUP_URN] {
-        if s.len() > urn.len() + 1 && s[..urn.len()].eq_ignore_ascii_case(urn) && s.as_bytes()[urn.len()] == b':' {
-            return &s[urn.len() + 1..];
+        let rest = s
+            .get(..urn.len())
+            .filter(|head| head.eq_ignore_ascii_case(urn))
+            .and_then(|_| s.get(urn.len()..))
+            .and_then(|rest| rest.strip_prefix(':'))
+            .filter(|rest| !rest.is_empty());
+        if let Some(rest) = rest {
+            return rest;
         }
     }
     s
@@ -105,4 +124,42 @@ pub fn strip_core_urn(s: &str) -> &str {
 
 pub fn is_core_urn(s: &str) -> bool {
     s.eq_ignore_ascii_case(USER_URN) || s.eq_ignore_ascii_case(GROUP_URN)
+}
+
+/// At most `max` characters of an attacker-supplied value, for the log and the audit trail
+/// (an ellipsis marks the cut). Escaping is the log formatter's job (values are `Debug`-quoted).
+pub fn clip(s: &str, max: usize) -> std::borrow::Cow<'_, str> {
+    match s.char_indices().nth(max) {
+        None => std::borrow::Cow::Borrowed(s),
+        Some((at, _)) => std::borrow::Cow::Owned(format!("{}…", &s[..at])),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn core_urns_are_stripped_without_slicing_inside_a_character() {
+        assert_eq!(strip_core_urn("urn:ietf:params:scim:schemas:core:2.0:User:userName"), "userName");
+        assert_eq!(strip_core_urn("URN:IETF:params:scim:schemas:core:2.0:Group:members"), "members");
+        assert_eq!(
+            strip_core_urn("urn:ietf:params:scim:schemas:core:2.0:User:"),
+            "urn:ietf:params:scim:schemas:core:2.0:User:"
+        );
+        // A multi-byte character across the URN's length: no panic, left unchanged.
+        for s in [
+            "urn:ietf:params:scim:schemas:core:2.0:Useé:x",
+            "urn:ietf:params:scim:schemas:core:2.0:Use€",
+            "€€€€€€€€€€€€€€€€",
+        ] {
+            assert_eq!(strip_core_urn(s), s);
+        }
+    }
+
+    #[test]
+    fn clip_counts_characters() {
+        assert_eq!(clip("abc", 3), "abc");
+        assert_eq!(clip("ééééé", 2), "éé…");
+    }
 }

@@ -68,17 +68,22 @@ pub fn parse(body: &Value) -> Result<Vec<Operation>, ScimError> {
 }
 
 /// Where an operation points: `attr`, `attr.sub`, `attr[filter]` or `attr[filter].sub`.
-#[derive(Debug)]
-struct Target {
-    attr: String,
-    filter: Option<Filter>,
-    sub: Option<String>,
+#[derive(Debug, Clone, PartialEq)]
+pub struct Target {
+    pub attr: String,
+    pub filter: Option<Filter>,
+    pub sub: Option<String>,
 }
 
-/// `None` for a path into a schema extension (accepted and ignored, like Keeper).
-fn parse_path(raw: &str) -> Result<Option<Target>, ScimError> {
+/// Longest PATCH path we read, in bytes.
+pub const MAX_PATH_LEN: usize = 512;
+
+/// A PATCH `path`; `None` for a path into a schema extension (accepted and ignored, like
+/// Keeper). Every refusal is `InvalidPath`. Splits only at ASCII delimiters found by `find`, so
+/// no slice falls inside a multi-byte character.
+pub fn parse_path(raw: &str) -> Result<Option<Target>, ScimError> {
     let p = strip_core_urn(raw);
-    if p.len() > 512 {
+    if p.len() > MAX_PATH_LEN {
         return Err(ScimError::InvalidPath("path too long".into()));
     }
     if p.to_ascii_lowercase().starts_with("urn:") {

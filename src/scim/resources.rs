@@ -103,7 +103,7 @@ impl Projection {
         let split = |s: Option<&str>| -> Vec<String> {
             s.unwrap_or_default()
                 .split(',')
-                .map(|a| strip_core_urn(a.trim()).to_string())
+                .map(|a| strip_core_urn(a.trim()).trim().to_string())
                 .filter(|a| !a.is_empty())
                 .take(64)
                 .collect()

@@ -331,9 +331,52 @@ impl Scim<'_> {
         Ok(v)
     }
 
+    /// Keeper: a SCIM node provisions its own users. Here that means the domains the node
+    /// manages (`Store::node_managed_domains`): its SSO configurations' enterprise domains and
+    /// the list an admin set. Checked before anything is looked up, so the answer for an address
+    /// outside them says nothing about whether it exists (issue 8, items 2 and 12).
+    async fn check_domain(&self, emails: &[&str], what: &str) -> Result<(), ScimError> {
+        let domains = self.store.node_managed_domains(self.node_id).await?;
+        if domains.is_empty() {
+            return Err(ScimError::InvalidValue(format!(
+                "node {} manages no domain, so its SCIM cannot {what} users: attach an SSO configuration to the node \
+                 or list its domains with `spconnect node set-domains {} DOMAIN...`",
+                self.node_id, self.node_id
+            )));
+        }
+        for email in emails {
+            let domain = crate::users::email_domain(email);
+            if !domains.iter().any(|d| d.eq_ignore_ascii_case(domain)) {
+                return Err(ScimError::InvalidValue(format!(
+                    "cannot {what} users in the domain {domain:?}: node {} manages only {}",
+                    self.node_id,
+                    domains.join(", ")
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// A userName change (PUT or PATCH) moves an identity: both the old and the new address must
+    /// be in a domain this node manages, and the user must not have signed in through an SSO
+    /// configuration of another node (whose IdP vouches for that identity).
+    async fn check_rename(&self, current: &User, new_email: &str) -> Result<(), ScimError> {
+        if current.email.eq_ignore_ascii_case(new_email) {
+            return Ok(());
+        }
+        self.check_domain(&[&current.email, new_email], "rename").await?;
+        if self.store.user_signed_in_outside_node(current.user_id, self.node_id).await? {
+            return Err(ScimError::Mutability(
+                "userName cannot be changed: the user signs in through an SSO configuration of another node".into(),
+            ));
+        }
+        Ok(())
+    }
+
     pub async fn create_user(&self, body: &Value, audit: &mut Audit) -> Result<Value, ScimError> {
         audit.target = str_attr(body, "userName");
         let input = read_user(body, None)?;
+        self.check_domain(&[&input.email], "create").await?;
         let write = self.write(&input).await?;
         let created =
             self.store.scim_create_user(self.node_id, &write, &self.invitation(&input.email), self.now).await?;
@@ -347,6 +390,7 @@ impl Scim<'_> {
 
     async fn update_user(&self, current: &User, input: UserInput, audit: &mut Audit) -> Result<Value, ScimError> {
         audit.target = Some(input.email.clone());
+        self.check_rename(current, &input.email).await?;
         let write = self.write(&input).await?;
         let updated = self.store.scim_replace_user(current.user_id, &write, self.now).await?;
         if current.status != UserStatus::Locked && updated.status == UserStatus::Locked {

@@ -96,4 +96,81 @@ impl Store {
         .await?;
         Ok(())
     }
+
+    /// The domains a node's SCIM may create and rename users in: the enterprise domains of the
+    /// SSO configurations attached to the node and the domains an admin listed for it, ASCII
+    /// lower case, sorted, without duplicates. `allow_other_domains` on a configuration widens
+    /// SSO login only, never SCIM (else any node could provision any address).
+    pub async fn node_managed_domains(&self, node_id: i64) -> Result<Vec<String>> {
+        let mut domains: Vec<String> = sqlx::query_scalar(
+            "SELECT lower(domain) FROM sso_configs WHERE node_id = ? UNION SELECT lower(domain) FROM node_domains WHERE node_id = ?",
+        )
+        .bind(node_id)
+        .bind(node_id)
+        .fetch_all(&self.pool)
+        .await?;
+        domains.sort();
+        domains.dedup();
+        Ok(domains)
+    }
+
+    /// The domains an admin listed for a node (without those of its SSO configurations).
+    pub async fn node_listed_domains(&self, node_id: i64) -> Result<Vec<String>> {
+        Ok(sqlx::query_scalar("SELECT domain FROM node_domains WHERE node_id = ? ORDER BY domain")
+            .bind(node_id)
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
+    /// Replace the domains an admin listed for a node. A domain that an SSO configuration or the
+    /// list of another node holds is refused: one domain, one node that may provision it.
+    pub async fn set_node_domains(&self, node_id: i64, domains: &[String]) -> Result<Vec<String>> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let exists: Option<i64> = sqlx::query_scalar("SELECT node_id FROM nodes WHERE node_id = ?")
+            .bind(node_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if exists.is_none() {
+            return Err(StoreError::NotFound("node"));
+        }
+        sqlx::query("DELETE FROM node_domains WHERE node_id = ?").bind(node_id).execute(&mut *tx).await?;
+        for d in domains {
+            let d = super::email_key(d);
+            let holder: Option<i64> = sqlx::query_scalar(
+                "SELECT node_id FROM sso_configs WHERE lower(domain) = ? AND node_id != ? \
+                 UNION SELECT node_id FROM node_domains WHERE lower(domain) = ? AND node_id != ? LIMIT 1",
+            )
+            .bind(&d)
+            .bind(node_id)
+            .bind(&d)
+            .bind(node_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+            if let Some(other) = holder {
+                return Err(StoreError::Conflict(format!("the domain {d} is already managed by node {other}")));
+            }
+            sqlx::query("INSERT INTO node_domains (node_id, domain) VALUES (?, ?) ON CONFLICT DO NOTHING")
+                .bind(node_id)
+                .bind(&d)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        self.node_listed_domains(node_id).await
+    }
+
+    /// Has the user signed in through an SSO configuration that belongs to another node than
+    /// `node_id`? Such a user's identity is vouched for by that node's IdP, so `node_id`'s SCIM
+    /// may not rename it.
+    pub async fn user_signed_in_outside_node(&self, user_id: i64, node_id: i64) -> Result<bool> {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM user_sso_logins l JOIN sso_configs s ON s.sso_id = l.sso_id \
+             WHERE l.user_id = ? AND s.node_id != ?",
+        )
+        .bind(user_id)
+        .bind(node_id)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(n > 0)
+    }
 }

@@ -99,9 +99,13 @@ impl Store {
     }
 
     /// Create a user over SCIM: `invited` (invitation queued) unless `active` is false, then
-    /// `locked`. A user SCIM deleted earlier under the same email is brought back with a new
-    /// SCIM id (so an IdP's "Test Connection" can create and delete the same test user again);
-    /// it returns `active` if it had logged in before, else `invited`.
+    /// `locked`. A user this node's SCIM deleted earlier under the same email is brought back
+    /// with a new SCIM id (so an IdP's "Test Connection" can create and delete the same test
+    /// user again); it returns `active` if it had logged in before, else `invited`.
+    ///
+    /// Any other user with that email — live or deleted, in this node or another — is a
+    /// conflict with one and the same message: a node never moves, revives or reveals a user of
+    /// another node (issue 8, items 1 and 12).
     pub async fn scim_create_user(
         &self,
         node_id: i64,
@@ -110,26 +114,35 @@ impl Store {
         now: i64,
     ) -> Result<Created> {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        let existing: Option<(i64, Option<i64>, Option<i64>)> =
-            sqlx::query_as("SELECT user_id, scim_deleted_at, last_login_at FROM users WHERE email = ? COLLATE NOCASE")
-                .bind(&w.email)
-                .fetch_optional(&mut *tx)
-                .await?;
-        let status = match (w.active, &existing) {
+        let existing: Option<(i64, i64, Option<i64>, Option<i64>)> = sqlx::query_as(
+            "SELECT user_id, node_id, scim_deleted_at, last_login_at FROM users WHERE email = ? COLLATE NOCASE",
+        )
+        .bind(&w.email)
+        .fetch_optional(&mut *tx)
+        .await?;
+        // Only this node's own tombstone may be revived; everything else is taken, and says so
+        // in the same words whichever node holds it.
+        let revive = match existing {
+            None => None,
+            Some((user_id, owner, Some(_), last_login)) if owner == node_id => Some((user_id, last_login)),
+            Some(_) => return Err(taken(&w.email)),
+        };
+        let status = match (w.active, &revive) {
             (Some(false), _) => UserStatus::Locked,
-            (_, Some((_, _, Some(_)))) => UserStatus::Active,
+            (_, Some((_, Some(_)))) => UserStatus::Active,
             _ => UserStatus::Invited,
         };
         if status != UserStatus::Locked {
             check_seats(&mut tx, node_id).await?;
         }
         let scim_id = uuid::Uuid::new_v4().to_string();
-        let user_id = match existing {
-            Some((_, None, _)) => return Err(StoreError::Conflict(format!("{} is already taken", w.email))),
-            Some((user_id, Some(_), _)) => {
-                sqlx::query(
+        let user_id = match revive {
+            Some((user_id, _)) => {
+                // node_id is not written: the user stays where it is (this node).
+                let res = sqlx::query(
                     "UPDATE users SET email = ?, first_name = ?, last_name = ?, display_name = ?, external_id = ?, \
-                     status = ?, node_id = ?, scim_id = ?, scim_deleted_at = NULL, updated_at = ? WHERE user_id = ?",
+                     status = ?, scim_id = ?, scim_deleted_at = NULL, updated_at = ? \
+                     WHERE user_id = ? AND node_id = ? AND scim_deleted_at IS NOT NULL",
                 )
                 .bind(super::email_key(&w.email))
                 .bind(&w.first_name)
@@ -137,12 +150,15 @@ impl Store {
                 .bind(&w.display_name)
                 .bind(&w.external_id)
                 .bind(status.as_str())
-                .bind(node_id)
                 .bind(&scim_id)
                 .bind(now)
                 .bind(user_id)
+                .bind(node_id)
                 .execute(&mut *tx)
                 .await?;
+                if res.rows_affected() != 1 {
+                    return Err(taken(&w.email));
+                }
                 user_id
             }
             None => {
@@ -217,7 +233,7 @@ impl Store {
                 .fetch_optional(&mut *tx)
                 .await?;
         if taken.is_some() {
-            return Err(StoreError::Conflict(format!("{} is already taken", w.email)));
+            return Err(self::taken(&w.email));
         }
         sqlx::query(
             "UPDATE users SET email = ?, first_name = ?, last_name = ?, display_name = ?, external_id = ?, status = ?, \
@@ -314,6 +330,13 @@ impl Store {
         .fetch_all(&self.pool)
         .await?)
     }
+}
+
+/// The one answer to every uniqueness conflict on userName, whoever holds the address: the same
+/// words for a live user of this node, a user of another node and any node's deleted user, so
+/// that SCIM cannot be used to learn which (issue 8, item 12).
+fn taken(email: &str) -> StoreError {
+    StoreError::Conflict(format!("userName {email} is already in use"))
 }
 
 /// Refuse when the node's seats are all taken by users that are not locked.

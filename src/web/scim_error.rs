@@ -14,10 +14,12 @@ pub fn status_of(err: &ScimError) -> StatusCode {
         | ScimError::InvalidFilter(_)
         | ScimError::InvalidValue(_)
         | ScimError::InvalidPath(_)
-        | ScimError::NoTarget(_) => StatusCode::BAD_REQUEST,
+        | ScimError::NoTarget(_)
+        | ScimError::Mutability(_) => StatusCode::BAD_REQUEST,
         ScimError::Uniqueness(_) => StatusCode::CONFLICT,
         ScimError::NotFound(_) => StatusCode::NOT_FOUND,
         ScimError::Unauthorized => StatusCode::UNAUTHORIZED,
+        ScimError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
         ScimError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
         ScimError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
         ScimError::NotImplemented(_) => StatusCode::NOT_IMPLEMENTED,
@@ -37,6 +39,10 @@ pub fn scim_json(status: StatusCode, body: &Value) -> Response {
 impl IntoResponse for ScimError {
     fn into_response(self) -> Response {
         let status = status_of(&self);
+        let retry_after = match &self {
+            ScimError::TooManyRequests(secs) => Some(*secs),
+            _ => None,
+        };
         // Storage detail stays in the log (written by the caller); the client learns nothing.
         let mut body =
             json!({"schemas": [ERROR_URN], "status": status.as_u16().to_string(), "detail": self.to_string()});
@@ -47,6 +53,9 @@ impl IntoResponse for ScimError {
         if status == StatusCode::UNAUTHORIZED {
             res.headers_mut()
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"spconnect-scim\""));
+        }
+        if let Some(secs) = retry_after {
+            res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
         res
     }

@@ -19,5 +19,7 @@ mod prefilter_props;
 mod scim_cli;
 mod scim_compliance;
 mod scim_groups;
+mod scim_props;
+mod scim_security;
 mod scim_users;
 mod sp_metadata;

@@ -60,6 +60,8 @@ async fn scim_invitations_are_delivered_over_smtp_and_marked_sent() {
     };
     let token: serde_json::Value = serde_json::from_str(&cli(&["--json", "scim", "token", "1"])).unwrap();
     let token = token["token"].as_str().unwrap().to_string();
+    // SCIM creates users only in a domain its node manages (no SSO configuration here).
+    assert!(cli(&["node", "set-domains", "1", "acme.example"]).contains("acme.example"));
 
     let (smtp_port, received) = smtp_sink();
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();

@@ -1,23 +1,30 @@
 //! /api/rest/scim/v2/{node_id}/…: the SCIM 2.0 server (Users, Groups, discovery). Handlers only
 //! authenticate, read the body, call `scim::service` and record the audit event; Keeper's rules
-//! are in `scim/`. Bodies are capped at `MAX_BODY_BYTES` on these routes (413 past it).
+//! are in `scim/`. Bodies are capped at `MAX_BODY_BYTES` on these routes: past it the rest of the
+//! body is read and thrown away (up to `DRAIN_MAX_BYTES`) so that the client reads a 413 SCIM
+//! error instead of a reset connection. Refused bearer tokens are counted per client address
+//! (`scim::throttle`): past the limit the answer is 429 without checking the token.
 
+use std::convert::Infallible;
 use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
-use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
-use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRequestParts, Path, RawPathParams, RawQuery};
+use axum::body::{Body, Bytes, HttpBody};
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Path, RawPathParams, RawQuery, Request};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get};
-use axum::Router;
+use axum::{Extension, Router};
 use serde_json::Value;
 
 use super::parse_id;
 use crate::scim::resources::{self, Projection};
 use crate::scim::service::{events, Audit, ListQuery, Scim, MAX_COUNT};
-use crate::scim::{tokens, ScimError, MAX_BODY_BYTES};
+use crate::scim::throttle::{Counted, TokenThrottle};
+use crate::scim::{clip, tokens, ScimError, MAX_BODY_BYTES};
 use crate::services::Services;
 use crate::store::NewProvisioningEvent;
 use crate::web::request_id::RequestId;
@@ -52,7 +59,7 @@ pub fn router() -> Router<AppState> {
             any(|| async { ScimError::NotImplemented("bulk operations are not supported".into()) }),
         )
         .fallback(|| async { ScimError::NotFound("no such SCIM endpoint".into()) })
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES));
+        .layer(Extension(Arc::new(TokenThrottle::default())));
     Router::new().nest(SCIM_PREFIX, inner)
 }
 
@@ -75,7 +82,16 @@ impl FromRequestParts<AppState> for ScimCtx {
 
     async fn from_request_parts(parts: &mut Parts, svc: &AppState) -> Result<Self, Self::Rejection> {
         let request_id = parts.extensions.get::<RequestId>().map(|r| r.0.clone()).unwrap_or_default();
-        let client_addr = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string());
+        let client_ip = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
+        let client_addr = client_ip.map(|ip| ip.to_string());
+        let throttle = parts.extensions.get::<Arc<TokenThrottle>>().cloned();
+        // Too many refused tokens from this address: answer before looking at the token, the
+        // node or the database, and without logging each request again.
+        if let (Some(t), Some(ip)) = (&throttle, client_ip) {
+            if let Some(secs) = t.blocked(ip, Instant::now()) {
+                return Err(ScimError::TooManyRequests(secs));
+            }
+        }
         let params = RawPathParams::from_request_parts(parts, svc)
             .await
             .map_err(|_| ScimError::NotFound("no such node".into()))?;
@@ -94,7 +110,14 @@ impl FromRequestParts<AppState> for ScimCtx {
                 (Some(_), None) => "SCIM is not enabled for this node",
                 (Some(_), Some(_)) => "wrong bearer token",
             };
-            tracing::warn!(%request_id, node_id, client = client_addr.as_deref().unwrap_or("-"), path = parts.uri.path(), reason = why, "SCIM request refused: 401");
+            let path = clip(parts.uri.path(), 200);
+            tracing::warn!(%request_id, node_id, client = client_addr.as_deref().unwrap_or("-"), path = path.as_ref(), reason = why, "SCIM request refused: 401");
+            if let (Some(t), Some(ip)) = (&throttle, client_ip) {
+                if t.record_failure(ip, Instant::now()) == Counted::NowBlocked {
+                    tracing::warn!(%request_id, client = client_addr.as_deref().unwrap_or("-"),
+                        "too many refused SCIM tokens from this address: answering 429 for a while");
+                }
+            }
             return Err(ScimError::Unauthorized);
         }
         let _ = svc.store.touch_scim_token(node_id, chrono::Utc::now().timestamp()).await;
@@ -119,21 +142,23 @@ impl ScimCtx {
 
     /// Record the provisioning event, log the call, and answer.
     async fn finish(&self, audit: Audit, result: Result<(StatusCode, Option<Value>), ScimError>) -> Response {
+        // Targets and details can carry what the client sent: clipped for the log and the table.
         let (success, reason, detail) = match &result {
-            Ok(_) => (true, None, audit.note.clone()),
-            Err(e) => (false, Some(e.reason()), Some(e.to_string())),
+            Ok(_) => (true, None, audit.note.as_deref().map(|n| clip(n, 500).into_owned())),
+            Err(e) => (false, Some(e.reason()), Some(clip(&e.to_string(), 500).into_owned())),
         };
+        let target = audit.target.as_deref().map(|t| clip(t, 256).into_owned());
         if let Err(ScimError::Store(e)) = &result {
             tracing::error!(request_id = %self.request_id, node_id = self.node_id, error = %e, "SCIM call failed in storage");
         }
-        tracing::info!(request_id = %self.request_id, node_id = self.node_id, event = audit.event, target = audit.target.as_deref().unwrap_or("-"),
+        tracing::info!(request_id = %self.request_id, node_id = self.node_id, event = audit.event, target = target.as_deref().unwrap_or("-"),
             outcome = if success { "success" } else { "failure" }, reason = reason.unwrap_or("-"), "SCIM");
         let event = NewProvisioningEvent {
             at: chrono::Utc::now().timestamp(),
             node_id: self.node_id,
             event: audit.event,
             method: self.method.as_str(),
-            target: audit.target.as_deref(),
+            target: target.as_deref(),
             success,
             reason,
             detail: detail.as_deref(),
@@ -166,16 +191,102 @@ fn respond(result: Result<(StatusCode, Option<Value>), ScimError>) -> Response {
     }
 }
 
-/// The JSON object of a request body; 413 past the limit, 400 for anything not a JSON object.
-fn json_body(body: Result<Bytes, BytesRejection>) -> Result<Value, ScimError> {
-    let bytes = body.map_err(|e| {
-        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ScimError::TooLarge(MAX_BODY_BYTES)
-        } else {
-            ScimError::InvalidSyntax("the request body could not be read".into())
+/// How much of an oversized body is still read (and thrown away) so that the client, which is
+/// still sending, reads the 413 instead of a reset; past it the connection is closed.
+pub const DRAIN_MAX_BYTES: usize = 16 * 1024 * 1024;
+/// How long reading a body (and draining an oversized one) may take in all.
+const BODY_DEADLINE: Duration = Duration::from_secs(30);
+
+/// A SCIM request body, read up to `MAX_BODY_BYTES`. Never rejects: handlers turn a failure into
+/// a SCIM error (with an audit record) themselves.
+pub struct ScimBody {
+    bytes: Result<Bytes, ScimError>,
+    /// The connection must close after the answer (an oversized body was not read to its end).
+    close: bool,
+}
+
+impl<S: Send + Sync> FromRequest<S> for ScimBody {
+    type Rejection = Infallible;
+
+    async fn from_request(req: Request, _: &S) -> Result<Self, Infallible> {
+        let declared = req
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok());
+        let body = req.into_body();
+        let read = tokio::time::timeout(BODY_DEADLINE, read_limited(body, declared)).await;
+        Ok(match read {
+            Ok(b) => b,
+            Err(_) => ScimBody {
+                bytes: Err(ScimError::InvalidSyntax("the request body was not received in time".into())),
+                close: true,
+            },
+        })
+    }
+}
+
+async fn next_frame(body: &mut Body) -> Option<Result<Bytes, ()>> {
+    loop {
+        match std::future::poll_fn(|cx| Pin::new(&mut *body).poll_frame(cx)).await? {
+            Ok(frame) => match frame.into_data() {
+                Ok(data) => return Some(Ok(data)),
+                Err(_trailers) => continue,
+            },
+            Err(_) => return Some(Err(())),
         }
-    })?;
-    match serde_json::from_slice::<Value>(&bytes) {
+    }
+}
+
+async fn read_limited(mut body: Body, declared: Option<u64>) -> ScimBody {
+    let too_large = |close| ScimBody { bytes: Err(ScimError::TooLarge(MAX_BODY_BYTES)), close };
+    if declared.is_some_and(|n| n > DRAIN_MAX_BYTES as u64) {
+        // Not worth reading: answer at once and close.
+        return too_large(true);
+    }
+    let mut buf: Vec<u8> = Vec::new();
+    let mut total = 0usize;
+    while let Some(chunk) = next_frame(&mut body).await {
+        let Ok(chunk) = chunk else {
+            return ScimBody {
+                bytes: Err(ScimError::InvalidSyntax("the request body could not be read".into())),
+                close: true,
+            };
+        };
+        total = total.saturating_add(chunk.len());
+        if total > DRAIN_MAX_BYTES {
+            return too_large(true);
+        }
+        if total <= MAX_BODY_BYTES {
+            buf.extend_from_slice(&chunk);
+        } else if !buf.is_empty() {
+            buf = Vec::new(); // over the limit: keep reading, keep nothing
+        }
+    }
+    if total > MAX_BODY_BYTES {
+        return too_large(false);
+    }
+    ScimBody { bytes: Ok(Bytes::from(buf)), close: false }
+}
+
+impl ScimBody {
+    /// `Connection: close` on the answer when the body was not read to its end.
+    fn closing(&self, mut res: Response) -> Response {
+        if self.close {
+            res.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+        }
+        res
+    }
+}
+
+/// The JSON object of a request body; 413 past the limit, 400 for anything not a JSON object.
+fn json_body(body: &ScimBody) -> Result<Value, ScimError> {
+    let bytes = match &body.bytes {
+        Ok(b) => b,
+        Err(ScimError::TooLarge(n)) => return Err(ScimError::TooLarge(*n)),
+        Err(e) => return Err(ScimError::InvalidSyntax(e.to_string())),
+    };
+    match serde_json::from_slice::<Value>(bytes) {
         Ok(v @ Value::Object(_)) => Ok(v),
         Ok(_) => Err(ScimError::InvalidSyntax("the request body must be a JSON object".into())),
         Err(e) => Err(ScimError::InvalidSyntax(format!("malformed JSON: {e}"))),
@@ -243,39 +354,31 @@ async fn get_user(ctx: ScimCtx, Path((_, id)): Path<(String, String)>, RawQuery(
     ctx.finish(audit, res.map(|v| (OK, Some(v)))).await
 }
 
-async fn create_user(ctx: ScimCtx, body: Result<Bytes, BytesRejection>) -> Response {
+async fn create_user(ctx: ScimCtx, body: ScimBody) -> Response {
     let mut audit = Audit::new(events::USER_CREATE);
-    let res = match json_body(body) {
+    let res = match json_body(&body) {
         Ok(v) => ctx.scim().create_user(&v, &mut audit).await,
         Err(e) => Err(e),
     };
-    ctx.finish(audit, res.map(|v| (StatusCode::CREATED, Some(v)))).await
+    body.closing(ctx.finish(audit, res.map(|v| (StatusCode::CREATED, Some(v)))).await)
 }
 
-async fn replace_user(
-    ctx: ScimCtx,
-    Path((_, id)): Path<(String, String)>,
-    body: Result<Bytes, BytesRejection>,
-) -> Response {
+async fn replace_user(ctx: ScimCtx, Path((_, id)): Path<(String, String)>, body: ScimBody) -> Response {
     let mut audit = Audit::new(events::USER_UPDATE);
-    let res = match json_body(body) {
+    let res = match json_body(&body) {
         Ok(v) => ctx.scim().replace_user(&id, &v, &mut audit).await,
         Err(e) => Err(e),
     };
-    ctx.finish(audit, res.map(|v| (OK, Some(v)))).await
+    body.closing(ctx.finish(audit, res.map(|v| (OK, Some(v)))).await)
 }
 
-async fn patch_user(
-    ctx: ScimCtx,
-    Path((_, id)): Path<(String, String)>,
-    body: Result<Bytes, BytesRejection>,
-) -> Response {
+async fn patch_user(ctx: ScimCtx, Path((_, id)): Path<(String, String)>, body: ScimBody) -> Response {
     let mut audit = Audit::new(events::USER_UPDATE);
-    let res = match json_body(body) {
+    let res = match json_body(&body) {
         Ok(v) => ctx.scim().patch_user(&id, &v, &mut audit).await,
         Err(e) => Err(e),
     };
-    ctx.finish(audit, res.map(|v| (OK, Some(v)))).await
+    body.closing(ctx.finish(audit, res.map(|v| (OK, Some(v)))).await)
 }
 
 async fn delete_user(ctx: ScimCtx, Path((_, id)): Path<(String, String)>) -> Response {
@@ -301,39 +404,31 @@ async fn get_group(ctx: ScimCtx, Path((_, id)): Path<(String, String)>, RawQuery
     ctx.finish(audit, res.map(|v| (OK, Some(v)))).await
 }
 
-async fn create_group(ctx: ScimCtx, body: Result<Bytes, BytesRejection>) -> Response {
+async fn create_group(ctx: ScimCtx, body: ScimBody) -> Response {
     let mut audit = Audit::new(events::GROUP_CREATE);
-    let res = match json_body(body) {
+    let res = match json_body(&body) {
         Ok(v) => ctx.scim().create_group(&v, &mut audit).await,
         Err(e) => Err(e),
     };
-    ctx.finish(audit, res.map(|v| (StatusCode::CREATED, Some(v)))).await
+    body.closing(ctx.finish(audit, res.map(|v| (StatusCode::CREATED, Some(v)))).await)
 }
 
-async fn replace_group(
-    ctx: ScimCtx,
-    Path((_, id)): Path<(String, String)>,
-    body: Result<Bytes, BytesRejection>,
-) -> Response {
+async fn replace_group(ctx: ScimCtx, Path((_, id)): Path<(String, String)>, body: ScimBody) -> Response {
     let mut audit = Audit::new(events::GROUP_UPDATE);
-    let res = match json_body(body) {
+    let res = match json_body(&body) {
         Ok(v) => ctx.scim().replace_group(&id, &v, &mut audit).await,
         Err(e) => Err(e),
     };
-    ctx.finish(audit, res.map(|v| (OK, Some(v)))).await
+    body.closing(ctx.finish(audit, res.map(|v| (OK, Some(v)))).await)
 }
 
-async fn patch_group(
-    ctx: ScimCtx,
-    Path((_, id)): Path<(String, String)>,
-    body: Result<Bytes, BytesRejection>,
-) -> Response {
+async fn patch_group(ctx: ScimCtx, Path((_, id)): Path<(String, String)>, body: ScimBody) -> Response {
     let mut audit = Audit::new(events::GROUP_UPDATE);
-    let res = match json_body(body) {
+    let res = match json_body(&body) {
         Ok(v) => ctx.scim().patch_group(&id, &v, &mut audit).await,
         Err(e) => Err(e),
     };
-    ctx.finish(audit, res.map(|v| (OK, Some(v)))).await
+    body.closing(ctx.finish(audit, res.map(|v| (OK, Some(v)))).await)
 }
 
 async fn delete_group(ctx: ScimCtx, Path((_, id)): Path<(String, String)>) -> Response {
