@@ -70,15 +70,13 @@ pub async fn serve(svc: Services, listener: std::net::TcpListener, tls: Tls) -> 
         // response on a kept-alive connection (hyper restarts it while idle), so it is also the
         // idle keep-alive timeout.
         builder.http1().header_read_timeout(limits.header_read_timeout).max_buf_size(64 * 1024);
-        builder
-            .http2()
-            .max_concurrent_streams(64)
-            .keep_alive_interval(limits.header_read_timeout)
-            .keep_alive_timeout(limits.header_read_timeout);
     };
+    // HTTP/1.1 only (`http1_only` below, and ALPN): hyper's HTTP/2 server has no idle timeout (a
+    // client that answers pings keeps a connection forever) and multiplies every per-connection
+    // bound by its stream count. Sign-ins gain nothing from HTTP/2.
     match tls {
         Tls::Off => {
-            let mut server = axum_server::from_tcp(listener)?.acceptor(gate);
+            let mut server = axum_server::from_tcp(listener)?.acceptor(gate).http1_only();
             configure(server.http_builder());
             server.serve(app).await?;
         }
@@ -92,11 +90,15 @@ pub async fn serve(svc: Services, listener: std::net::TcpListener, tls: Tls) -> 
                 }
             };
             let _ = rustls::crypto::ring::default_provider().install_default();
-            let config = axum_server::tls_rustls::RustlsConfig::from_pem_file(&cert, &key).await?;
+            let pem = axum_server::tls_rustls::RustlsConfig::from_pem_file(&cert, &key).await?;
+            // Offer HTTP/1.1 only in ALPN (see `http1_only`).
+            let mut inner = (*pem.get_inner()).clone();
+            inner.alpn_protocols = vec![b"http/1.1".to_vec()];
+            let config = axum_server::tls_rustls::RustlsConfig::from_config(std::sync::Arc::new(inner));
             let acceptor = axum_server::tls_rustls::RustlsAcceptor::new(config)
                 .handshake_timeout(limits.header_read_timeout)
                 .acceptor(gate);
-            let mut server = axum_server::from_tcp(listener)?.acceptor(acceptor);
+            let mut server = axum_server::from_tcp(listener)?.acceptor(acceptor).http1_only();
             configure(server.http_builder());
             server.serve(app).await?;
         }

@@ -65,9 +65,9 @@ pub struct Settings {
     pub smtp: Option<crate::mailer::SmtpConfig>,
     /// Login records (successes and refusals) are kept this long, then purged.
     pub login_retention_secs: i64,
-    /// Unanswered AuthnRequests kept per client address (oldest dropped beyond it).
+    /// Unanswered AuthnRequests one client address may have waiting (new ones refused beyond it).
     pub pending_requests_per_client: i64,
-    /// Unanswered AuthnRequests kept per SSO configuration (oldest dropped beyond it).
+    /// Unanswered AuthnRequests one SSO configuration may have waiting (new ones refused beyond it).
     pub pending_requests_per_sso: i64,
     /// How long an unsolicited login waits for its same-site continuation.
     pub continue_ttl_secs: i64,
@@ -120,8 +120,8 @@ impl Settings {
             request_ttl_secs: 600,
             smtp: None,
             login_retention_secs: 90 * 86_400,
-            pending_requests_per_client: 32,
-            pending_requests_per_sso: 10_000,
+            pending_requests_per_client: 1_000,
+            pending_requests_per_sso: 100_000,
             continue_ttl_secs: 120,
             limits: ConnectionLimits::default(),
         }

@@ -189,8 +189,8 @@ pub async fn run(data_dir: &Path, json: bool, command: Command) -> Result<ExitCo
                 for u in users {
                     println!(
                         "{:<36} {:<20} {:<8} {:<6} {}",
-                        u.email,
-                        format!("{} {}", u.first_name, u.last_name),
+                        cell(&u.email),
+                        cell(&format!("{} {}", u.first_name, u.last_name)),
                         u.status.as_str(),
                         u.provisioned_by,
                         fmt_time(u.last_login_at)
@@ -234,7 +234,11 @@ pub async fn run(data_dir: &Path, json: bool, command: Command) -> Result<ExitCo
                         k.reason_code.as_deref().unwrap_or("OK"),
                         cell(&k.request_id)
                     );
-                    println!("{}", k.xml);
+                    // Attacker-posted XML: every line indented and escaped, so nothing in it can
+                    // pass for a "---" header or carry terminal control sequences.
+                    for line in k.xml.lines() {
+                        println!("  {}", crate::logsafe::clip_to(line, 64 * 1024));
+                    }
                 }
             }
         }

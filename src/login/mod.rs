@@ -27,6 +27,8 @@ pub enum LoginError {
     OutsideNode(String),
     #[error("{0} is outside the configuration's enterprise domain")]
     DomainNotAllowed(String),
+    #[error("too many sign-ins were started from this network and not finished")]
+    TooManyPending,
     #[error("storage error: {0}")]
     Store(#[from] StoreError),
     #[error("key error: {0}")]
@@ -56,6 +58,7 @@ impl LoginError {
             LoginError::Locked(_) => "USER_LOCKED",
             LoginError::DomainNotAllowed(_) => "USER_DOMAIN_NOT_ALLOWED",
             LoginError::OutsideNode(_) => "USER_OUTSIDE_SSO_NODE",
+            LoginError::TooManyPending => "SSO_TOO_MANY_PENDING_LOGINS",
             LoginError::Store(_) | LoginError::Keys(_) | LoginError::Internal(_) => "INTERNAL_ERROR",
         }
     }

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use super::{safe_relative_path, LoginError, DEFAULT_TARGET};
 use crate::saml::authn_request::AuthnRequest;
 use crate::services::Services;
-use crate::store::NewAuthnRequest;
+use crate::store::{NewAuthnRequest, StoreError};
 
 /// Who is starting the login: the browser's binding token (its cookie, see `login::binding`)
 /// and its address, which bounds how many unanswered requests it can leave behind.
@@ -40,7 +40,11 @@ pub async fn start(
             max_per_client: svc.settings.pending_requests_per_client,
             max_per_sso: svc.settings.pending_requests_per_sso,
         })
-        .await?;
+        .await
+        .map_err(|e| match e {
+            StoreError::TooManyPending => LoginError::TooManyPending,
+            other => LoginError::Store(other),
+        })?;
     // RelayState is an opaque token (the request ID itself): the destination stays on our side.
     request.signed_redirect_url(&request.id, &keys.key).map_err(|e| LoginError::Internal(e.to_string()))
 }

@@ -93,11 +93,13 @@ pub struct LoginEvent {
 
 impl Store {
     /// Remember an issued AuthnRequest. Anyone can make us issue one (ext_login is public), so
-    /// what one client address, and one configuration, can leave behind is bounded: beyond the
-    /// caps the oldest unanswered requests are dropped (their logins then fail with
-    /// `SAML_IN_RESPONSE_TO_UNKNOWN`, which only the flooding client would ever see).
+    /// what one client address, and one configuration, may have waiting for an answer is bounded:
+    /// over a bound the *new* request is refused (`StoreError::TooManyPending`). Nothing pending
+    /// is ever dropped early, so a flood cannot cancel someone else's login in flight.
     pub async fn insert_authn_request(&self, r: &NewAuthnRequest<'_>) -> Result<()> {
         let mut tx = self.pool.begin().await?;
+        // The insert comes first: it takes SQLite's write lock, so the counts below see every
+        // concurrent request and the caps cannot be raced.
         sqlx::query(
             "INSERT INTO authn_requests (request_id, sso_id, target, created_at, expires_at, browser_binding, client_addr) \
              VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -111,28 +113,36 @@ impl Store {
         .bind(r.client_addr)
         .execute(&mut *tx)
         .await?;
-        sqlx::query(
-            "DELETE FROM authn_requests WHERE request_id IN (SELECT request_id FROM authn_requests \
-             WHERE client_addr = ? AND consumed_at IS NULL AND request_id <> ? ORDER BY created_at DESC, request_id \
-             LIMIT -1 OFFSET ?)",
+        let by_client: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM authn_requests WHERE client_addr = ? AND consumed_at IS NULL AND expires_at > ?",
         )
         .bind(r.client_addr)
-        .bind(r.request_id)
-        .bind(r.max_per_client - 1)
-        .execute(&mut *tx)
+        .bind(r.now)
+        .fetch_one(&mut *tx)
         .await?;
-        sqlx::query(
-            "DELETE FROM authn_requests WHERE request_id IN (SELECT request_id FROM authn_requests \
-             WHERE sso_id = ? AND consumed_at IS NULL AND request_id <> ? ORDER BY created_at DESC, request_id \
-             LIMIT -1 OFFSET ?)",
+        let by_sso: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM authn_requests WHERE sso_id = ? AND consumed_at IS NULL AND expires_at > ?",
         )
         .bind(r.sso_id)
-        .bind(r.request_id)
-        .bind(r.max_per_sso - 1)
-        .execute(&mut *tx)
+        .bind(r.now)
+        .fetch_one(&mut *tx)
         .await?;
+        if by_client > r.max_per_client || by_sso > r.max_per_sso {
+            tx.rollback().await?;
+            return Err(StoreError::TooManyPending);
+        }
         tx.commit().await?;
         Ok(())
+    }
+
+    /// Whether an unanswered AuthnRequest is bound to this browser-binding hash.
+    pub async fn binding_in_use(&self, binding_hash: &str) -> Result<bool> {
+        let n: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM authn_requests WHERE browser_binding = ? AND consumed_at IS NULL")
+                .bind(binding_hash)
+                .fetch_one(&self.pool)
+                .await?;
+        Ok(n > 0)
     }
 
     /// Unanswered AuthnRequests (for tests and the admin's view of ext_login floods).

@@ -56,6 +56,8 @@ pub enum StoreError {
     Conflict(String),
     #[error("the node's {0} licensed seats are all taken")]
     SeatLimit(i64),
+    #[error("too many sign-ins are waiting for an answer")]
+    TooManyPending,
 }
 
 pub type Result<T> = std::result::Result<T, StoreError>;

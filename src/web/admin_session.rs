@@ -15,8 +15,25 @@ use tower_sessions::Session;
 
 const ADMIN_KEY: &str = "admin";
 const CSRF_KEY: &str = "admin_csrf";
-/// The largest form the console accepts (an IdP metadata upload included).
+/// The largest form the console accepts (an IdP metadata upload included), from a signed-in admin.
 pub const MAX_ADMIN_FORM_BYTES: usize = 2 * 1024 * 1024;
+/// The largest form read before anyone signed in (the sign-in form is well under 1 KiB).
+pub const MAX_ANONYMOUS_FORM_BYTES: usize = 16 * 1024;
+pub const SIGNIN_PATH: &str = "/admin/login";
+/// The sign-in form's CSRF token (double-submit: cookie and form field must match).
+pub const SIGNIN_CSRF_COOKIE: &str = "spconnect_admin_signin";
+
+/// The sign-in form's CSRF token from the request's cookie, or a new one (`true`: set the cookie).
+pub fn signin_csrf(headers: &axum::http::HeaderMap) -> (String, bool) {
+    match crate::web::cookies::get(headers, SIGNIN_CSRF_COOKIE).filter(|t| is_csrf_token(t)) {
+        Some(t) => (t, false),
+        None => (hex::encode(rand::random::<[u8; 32]>()), true),
+    }
+}
+
+fn is_csrf_token(t: &str) -> bool {
+    t.len() == 64 && t.bytes().all(|b| b.is_ascii_hexdigit())
+}
 /// Absolute admin session lifetime, whatever the activity (the idle timeout is on the cookie).
 pub const ADMIN_ABSOLUTE_SECS: i64 = 8 * 3600;
 pub const ADMIN_IDLE_SECS: i64 = 30 * 60;
@@ -82,9 +99,35 @@ pub async fn csrf_guard(session: Session, req: Request, next: Next) -> Response 
     if req.method() != Method::POST {
         return next.run(req).await;
     }
-    let expected: Option<String> = session.get(CSRF_KEY).await.ok().flatten();
+    let refuse = |path: &str| {
+        tracing::warn!(path = %path, "admin form refused: missing or wrong CSRF token");
+        (
+            StatusCode::FORBIDDEN,
+            "The form expired or did not come from this console. Go back, reload the page and try again.",
+        )
+            .into_response()
+    };
+    // The sign-in form's token is in a cookie (no session row per anonymous visitor); every
+    // other form's is in the admin session.
+    let signing_in = req.uri().path() == SIGNIN_PATH;
+    let expected: Option<String> = if signing_in {
+        crate::web::cookies::get(req.headers(), SIGNIN_CSRF_COOKIE).filter(|t| is_csrf_token(t))
+    } else {
+        session.get(CSRF_KEY).await.ok().flatten()
+    };
+    // Nothing to compare with: refuse before reading a byte of the body.
+    if expected.is_none() {
+        return refuse(req.uri().path());
+    }
+    // Only a signed-in admin may send a large form (an IdP metadata upload); anyone else's
+    // form is read up to a few KiB.
+    let limit = if !signing_in && current(&session, chrono::Utc::now().timestamp()).await.is_some() {
+        MAX_ADMIN_FORM_BYTES
+    } else {
+        MAX_ANONYMOUS_FORM_BYTES
+    };
     let (parts, body) = req.into_parts();
-    let Ok(bytes) = to_bytes(body, MAX_ADMIN_FORM_BYTES).await else {
+    let Ok(bytes) = to_bytes(body, limit).await else {
         return (StatusCode::PAYLOAD_TOO_LARGE, "the form is too large").into_response();
     };
     let content_type = parts.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
@@ -99,12 +142,7 @@ pub async fn csrf_guard(session: Session, req: Request, next: Next) -> Response 
     };
     let ok = matches!((&expected, &presented), (Some(e), Some(p)) if constant_time_eq(e.as_bytes(), p.as_bytes()));
     if !ok {
-        tracing::warn!(path = %parts.uri.path(), "admin form refused: missing or wrong CSRF token");
-        return (
-            StatusCode::FORBIDDEN,
-            "The form expired or did not come from this console. Go back, reload the page and try again.",
-        )
-            .into_response();
+        return refuse(parts.uri.path());
     }
     next.run(Request::from_parts(parts, Body::from(bytes))).await
 }

@@ -13,22 +13,38 @@
 use axum::http::header::{COOKIE, SET_COOKIE};
 use axum::http::{HeaderMap, HeaderValue};
 
-/// The value of cookie `name` in the request, if present once and well-formed.
+/// The value of cookie `name` in the request, if present exactly once. A name sent twice is
+/// treated as absent: a second copy is how a cookie planted with a longer Path (cookie tossing)
+/// would take precedence over ours.
 pub fn get(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
+    let mut found = headers
         .get_all(COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v.trim_matches('"').to_string())
+        .filter(|(k, _)| *k == name)
+        .map(|(_, v)| v.trim_matches('"').to_string());
+    let first = found.next()?;
+    found.next().is_none().then_some(first)
+}
+
+/// The name a login cookie goes by: with the `__Host-` prefix over HTTPS, which browsers accept
+/// only from this host, with `Secure`, `Path=/` and no Domain — so no sibling subdomain can plant
+/// or shadow it.
+pub fn login_cookie_name(base: &str, secure: bool) -> String {
+    if secure {
+        format!("__Host-{base}")
+    } else {
+        base.to_string()
+    }
 }
 
 pub enum SameSite {
     /// Sent on cross-site POSTs too (needs `Secure`; falls back to Lax over plain HTTP).
     None,
     Lax,
+    Strict,
 }
 
 /// Append a `Set-Cookie` for `name=value` (HttpOnly, `path`, `max_age_secs`; 0 deletes it).
@@ -43,6 +59,7 @@ pub fn set(
 ) {
     let same_site = match (site, secure) {
         (SameSite::None, true) => "None",
+        (SameSite::Strict, _) => "Strict",
         _ => "Lax",
     };
     let secure = if secure { "; Secure" } else { "" };
@@ -64,6 +81,8 @@ mod tests {
         assert_eq!(get(&h, "spconnect_binding").as_deref(), Some("abc"));
         assert_eq!(get(&h, "c").as_deref(), Some("3"));
         assert_eq!(get(&h, "spconnect"), None);
+        h.append(COOKIE, HeaderValue::from_static("spconnect_binding=planted"));
+        assert_eq!(get(&h, "spconnect_binding"), None, "a cookie sent twice counts as absent");
     }
 
     #[test]

@@ -48,6 +48,7 @@ impl WebError {
                     | LoginError::OutsideNode(_) => StatusCode::FORBIDDEN,
                     LoginError::UnknownSso => StatusCode::NOT_FOUND,
                     LoginError::IdpNotConfigured => StatusCode::CONFLICT,
+                    LoginError::TooManyPending => StatusCode::TOO_MANY_REQUESTS,
                     LoginError::Store(_) | LoginError::Keys(_) | LoginError::Internal(_) => {
                         StatusCode::INTERNAL_SERVER_ERROR
                     }
@@ -90,6 +91,7 @@ fn user_message(err: &LoginError) -> String {
         LoginError::Locked(_) => "Your account is locked. Contact your administrator.".into(),
         LoginError::DomainNotAllowed(_) => "Your email address is not part of this organisation's enterprise domain.".into(),
         LoginError::OutsideNode(_) => "Your account belongs to another part of the organisation, which signs in through a different SSO configuration.".into(),
+        LoginError::TooManyPending => "Too many sign-ins were started from your network without finishing. Wait a few minutes and try again.".into(),
         LoginError::UnknownSso => "This sign-in link does not belong to any SSO configuration.".into(),
         LoginError::IdpNotConfigured => "Single sign-on is not finished for this configuration: the identity provider's metadata has not been uploaded.".into(),
         LoginError::Rejected(r) if r.is_malformed_input() => "The sign-in message from your identity provider could not be read.".into(),

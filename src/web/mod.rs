@@ -31,7 +31,8 @@ pub async fn router(svc: Services) -> Result<Router, sqlx::Error> {
     session_store.migrate().await?;
     let sessions = SessionManagerLayer::new(session_store)
         .with_name("spconnect_session")
-        .with_secure(svc.settings.secure_cookies)
+        // Secure whenever browsers use HTTPS, also behind a TLS-terminating proxy (`--http`).
+        .with_secure(svc.settings.secure_cookies || svc.settings.public_https())
         .with_http_only(true)
         // Lax is enough: the IdP's cross-site POST to the ACS needs no cookie (pending requests
         // live in the store), and the 303 that follows is a top-level GET, which carries Lax.
@@ -51,7 +52,13 @@ pub async fn router(svc: Services) -> Result<Router, sqlx::Error> {
         .merge(routes::scim::router())
         .merge(routes::admin::router(&svc))
         .layer(sessions)
-        // A trickled body holds a connection (and, at the ACS, a buffer) only this long.
+        // A whole request (body included) must be done within this deadline, however it trickles:
+        // a per-chunk timeout alone would let one byte every few seconds hold a buffer forever.
+        // (A little longer than the per-chunk timeout, so a stalled body gets the explained page.)
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            svc.settings.limits.body_read_timeout + std::time::Duration::from_secs(5),
+        ))
         .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(svc.settings.limits.body_read_timeout))
         .layer(middleware::from_fn(move |req, next| security_headers(hsts, req, next)))
         .layer(middleware::from_fn(request_id::assign))

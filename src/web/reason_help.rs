@@ -52,6 +52,7 @@ const TABLE: &[(&str, &str, &str)] = &[
     ("SAML_NAMEID_MISSING", "The assertion does not name the user.", "Configure the IdP to send a NameID in the emailAddress format."),
     ("SAML_EMAIL_MISSING", "Neither the NameID nor the configured email attribute holds an email address.", "Send the user's email as the NameID (emailAddress format) or in the attribute named on the Edit page."),
     ("SAML_NAMEID_EMAIL_MISMATCH", "The NameID and the email attribute name different people.", "Map the same source field to both in the IdP's SAML application."),
+    ("SSO_TOO_MANY_PENDING_LOGINS", "More sign-ins were started from one client address (or for this configuration) than are allowed to wait for the IdP's answer at once; new ones are refused until some finish or expire (10 minutes).", "Look for a client flooding the Login URL; behind a reverse proxy every user shares the proxy's address, so raise the cap or put the proxy's rate limiting in front."),
     ("SSO_NOT_FOUND", "The login went to an SSO ID that does not exist.", "Check the SSO ID in the IdP's Login URL, ACS and Entity ID against the View page."),
     ("SSO_IDP_NOT_CONFIGURED", "The configuration has no IdP metadata yet.", "Upload the IdP's metadata on the configuration's Edit page."),
     ("USER_NOT_PROVISIONED", "The user is unknown and Just-In-Time provisioning is off.", "Provision the user over SCIM or turn JIT on for the configuration."),
@@ -152,6 +153,7 @@ mod tests {
             LoginError::Locked(s()),
             LoginError::DomainNotAllowed(s()),
             LoginError::OutsideNode(s()),
+            LoginError::TooManyPending,
             LoginError::Internal(s()),
         ];
         let codes = rejections.iter().map(Rejection::code).chain(others.iter().map(LoginError::code));

@@ -85,13 +85,15 @@ async fn the_binding_cookie_is_cross_site_over_https_and_lax_over_plain_http() {
     let tls = TestApp::spawn_custom("jumpcloud.xml", Some("https://sso.example.test"), |_| {}).await;
     let res = tls.client.get(tls.login_url()).send().await.unwrap();
     assert_eq!(res.status(), 302);
-    let cookie = set_cookies(&res).into_iter().find(|c| c.starts_with("spconnect_binding=")).expect("binding cookie");
+    let cookie =
+        set_cookies(&res).into_iter().find(|c| c.starts_with("__Host-spconnect_binding=")).expect("binding cookie");
     assert!(cookie.contains("SameSite=None") && cookie.contains("Secure") && cookie.contains("HttpOnly"), "{cookie}");
     assert_eq!(res.headers()["strict-transport-security"], "max-age=31536000");
     // Two tabs of one browser share one binding, so both logins can finish.
-    let again = tls.client.get(tls.login_url()).send().await.unwrap();
+    // (The test speaks plain HTTP to the listener, so it hands the Secure cookie back itself.)
     let token = |c: &str| c.split(';').next().unwrap().to_string();
-    let second = set_cookies(&again).into_iter().find(|c| c.starts_with("spconnect_binding=")).unwrap();
+    let again = tls.client.get(tls.login_url()).header("cookie", token(&cookie)).send().await.unwrap();
+    let second = set_cookies(&again).into_iter().find(|c| c.starts_with("__Host-spconnect_binding=")).unwrap();
     assert_eq!(token(&cookie), token(&second));
 }
 
@@ -445,23 +447,65 @@ async fn slow_clients_are_cut_off_and_others_are_still_served() {
     .unwrap();
     assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
     assert!(answer.contains("REQUEST_BODY_INCOMPLETE"), "{answer}");
+
+    // A body trickled one byte at a time (each within the per-chunk timeout) is still cut off by
+    // the whole-request deadline (body timeout + 5 s).
+    let answer = tokio::task::spawn_blocking(move || {
+        let mut s = TcpStream::connect(addr).unwrap();
+        let head = format!(
+            "POST /api/rest/sso/saml/sso/{sso_id} HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 100000\r\n\r\nSAMLResponse="
+        );
+        s.write_all(head.as_bytes()).unwrap();
+        s.set_read_timeout(Some(Duration::from_millis(500))).unwrap();
+        let started = std::time::Instant::now();
+        let mut answer = Vec::new();
+        while started.elapsed() < Duration::from_secs(12) {
+            if s.write_all(b"a").is_err() {
+                break;
+            }
+            let mut buf = [0u8; 1024];
+            match s.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => answer.extend_from_slice(&buf[..n]),
+                Err(_) => {}
+            }
+            if !answer.is_empty() {
+                break;
+            }
+        }
+        (String::from_utf8_lossy(&answer).into_owned(), started.elapsed())
+    })
+    .await
+    .unwrap();
+    assert!(answer.0.starts_with("HTTP/1.1 408"), "{answer:?}");
+    assert!(
+        answer.1 >= Duration::from_secs(6) && answer.1 < Duration::from_secs(10),
+        "cut off by the deadline: {answer:?}"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
 // 7. Unauthenticated growth
 
 #[tokio::test]
-async fn anonymous_ext_login_hits_are_capped_per_client_and_per_configuration() {
+async fn anonymous_ext_login_floods_are_capped_without_cancelling_anyone_elses_login() {
     let app = TestApp::spawn_custom("jumpcloud.xml", None, |s| {
         s.pending_requests_per_client = 5;
         s.pending_requests_per_sso = 12;
     })
     .await;
+    // The victim starts a login first.
+    let (victim_request, _) = app.start_login().await;
+    // One address floods: 4 more are accepted (5 in all from 127.0.0.7), the rest refused.
     let flood = client_from("127.0.0.7");
+    let mut statuses = Vec::new();
     for _ in 0..40 {
-        assert_eq!(flood.get(app.login_url()).send().await.unwrap().status(), 302);
+        statuses.push(flood.get(app.login_url()).send().await.unwrap().status().as_u16());
     }
-    assert_eq!(app.svc.store.count_pending_requests(app.sso_id()).await.unwrap(), 5, "per client");
+    assert_eq!(statuses.iter().filter(|s| **s == 302).count(), 5, "{statuses:?}");
+    let res = flood.get(app.login_url()).send().await.unwrap();
+    assert_eq!(reason_code(res).await, (429, "SSO_TOO_MANY_PENDING_LOGINS".into()));
+    // Many addresses fill the configuration's cap; new logins are refused, none are dropped.
     for i in 0..10 {
         let c = client_from(&format!("127.0.2.{}", i + 1));
         for _ in 0..3 {
@@ -469,11 +513,50 @@ async fn anonymous_ext_login_hits_are_capped_per_client_and_per_configuration() 
         }
     }
     assert_eq!(app.svc.store.count_pending_requests(app.sso_id()).await.unwrap(), 12, "per configuration");
-    // A fresh login (newest) still works after the flood: only the oldest are dropped.
-    let (id, _) = app.start_login().await;
+    // The victim's login, started before the flood, still completes.
     let mut spec = app.spec(ALICE);
-    spec.in_response_to = Some(id);
+    spec.in_response_to = Some(victim_request);
     assert_eq!(app.post_acs(&spec.signed_b64(&app.idp_key), None).await.status(), 303);
+}
+
+#[tokio::test]
+async fn planted_or_doubled_binding_cookies_do_not_bind() {
+    let app = TestApp::spawn().await;
+    // A token the service never issued is replaced, not adopted.
+    let planted = "0123456789abcdef0123456789abcdef";
+    let res =
+        app.client.get(app.login_url()).header("cookie", format!("spconnect_binding={planted}")).send().await.unwrap();
+    let cookie = set_cookies(&res).into_iter().find(|c| c.starts_with("spconnect_binding=")).unwrap();
+    assert!(!cookie.contains(planted), "{cookie}");
+    // A response posted with two binding cookies (one planted with a longer Path) is refused.
+    let (request_id, _) = app.start_login().await;
+    let own = app.client.get(app.login_url()).send().await.unwrap();
+    let own = set_cookies(&own).into_iter().find(|c| c.starts_with("spconnect_binding=")).unwrap();
+    let own = own.split(';').next().unwrap().trim_start_matches("spconnect_binding=").to_string();
+    let mut spec = app.spec(ALICE);
+    spec.in_response_to = Some(request_id);
+    let fresh = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let res = fresh
+        .post(app.acs())
+        .header("cookie", format!("spconnect_binding={planted}; spconnect_binding={own}"))
+        .form(&[("SAMLResponse", spec.signed_b64(&app.idp_key))])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reason_code(res).await, (403, "SAML_REQUEST_NOT_FROM_THIS_BROWSER".into()));
+}
+
+#[tokio::test]
+async fn over_https_the_login_cookies_are_host_only_and_sessions_secure() {
+    let tls = TestApp::spawn_custom("jumpcloud.xml", Some("https://sso.example.test"), |_| {}).await;
+    let res = tls.client.get(tls.login_url()).send().await.unwrap();
+    let cookie = set_cookies(&res).into_iter().find(|c| c.contains("spconnect_binding=")).unwrap();
+    assert!(cookie.starts_with("__Host-spconnect_binding=") && cookie.contains("Path=/;"), "{cookie}");
+    let res = tls.client.get(format!("{}/admin/login", tls.base)).send().await.unwrap();
+    let cookies = set_cookies(&res);
+    assert!(cookies.iter().all(|c| c.contains("Secure")), "{cookies:?}");
+    assert!(cookies.iter().any(|c| c.starts_with("spconnect_admin_signin=") && c.contains("SameSite=Strict")));
+    assert!(!cookies.iter().any(|c| c.starts_with("spconnect_admin=")), "no session row for an anonymous visit");
 }
 
 #[tokio::test]
@@ -538,6 +621,13 @@ async fn attacker_text_is_clipped_and_escaped_in_the_log_and_the_cli() {
     let forged = spec.signed_b64(&crate::support::keys::generate("attacker"));
     client.post(&acs).form(&[("SAMLResponse", forged.as_str())]).send().await.unwrap();
 
+    // A genuine login whose First name (editable by the user at many IdPs) carries a CR, a C1
+    // control and a bidi override.
+    let mut spec = crate::support::xmlsec::ResponseSpec::new("https://idp.example.net/saml2/idp", &entity, &acs, ALICE);
+    spec.attributes[1].1 = "Eve&#13;\u{9b}31m\u{202e}x".into();
+    let res = client.post(&acs).form(&[("SAMLResponse", spec.signed_b64(&key))]).send().await.unwrap();
+    assert_eq!(res.status(), 303);
+
     let log = server.stop();
     let longest = log.lines().map(str::len).max().unwrap_or(0);
     assert!(longest < 3_000, "a log line of {longest} bytes");
@@ -548,6 +638,10 @@ async fn attacker_text_is_clipped_and_escaped_in_the_log_and_the_cli() {
     assert!(ok);
     assert_eq!(table.lines().count(), 21, "one row per refusal, none forged:\n{table}");
     assert!(table.contains("\\n2026-01-01"), "the line break is shown escaped:\n{table}");
+    let (ok, users, _) = crate::support::cli(dir.path(), &["users", "list"]);
+    assert!(ok);
+    assert!(!users.contains('\r') && !users.contains('\u{9b}') && !users.contains('\u{202e}'), "{users:?}");
+    assert!(users.contains("Eve\\r"), "{users}");
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -70,7 +70,10 @@ async fn acs(
         relay_state: form.relay_state.filter(|r| r.len() <= 1024),
         client_addr: Some(peer.ip().to_string()),
         request_id: request_id.clone(),
-        browser_binding: cookies::get(&headers, binding::COOKIE),
+        browser_binding: cookies::get(
+            &headers,
+            &cookies::login_cookie_name(binding::COOKIE, svc.settings.public_https()),
+        ),
         now: chrono::Utc::now(),
     };
     let now = attempt.now.timestamp();

@@ -45,13 +45,21 @@ pub async fn park(svc: &AppState, logged_in: LoggedIn, now: i64) -> Result<Respo
     };
     svc.store.put_pending_login(&crate::login::binding::hash(&token), &pending).await?;
     let mut res = Redirect::to(PATH).into_response();
-    let secure = svc.settings.public_https();
-    cookies::set(res.headers_mut(), secure, COOKIE, &token, PATH, svc.settings.continue_ttl_secs, SameSite::Lax);
+    set_cookie(svc, &mut res, &token, svc.settings.continue_ttl_secs);
     Ok(res)
 }
 
-fn token(headers: &HeaderMap) -> Option<String> {
-    cookies::get(headers, COOKIE).filter(|t| crate::login::binding::is_token(t))
+/// The continuation cookie: `__Host-` over HTTPS (Path=/), else scoped to this path.
+fn set_cookie(svc: &AppState, res: &mut Response, token: &str, max_age: i64) {
+    let secure = svc.settings.public_https();
+    let path = if secure { "/" } else { PATH };
+    let name = cookies::login_cookie_name(COOKIE, secure);
+    cookies::set(res.headers_mut(), secure, &name, token, path, max_age, SameSite::Lax);
+}
+
+fn token(svc: &AppState, headers: &HeaderMap) -> Option<String> {
+    cookies::get(headers, &cookies::login_cookie_name(COOKIE, svc.settings.public_https()))
+        .filter(|t| crate::login::binding::is_token(t))
 }
 
 /// The form's check value: derived from the token, so only a page we rendered for this
@@ -68,7 +76,7 @@ async fn show(
 ) -> Result<Response, WebError> {
     let now = chrono::Utc::now().timestamp();
     let expired = || WebError::ContinuationExpired { request_id: request_id.clone() };
-    let token = token(&headers).ok_or_else(expired)?;
+    let token = token(&svc, &headers).ok_or_else(expired)?;
     let hash = crate::login::binding::hash(&token);
     let pending = svc.store.pending_login(&hash, now, false).await.map_err(|_| expired())?.ok_or_else(expired)?;
     let current = session::current(&session, now, svc.settings.session_absolute_secs).await;
@@ -99,7 +107,7 @@ async fn decide(
 ) -> Result<Response, WebError> {
     let now = chrono::Utc::now().timestamp();
     let expired = || WebError::ContinuationExpired { request_id: request_id.clone() };
-    let token = token(&headers).ok_or_else(expired)?;
+    let token = token(&svc, &headers).ok_or_else(expired)?;
     let expected = check_of(&token);
     if !(form.check.len() == expected.len() && openssl::memcmp::eq(form.check.as_bytes(), expected.as_bytes())) {
         return Err(expired());
@@ -112,7 +120,7 @@ async fn decide(
     let _ = svc.store.pending_login(&hash, now, true).await;
     tracing::info!(%request_id, "unsolicited login declined by the signed-in user");
     let mut res = Redirect::to(crate::login::DEFAULT_TARGET).into_response();
-    cookies::set(res.headers_mut(), svc.settings.public_https(), COOKIE, "", PATH, 0, SameSite::Lax);
+    set_cookie(&svc, &mut res, "", 0);
     Ok(res)
 }
 
@@ -137,7 +145,7 @@ async fn finish(
         WebError::Internal { request_id: request_id.to_string() }
     })?;
     let mut res = Redirect::to(&pending.target).into_response();
-    cookies::set(res.headers_mut(), svc.settings.public_https(), COOKIE, "", PATH, 0, SameSite::Lax);
+    set_cookie(svc, &mut res, "", 0);
     Ok(res)
 }
 

@@ -17,7 +17,8 @@ use crate::web::error::WebError;
 use crate::web::request_id::RequestId;
 use crate::web::AppState;
 
-/// The binding cookie is sent only to the login endpoints (ext_login and the ACS).
+/// Over plain HTTP the binding cookie is sent only to the login endpoints (ext_login and the
+/// ACS); over HTTPS it is a `__Host-` cookie, which must have `Path=/`.
 pub const BINDING_PATH: &str = "/api/rest/sso/";
 
 pub fn router() -> Router<AppState> {
@@ -41,8 +42,14 @@ async fn ext_login(
     let sso_id =
         parse_id(&raw).ok_or(WebError::Login { err: LoginError::UnknownSso, request_id: request_id.clone() })?;
     // One binding per browser, reused while it lives, so two tabs can sign in at once.
-    let token =
-        cookies::get(&headers, binding::COOKIE).filter(|t| binding::is_token(t)).unwrap_or_else(binding::new_token);
+    let secure = svc.settings.public_https();
+    let cookie_name = cookies::login_cookie_name(binding::COOKIE, secure);
+    // Reuse only a token this service issued and still has a pending request for (several tabs);
+    // a token planted by someone else is replaced.
+    let token = match cookies::get(&headers, &cookie_name).filter(|t| binding::is_token(t)) {
+        Some(t) if svc.store.binding_in_use(&binding::hash(&t)).await.unwrap_or(false) => t,
+        _ => binding::new_token(),
+    };
     let client = peer.ip().to_string();
     let who = Starter { browser_binding: &token, client_addr: &client };
     match login::start::start(&svc, sso_id, q.target.as_deref(), who, chrono::Utc::now()).await {
@@ -50,12 +57,13 @@ async fn ext_login(
         Ok(url) => {
             let mut res = Redirect::to(&url).into_response();
             *res.status_mut() = axum::http::StatusCode::FOUND;
+            let path = if secure { "/" } else { BINDING_PATH };
             cookies::set(
                 res.headers_mut(),
-                svc.settings.public_https(),
-                binding::COOKIE,
+                secure,
+                &cookie_name,
                 &token,
-                BINDING_PATH,
+                path,
                 svc.settings.request_ttl_secs,
                 SameSite::None,
             );

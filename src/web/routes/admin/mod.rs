@@ -66,7 +66,7 @@ pub fn router(svc: &AppState) -> Router<AppState> {
     let sessions = SessionManagerLayer::new(SqliteStore::new(svc.store.sqlite_pool().clone()))
         .with_name(COOKIE)
         .with_path("/admin")
-        .with_secure(svc.settings.secure_cookies)
+        .with_secure(svc.settings.secure_cookies || svc.settings.public_https())
         .with_http_only(true)
         // Strict: no admin request is ever meant to start on another site.
         .with_same_site(SameSite::Strict)

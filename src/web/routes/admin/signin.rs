@@ -23,9 +23,24 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/admin/login", get(page).post(submit))
 }
 
-async fn page(session: Session) -> Response {
-    let csrf = admin_session::csrf_token(&session).await;
-    Html(render(&SignInPage { csrf: &csrf, message: "", email: "" })).into_response()
+/// The sign-in page writes nothing server-side: its CSRF token is a cookie (double submit), so
+/// anonymous visits cannot fill the session table.
+async fn page(State(svc): State<AppState>, headers: HeaderMap) -> Response {
+    let (csrf, new) = admin_session::signin_csrf(&headers);
+    let mut res = Html(render(&SignInPage { csrf: &csrf, message: "", email: "" })).into_response();
+    if new {
+        let secure = svc.settings.public_https() || svc.settings.secure_cookies;
+        cookies::set(
+            res.headers_mut(),
+            secure,
+            admin_session::SIGNIN_CSRF_COOKIE,
+            &csrf,
+            admin_session::SIGNIN_PATH,
+            admin_session::ADMIN_IDLE_SECS,
+            cookies::SameSite::Strict,
+        );
+    }
+    res
 }
 
 #[derive(Deserialize)]
@@ -51,6 +66,7 @@ async fn submit(
     let refuse = |status: StatusCode, message: &str, csrf: &str| {
         (status, Html(render(&SignInPage { csrf, message, email: &email }))).into_response()
     };
+    let (csrf, _) = admin_session::signin_csrf(&headers);
     let device =
         cookies::get(&headers, DEVICE_COOKIE).filter(|t| t.len() == 64 && t.bytes().all(|b| b.is_ascii_hexdigit()));
     let attempt = SignInAttempt {
@@ -100,12 +116,10 @@ async fn submit(
                     now(),
                 )
                 .await;
-            let csrf = admin_session::csrf_token(&session).await;
             refuse(StatusCode::UNAUTHORIZED, "The email or password is wrong.", &csrf)
         }
         Err(SignInError::RateLimited { retry_after_secs }) => {
             tracing::warn!(email = %Clipped(&email), %client, retry_after_secs, "admin sign-in rate limited");
-            let csrf = admin_session::csrf_token(&session).await;
             let wait = if retry_after_secs >= 120 {
                 format!("{} minutes", (retry_after_secs + 59) / 60)
             } else {
@@ -116,7 +130,6 @@ async fn submit(
         }
         Err(SignInError::Busy) => {
             tracing::warn!(%client, "admin sign-in refused: too many password checks at once");
-            let csrf = admin_session::csrf_token(&session).await;
             let message = "Too many sign-ins at once. Try again in a moment.";
             with_retry_after(refuse(StatusCode::TOO_MANY_REQUESTS, message, &csrf), 1)
         }
