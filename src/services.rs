@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use crate::config::Settings;
 use crate::crypto::sp_keys::SpKeyRing;
+use crate::saml::response::signature::IdpKeyCache;
 use crate::saml::sp_metadata::{self, SpUrls};
 use crate::store::{SsoConfig, Store};
 
@@ -12,6 +13,8 @@ pub struct Services {
     pub store: Store,
     pub settings: Arc<Settings>,
     pub keys: Arc<SpKeyRing>,
+    /// IdP signing keys parsed once per configuration, until its stored certificates change.
+    pub idp_keys: Arc<IdpKeyCache>,
 }
 
 impl Services {
@@ -21,7 +24,7 @@ impl Services {
             .and_then(|u| u.host_str().map(str::to_string))
             .unwrap_or_else(|| "spconnect".into());
         let keys = Arc::new(SpKeyRing::new(settings.data_dir.clone(), &host));
-        Services { store, settings: Arc::new(settings), keys }
+        Services { store, settings: Arc::new(settings), keys, idp_keys: Arc::new(IdpKeyCache::default()) }
     }
 
     pub fn urls(&self, sso_id: i64) -> SpUrls {

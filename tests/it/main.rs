@@ -20,3 +20,4 @@ mod scim_compliance;
 mod scim_groups;
 mod scim_users;
 mod sp_metadata;
+mod verifier_differential;
