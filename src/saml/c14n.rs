@@ -144,6 +144,11 @@ impl<'t> Canon<'t, '_, '_> {
 
     fn element(&mut self, node: Node<'t, '_>) -> Result<(), C14nError> {
         let qname = self.element_qname(node)?;
+        for ns in node.namespaces() {
+            if !(ns.uri().is_empty() && ns.name().is_none()) && !is_conservative_absolute_uri(ns.uri()) {
+                return Err(err(format!("namespace URI {:?} is not a plain absolute URI", ns.uri())));
+            }
+        }
         let mut attrs: Vec<(&'t str, &'t str, &'t str, &'t str)> = Vec::with_capacity(node.attributes().len());
         let mut used: Vec<&'t str> = Vec::with_capacity(4);
         used.push(split_qname(qname).0);
@@ -234,6 +239,48 @@ impl<'t> Canon<'t, '_, '_> {
         self.out.push(b'>');
         Ok(())
     }
+}
+
+/// C14N 1.0 (§2, inherited by exc-c14n) must fail on relative namespace URIs, and libxml2 also
+/// refuses URIs it cannot parse. We accept only a conservative absolute-URI syntax — scheme, then
+/// RFC 3986 characters, `%` followed by two hex digits, and in an authority a non-empty numeric
+/// port — so that nothing we canonicalise is a document xmlsec would refuse (found by the
+/// differential fuzzer: `xmlns:xs="http://www.w3.orgns1:/2001/XMLSchema"`). Every SAML, XML-DSig
+/// and XML Schema namespace passes.
+fn is_conservative_absolute_uri(uri: &str) -> bool {
+    let Some((scheme, rest)) = uri.split_once(':') else { return false };
+    let mut chars = scheme.chars();
+    if !chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+        || !chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+        || rest.is_empty()
+    {
+        return false;
+    }
+    let bytes = rest.as_bytes();
+    for (i, b) in bytes.iter().enumerate() {
+        let ok = b.is_ascii_alphanumeric()
+            || b"-._~:/?#@!$&'()*+,;=".contains(b)
+            || (*b == b'%'
+                && bytes.len() > i + 2
+                && bytes[i + 1].is_ascii_hexdigit()
+                && bytes[i + 2].is_ascii_hexdigit());
+        if !ok {
+            return false;
+        }
+    }
+    if let Some(after) = rest.strip_prefix("//") {
+        let authority = after.split(['/', '?', '#']).next().unwrap_or("");
+        let host_port = authority.rsplit_once('@').map_or(authority, |(_, hp)| hp);
+        if host_port.is_empty() {
+            return false;
+        }
+        if let Some((host, port)) = host_port.rsplit_once(':') {
+            if host.is_empty() || port.is_empty() || !port.bytes().all(|b| b.is_ascii_digit()) {
+                return false;
+            }
+        }
+    }
+    true
 }
 
 /// The namespace URI bound to `prefix` (empty prefix: the default namespace) at `node`, or ""
@@ -360,6 +407,26 @@ mod tests {
     fn comments_are_dropped_and_xml_attributes_kept_without_declaration() {
         let xml = r#"<a xml:lang="en"><!-- c -->t</a>"#;
         assert_eq!(c14n(xml, &[]), r#"<a xml:lang="en">t</a>"#);
+    }
+
+    #[test]
+    fn relative_or_unparseable_namespace_uris_are_refused() {
+        for bad in ["relative/ns", "http://www.w3.orgns1:/2001/XMLSchema", "urn:a b", "http://", "1x:y", "urn:%zz"] {
+            let xml = format!(r#"<a xmlns:p="{bad}"><b/></a>"#);
+            let doc = roxmltree::Document::parse(&xml).expect("parse");
+            let mut out = Vec::new();
+            assert!(exclusive(doc.root_element(), None, &PrefixList::default(), &mut out).is_err(), "{bad}");
+        }
+        for good in [
+            "urn:oasis:names:tc:SAML:2.0:assertion",
+            "http://www.w3.org/2000/09/xmldsig#",
+            "http://www.w3.org/2001/XMLSchema-instance",
+            "https://idp.example:8443/ns?x=1",
+        ] {
+            assert!(is_conservative_absolute_uri(good), "{good}");
+        }
+        // xmlns="" (undeclaring the default namespace) is not a URI and stays allowed.
+        assert_eq!(c14n(r#"<a xmlns="urn:d"><b xmlns=""/></a>"#, &[]), r#"<a xmlns="urn:d"><b xmlns=""></b></a>"#);
     }
 
     #[test]

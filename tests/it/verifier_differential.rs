@@ -320,6 +320,15 @@ async fn both_verifiers_agree_on_every_signed_fixture_and_hostile_variant() {
     assert!(assert_same(&ctx, "unused namespace declaration added after signing", &unused_ns, strict));
     compared += 1;
 
+    // Found by the differential fuzzer: an unused declaration's URI changed to one libxml2 cannot
+    // parse. exc-c14n does not render it, but xmlsec refuses the document, so ours must too.
+    let bad_uri =
+        a_xml.replacen("<saml:Subject>", r#"<saml:Subject xmlns:xs="http://www.w3.orgns1:/2001/XMLSchema">"#, 1);
+    assert!(!assert_same(&ctx, "unparseable namespace URI", &bad_uri, strict));
+    let relative = a_xml.replacen("<saml:Subject>", r#"<saml:Subject xmlns:x="relative/ns">"#, 1);
+    assert!(!assert_same(&ctx, "relative namespace URI", &relative, strict));
+    compared += 2;
+
     // 4. The adversarial suite: same verdict through the pipeline; and without the intake in
     //    front, ours never accepts what xmlsec refuses.
     let mut stricter = Vec::new();
