@@ -145,7 +145,8 @@ impl<'t> Canon<'t, '_, '_> {
     fn element(&mut self, node: Node<'t, '_>) -> Result<(), C14nError> {
         let qname = self.element_qname(node)?;
         for ns in node.namespaces() {
-            if !(ns.uri().is_empty() && ns.name().is_none()) && !is_conservative_absolute_uri(ns.uri()) {
+            let undeclared_default = ns.name().is_none() && ns.uri().is_empty();
+            if !undeclared_default && !is_conservative_absolute_uri(ns.uri()) {
                 return Err(err(format!("namespace URI {:?} is not a plain absolute URI", ns.uri())));
             }
         }
