@@ -1,6 +1,9 @@
 //! ACS validation of a realistic signed response (signed by xmlsec1, the IdP's shape: signed
-//! Assertion; and signed Response + Assertion), one thread. Validations per second = 1 / time.
+//! Assertion; and signed Response + Assertion), and of a pysaml2 response with an encrypted
+//! (RSA-OAEP + AES-256-CBC) assertion, one thread. Validations per second = 1 / time.
 //! Also the intake alone (bounds, DTD/PI refusal, shape checks) to show what the pre-filter costs.
+//!
+//! Run pinned to one core: `taskset -c 1 cargo bench --bench acs_validation`.
 
 #![allow(clippy::unwrap_used)]
 
@@ -15,6 +18,7 @@ use chrono::Duration;
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
 use openssl::pkey::PKey;
 use openssl::rsa::Rsa;
+use spconnect::saml::response::signature::parse_idp_keys;
 use spconnect::saml::response::{verify, Expectations};
 use spconnect::saml::xml::{self, AlgorithmPolicy};
 
@@ -25,12 +29,12 @@ const IDP: &str = "https://idp.example.net/saml2/idp";
 fn bench(c: &mut Criterion) {
     let idp = keys::generate("idp.example.net");
     let sp_key = PKey::from_rsa(Rsa::generate(2048).unwrap()).unwrap();
-    let certs = vec![idp.cert_der.clone()];
+    let certs = parse_idp_keys(std::slice::from_ref(&idp.cert_der)).unwrap();
     let exp = Expectations {
         sp_entity_id: SP,
         acs_url: ACS,
         idp_entity_id: IDP,
-        idp_certs_der: &certs,
+        idp_keys: &certs,
         clock_skew: Duration::seconds(180),
         policy: AlgorithmPolicy::default(),
         allow_unsolicited: true,
@@ -51,6 +55,26 @@ fn bench(c: &mut Criterion) {
     });
     group.bench_function("signed_response_and_assertion", |b| {
         b.iter(|| verify(black_box(&both_signed), &exp, &sp_key, now).unwrap())
+    });
+    // The fuzz seed made by pysaml2 with the throwaway fuzz keys: encrypted assertion, signed
+    // inside the encryption. Its times are fixed, so `now` is the instant it was made.
+    let enc_sp_key = PKey::private_key_from_pem(include_bytes!("../fuzz/fixtures/sp.key")).unwrap();
+    let enc_idp = openssl::x509::X509::from_pem(include_bytes!("../fuzz/fixtures/idp.crt")).unwrap();
+    let enc_keys = parse_idp_keys(&[enc_idp.to_der().unwrap()]).unwrap();
+    let enc_exp = Expectations {
+        sp_entity_id: "https://sp.example/api/rest/sso/saml/1",
+        acs_url: "https://sp.example/api/rest/sso/saml/sso/1",
+        idp_entity_id: "https://idp.example",
+        idp_keys: &enc_keys,
+        clock_skew: Duration::seconds(180),
+        policy: AlgorithmPolicy::default(),
+        allow_unsolicited: true,
+    };
+    let enc_now = chrono::DateTime::parse_from_rfc3339("2026-11-29T05:02:30Z").unwrap().to_utc();
+    let encrypted = xmlsec::b64(include_str!("../fuzz/corpus/response_intake/seed-pysaml2-4.xml"));
+    verify(&encrypted, &enc_exp, &enc_sp_key, enc_now).unwrap();
+    group.bench_function("encrypted_assertion", |b| {
+        b.iter(|| verify(black_box(&encrypted), &enc_exp, &enc_sp_key, enc_now).unwrap())
     });
     let decoded = xml::decode_form_value(&assertion_signed).unwrap();
     group.bench_function("intake_only", |b| {

@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use crate::config::Settings;
 use crate::crypto::sp_keys::SpKeyRing;
+use crate::saml::response::signature::IdpKeyCache;
 use crate::saml::sp_metadata::{self, SpUrls};
 use crate::store::{SsoConfig, Store};
 
@@ -14,6 +15,8 @@ pub struct Services {
     pub keys: Arc<SpKeyRing>,
     /// Admin password checks running at once (argon2id holds ~19 MiB each).
     pub password_checks: Arc<tokio::sync::Semaphore>,
+    /// IdP signing keys parsed once per configuration, until its stored certificates change.
+    pub idp_keys: Arc<IdpKeyCache>,
 }
 
 impl Services {
@@ -24,7 +27,8 @@ impl Services {
             .unwrap_or_else(|| "spconnect".into());
         let keys = Arc::new(SpKeyRing::new(settings.data_dir.clone(), &host));
         let password_checks = Arc::new(tokio::sync::Semaphore::new(settings.limits.max_concurrent_password_checks));
-        Services { store, settings: Arc::new(settings), keys, password_checks }
+        let idp_keys = Arc::new(IdpKeyCache::default());
+        Services { store, settings: Arc::new(settings), keys, password_checks, idp_keys }
     }
 
     pub fn urls(&self, sso_id: i64) -> SpUrls {

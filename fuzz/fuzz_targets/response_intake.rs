@@ -1,4 +1,4 @@
-//! The whole ACS intake on attacker bytes: base64 → bounded XML → pre-filter → xmlsec verify →
+//! The whole ACS intake on attacker bytes: base64 → bounded XML → pre-filter → signature verify →
 //! decrypt → conditions. Any panic, abort or hang is a bug. The input is used both as the raw
 //! form value and, base64-encoded, as a document, so the fuzzer reaches the XML stages directly.
 #![no_main]
@@ -8,12 +8,13 @@ use std::sync::OnceLock;
 use base64::Engine;
 use libfuzzer_sys::fuzz_target;
 use openssl::pkey::{PKey, Private};
+use spconnect::saml::response::signature::{parse_idp_keys, IdpKeys};
 use spconnect::saml::response::{verify, Expectations};
 use spconnect::saml::xml::AlgorithmPolicy;
 
 struct Fixture {
     sp_key: PKey<Private>,
-    certs: Vec<Vec<u8>>,
+    keys: IdpKeys,
 }
 
 /// The seed corpus was made by pysaml2 with these throwaway keys (fuzz/fixtures, test-only), so
@@ -23,7 +24,7 @@ fn fixture() -> &'static Fixture {
     F.get_or_init(|| {
         let sp_key = PKey::private_key_from_pem(include_bytes!("../fixtures/sp.key")).expect("sp key");
         let idp = openssl::x509::X509::from_pem(include_bytes!("../fixtures/idp.crt")).expect("idp cert");
-        Fixture { sp_key, certs: vec![idp.to_der().expect("der")] }
+        Fixture { sp_key, keys: parse_idp_keys(&[idp.to_der().expect("der")]).expect("keys") }
     })
 }
 
@@ -33,7 +34,7 @@ fuzz_target!(|data: &[u8]| {
         sp_entity_id: "https://sp.example/api/rest/sso/saml/1",
         acs_url: "https://sp.example/api/rest/sso/saml/sso/1",
         idp_entity_id: "https://idp.example",
-        idp_certs_der: &f.certs,
+        idp_keys: &f.keys,
         clock_skew: chrono::Duration::seconds(180),
         policy: AlgorithmPolicy::default(),
         allow_unsolicited: true,

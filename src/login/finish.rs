@@ -105,8 +105,9 @@ pub async fn evaluate(
     now: DateTime<Utc>,
 ) -> Result<Evaluation, LoginError> {
     let config = svc.store.get_sso(sso_id).await?.ok_or(LoginError::UnknownSso)?;
-    let certs = config.idp_certs_der();
     let idp_entity_id = config.idp_entity_id.clone().ok_or(LoginError::IdpNotConfigured)?;
+    let stored_certs = config.idp_certs.as_deref().unwrap_or("");
+    let certs = svc.idp_keys.get(sso_id, stored_certs, || config.idp_certs_der())?;
     if certs.is_empty() {
         return Err(LoginError::IdpNotConfigured);
     }
@@ -120,13 +121,13 @@ pub async fn evaluate(
     let (encrypted_requires_signed_response, encrypted_gcm_only) =
         (config.encrypted_requires_signed_response, config.encrypted_gcm_only);
     let encoded = saml_response.to_string();
-    // libxml2/xmlsec are synchronous and CPU-bound: keep them off the async workers.
+    // Parsing, canonicalisation and RSA are synchronous and CPU-bound: keep them off the async workers.
     let verified = tokio::task::spawn_blocking(move || {
         let exp = Expectations {
             sp_entity_id: &urls.entity_id,
             acs_url: &urls.acs,
             idp_entity_id: &idp_entity_id,
-            idp_certs_der: &certs,
+            idp_keys: &certs,
             clock_skew: skew,
             policy,
             allow_unsolicited: unsolicited,

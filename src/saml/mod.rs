@@ -2,6 +2,7 @@
 //! clock; `now` is always an argument so every check can be tested to the second.
 
 pub mod authn_request;
+pub mod c14n;
 pub mod idp_metadata;
 pub mod redact;
 pub mod rejection;

@@ -177,7 +177,7 @@ mod tests {
             sp_entity_id: SP,
             acs_url: ACS,
             idp_entity_id: IDP,
-            idp_certs_der: &[],
+            idp_keys: &[],
             clock_skew: Duration::seconds(180),
             policy: AlgorithmPolicy { allow_sha1: false },
             allow_unsolicited,

@@ -51,7 +51,7 @@ fn cipher_value(node: roxmltree::Node) -> Result<Vec<u8>, Rejection> {
         .and_then(|cd| child(cd, NS_XENC, "CipherValue"))
         .map(crate::saml::text_content)
         .ok_or_else(|| Rejection::DecryptionFailed("no CipherValue".into()))?;
-    let compact: String = value.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+    let compact: Vec<u8> = value.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
     if compact.len() > MAX_CIPHERTEXT {
         return Err(Rejection::TooLarge { limit: MAX_CIPHERTEXT });
     }

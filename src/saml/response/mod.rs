@@ -4,8 +4,11 @@
 //! 2. `xml::scan`, `xml::parse` — no DTD, entities, PIs; bounded depth and size
 //! 3. `xml::check_response_shape` — one Response, one assertion, enveloped same-document
 //!    signatures, allowed transforms and algorithms, unique IDs
-//! 4. `signature::verify_and_reduce` — keys from IdP metadata only; keep only signed content
-//! 5. `decrypt` — EncryptedAssertion with the SP key, inner signature verified as decrypted
+//! 4. `signature::verify_document` — exc-c14n + digest + RSA/ECDSA over the same roxmltree
+//!    document, keys from IdP metadata only (parsed once, cached); values are then read only
+//!    from the element the verified signature names
+//! 5. `decrypt` — EncryptedAssertion with the SP key, decrypted bytes parsed once and their
+//!    inner signature verified over that tree
 //! 6. `conditions` — Status, Destination, Issuer, Audience, bearer Recipient/NotOnOrAfter,
 //!    Conditions window, IssueInstant, InResponseTo consistency / unsolicited policy
 //!
@@ -17,7 +20,7 @@ pub mod decrypt;
 pub mod signature;
 
 use chrono::{DateTime, Duration, Utc};
-use openssl::pkey::{PKey, Private};
+use openssl::pkey::{PKey, Private, Public};
 
 use self::assertion::AssertionFields;
 use self::conditions::Envelope;
@@ -30,7 +33,8 @@ pub struct Expectations<'a> {
     pub sp_entity_id: &'a str,
     pub acs_url: &'a str,
     pub idp_entity_id: &'a str,
-    pub idp_certs_der: &'a [Vec<u8>],
+    /// The IdP's signing keys from its metadata (`signature::IdpKeyCache`).
+    pub idp_keys: &'a [PKey<Public>],
     pub clock_skew: Duration,
     pub policy: AlgorithmPolicy,
     pub allow_unsolicited: bool,
@@ -80,24 +84,27 @@ pub fn verify(
         return Err(Rejection::Unsigned);
     }
 
+    let root = doc.root_element();
     let (envelope, assertion) = if shape.root_signed || shape.assertion_signed {
-        let reduced = signature::verify_and_reduce(xml::without_declaration(&xml), exp.idp_certs_der, exp.policy)?;
-        let reduced_doc = xml::parse(&reduced)?;
-        let root = reduced_doc.root_element();
+        // Every signature in the document must verify; values are read only from the
+        // element a verified signature names.
+        let signed = signature::verify_document(&doc, exp.idp_keys, exp.policy)?;
         if shape.root_signed {
-            if !is(root, NS_SAMLP, "Response") {
+            if !signed.contains(&root.id()) {
                 return Err(Rejection::AssertionNotSigned);
             }
             (read_envelope(root), consume_assertion(root, true, exp, sp_key)?)
         } else {
-            if !is(root, NS_SAML, "Assertion") {
-                return Err(Rejection::AssertionNotSigned);
-            }
-            (read_envelope(doc.root_element()), assertion::read(root)?)
+            // Only the Assertion is signed: the envelope is read from the unsigned Response
+            // (its values are checked, never trusted for identity), the assertion only from
+            // the verified element.
+            let signed_assertion = child(root, NS_SAML, "Assertion")
+                .filter(|a| signed.contains(&a.id()))
+                .ok_or(Rejection::AssertionNotSigned)?;
+            (read_envelope(root), assertion::read(signed_assertion)?)
         }
     } else {
         // Response unsigned, assertion encrypted: only a signature inside the encryption counts.
-        let root = doc.root_element();
         (read_envelope(root), consume_assertion(root, false, exp, sp_key)?)
     };
 
@@ -163,15 +170,17 @@ fn decrypt_and_read(
     xml::scan(&wrapped)?;
     let inner_doc = xml::parse(&wrapped)?;
     let inner_signed = xml::check_decrypted_shape(&inner_doc, exp.policy)?;
+    let inner = child(inner_doc.root_element(), NS_SAML, "Assertion").ok_or(Rejection::AssertionNotSigned)?;
     if inner_signed {
-        let reduced = signature::verify_and_reduce(&wrapped, exp.idp_certs_der, exp.policy)?;
-        let reduced_doc = xml::parse(&reduced)?;
-        return assertion::read(reduced_doc.root_element());
+        let signed = signature::verify_document(&inner_doc, exp.idp_keys, exp.policy)?;
+        if !signed.contains(&inner.id()) {
+            return Err(Rejection::AssertionNotSigned);
+        }
+        return assertion::read(inner);
     }
     if !response_signed {
         return Err(Rejection::AssertionNotSigned);
     }
-    let inner = child(inner_doc.root_element(), NS_SAML, "Assertion").ok_or(Rejection::AssertionNotSigned)?;
     assertion::read(inner)
 }
 

@@ -5,6 +5,7 @@
 
 pub mod browser;
 pub mod keys;
+pub mod oracle;
 pub mod pysaml2;
 pub mod scim;
 pub mod xmlsec;
