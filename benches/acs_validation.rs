@@ -69,6 +69,7 @@ fn bench(c: &mut Criterion) {
         clock_skew: Duration::seconds(180),
         policy: AlgorithmPolicy::default(),
         allow_unsolicited: true,
+        encryption: Default::default(),
     };
     let enc_now = chrono::DateTime::parse_from_rfc3339("2026-11-29T05:02:30Z").unwrap().to_utc();
     let encrypted = xmlsec::b64(include_str!("../fuzz/corpus/response_intake/seed-pysaml2-4.xml"));

@@ -45,6 +45,7 @@ fn main() {
         clock_skew: Duration::seconds(180),
         policy: AlgorithmPolicy::default(),
         allow_unsolicited: true,
+        encryption: Default::default(),
     };
     let spec = xmlsec::ResponseSpec::new(IDP, SP, ACS, "alice@example.com");
     let now = spec.issue_instant;
