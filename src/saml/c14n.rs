@@ -74,7 +74,14 @@ pub fn exclusive(
     if !apex.is_element() {
         return Err(err("the apex is not an element"));
     }
-    let mut c = Canon { text: apex.document().input_text(), exclude, inclusive, rendered: Vec::new(), out };
+    let mut c = Canon {
+        text: apex.document().input_text(),
+        exclude,
+        inclusive,
+        rendered: Vec::new(),
+        checked_uris: Vec::new(),
+        out,
+    };
     c.element(apex)
 }
 
@@ -85,6 +92,8 @@ struct Canon<'t, 'p, 'o> {
     /// Namespace declarations rendered by output ancestors, innermost last: (prefix, URI);
     /// the empty prefix is the default namespace, and an absent entry for it means "".
     rendered: Vec<(&'t str, &'t str)>,
+    /// Namespace URIs already found to be plain absolute URIs.
+    checked_uris: Vec<&'t str>,
     out: &'o mut Vec<u8>,
 }
 
@@ -145,10 +154,16 @@ impl<'t> Canon<'t, '_, '_> {
     fn element(&mut self, node: Node<'t, '_>) -> Result<(), C14nError> {
         let qname = self.element_qname(node)?;
         for ns in node.namespaces() {
-            let undeclared_default = ns.name().is_none() && ns.uri().is_empty();
-            if !undeclared_default && !is_conservative_absolute_uri(ns.uri()) {
-                return Err(err(format!("namespace URI {:?} is not a plain absolute URI", ns.uri())));
+            let uri = ns.uri();
+            // Inherited bindings are the same strings in roxmltree: check each one once.
+            if self.checked_uris.iter().any(|u| std::ptr::eq(*u, uri)) {
+                continue;
             }
+            let undeclared_default = ns.name().is_none() && uri.is_empty();
+            if !undeclared_default && !is_conservative_absolute_uri(uri) {
+                return Err(err(format!("namespace URI {uri:?} is not a plain absolute URI")));
+            }
+            self.checked_uris.push(uri);
         }
         let mut attrs: Vec<(&'t str, &'t str, &'t str, &'t str)> = Vec::with_capacity(node.attributes().len());
         let mut used: Vec<&'t str> = Vec::with_capacity(4);

@@ -329,6 +329,16 @@ async fn both_verifiers_agree_on_every_signed_fixture_and_hostile_variant() {
     assert!(!assert_same(&ctx, "relative namespace URI", &relative, strict));
     compared += 2;
 
+    // KeyInfo is never read by us; xmlsec parses it even with a preset key. A corrupted
+    // certificate there is the one documented divergence: ours accepts, xmlsec refuses, and
+    // xmlsec accepts once KeyInfo is cut out (found by the differential fuzzer).
+    let start = a_xml.find("<ds:X509Certificate>").unwrap() + "<ds:X509Certificate>".len();
+    let broken_key_info = format!("{}<nran xmlns=\"es;p\"/>{}", &a_xml[..start], &a_xml[start..]);
+    let outcome = ctx.run(&broken_key_info, strict);
+    assert!(!outcome.ours_only().is_empty(), "{:?}", outcome.stages);
+    assert!(!outcome.ours_only_beyond_key_info(&broken_key_info, &ctx.certs, strict), "{:?}", outcome.stages);
+    compared += 1;
+
     // 4. The adversarial suite: same verdict through the pipeline; and without the intake in
     //    front, ours never accepts what xmlsec refuses.
     let mut stricter = Vec::new();

@@ -45,6 +45,26 @@ impl Outcome {
     pub fn oracle_only(&self) -> Vec<&(&'static str, Verdict, Verdict)> {
         self.stages.iter().filter(|(_, o, t)| !o.accepted() && t.accepted()).collect()
     }
+    /// Divergences where ours accepted, xmlsec refused, and xmlsec accepts the same document once
+    /// every `ds:KeyInfo` is cut out: xmlsec parses KeyInfo (certificates, key values) even with a
+    /// preset key and fails on a malformed one, while spconnect never reads KeyInfo (keys come
+    /// only from metadata). KeyInfo is outside SignedInfo and outside the digested element, so
+    /// such a divergence cannot change what is verified or read. Anything else is a finding.
+    pub fn ours_only_beyond_key_info(&self, xml_text: &str, certs_der: &[Vec<u8>], policy: AlgorithmPolicy) -> bool {
+        if self.ours_only().is_empty() {
+            return false;
+        }
+        let stripped = without_key_info(xml_text);
+        if stripped == xml_text {
+            return true;
+        }
+        // Only the document stage is re-judged; a decrypted stage's KeyInfo lives inside the
+        // ciphertext and is not reachable from here, so it stays a finding.
+        self.ours_only()
+            .iter()
+            .any(|(stage, _, _)| *stage != "document" || !xmlsec_verdict(&stripped, certs_der, policy).accepted())
+    }
+
     pub fn agree(&self) -> bool {
         self.stages.iter().all(|(_, o, t)| o == t)
     }
@@ -101,6 +121,23 @@ pub fn our_verdict(doc: &roxmltree::Document, keys: &[PKey<Public>], policy: Alg
         }
         Err(_) => Verdict::Refused,
     }
+}
+
+/// The document with every `ds:KeyInfo` element cut out of the text (by roxmltree ranges).
+pub fn without_key_info(xml_text: &str) -> String {
+    let Ok(doc) = roxmltree::Document::parse(xml::without_declaration(xml_text)) else { return xml_text.to_string() };
+    let offset = xml_text.len() - xml::without_declaration(xml_text).len();
+    let mut ranges: Vec<std::ops::Range<usize>> = doc
+        .descendants()
+        .filter(|n| spconnect::saml::is(*n, spconnect::saml::NS_DS, "KeyInfo"))
+        .map(|n| n.range())
+        .collect();
+    ranges.sort_by_key(|r| std::cmp::Reverse(r.start));
+    let mut out = xml_text.to_string();
+    for r in ranges {
+        out.replace_range(r.start + offset..r.end + offset, "");
+    }
+    out
 }
 
 /// Run both verifiers over a decoded SAMLResponse document, stage by stage.
