@@ -67,7 +67,9 @@ async fn scim_invitations_are_delivered_over_smtp_and_marked_sent() {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     drop(listener);
-    let mut server = Command::new(BIN)
+    // Killed when the guard drops, also when an assertion below fails (an orphaned server would
+    // otherwise outlive the test run).
+    let server = Command::new(BIN)
         .arg("--data-dir")
         .arg(dir.path())
         .args(["serve", "--http", "--listen", &format!("127.0.0.1:{port}")])
@@ -76,6 +78,7 @@ async fn scim_invitations_are_delivered_over_smtp_and_marked_sent() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
+    let mut server = KillOnDrop(server);
     let client = reqwest::Client::new();
     let base = format!("http://127.0.0.1:{port}");
     for _ in 0..100 {
@@ -112,7 +115,21 @@ async fn scim_invitations_are_delivered_over_smtp_and_marked_sent() {
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
-    let _ = server.kill();
-    let _ = server.wait();
+    server.stop();
     assert!(sent, "the outbox records the delivery");
+}
+
+struct KillOnDrop(std::process::Child);
+
+impl KillOnDrop {
+    fn stop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        self.stop();
+    }
 }
