@@ -307,37 +307,37 @@ fn lookup<'t>(node: Node<'t, '_>, prefix: &str) -> &'t str {
 }
 
 fn escape_attr(s: &str, out: &mut Vec<u8>) {
-    let mut last = 0;
-    for (i, b) in s.bytes().enumerate() {
-        let rep: &[u8] = match b {
-            b'&' => b"&amp;",
-            b'<' => b"&lt;",
-            b'"' => b"&quot;",
-            b'\t' => b"&#x9;",
-            b'\n' => b"&#xA;",
-            b'\r' => b"&#xD;",
-            _ => continue,
-        };
-        out.extend_from_slice(&s.as_bytes()[last..i]);
-        out.extend_from_slice(rep);
-        last = i + 1;
-    }
-    out.extend_from_slice(&s.as_bytes()[last..]);
+    escape(s, out, |b| match b {
+        b'&' => Some(b"&amp;"),
+        b'<' => Some(b"&lt;"),
+        b'"' => Some(b"&quot;"),
+        b'\t' => Some(b"&#x9;"),
+        b'\n' => Some(b"&#xA;"),
+        b'\r' => Some(b"&#xD;"),
+        _ => None,
+    })
 }
 
 fn escape_text(s: &str, out: &mut Vec<u8>) {
+    escape(s, out, |b| match b {
+        b'&' => Some(b"&amp;"),
+        b'<' => Some(b"&lt;"),
+        b'>' => Some(b"&gt;"),
+        b'\r' => Some(b"&#xD;"),
+        _ => None,
+    })
+}
+
+/// Copy `s` to `out`, replacing each byte `replacement` maps (all ASCII, so never inside a
+/// multi-byte character) with its reference.
+fn escape(s: &str, out: &mut Vec<u8>, replacement: fn(u8) -> Option<&'static [u8]>) {
     let mut last = 0;
     for (i, b) in s.bytes().enumerate() {
-        let rep: &[u8] = match b {
-            b'&' => b"&amp;",
-            b'<' => b"&lt;",
-            b'>' => b"&gt;",
-            b'\r' => b"&#xD;",
-            _ => continue,
-        };
-        out.extend_from_slice(&s.as_bytes()[last..i]);
-        out.extend_from_slice(rep);
-        last = i + 1;
+        if let Some(rep) = replacement(b) {
+            out.extend_from_slice(&s.as_bytes()[last..i]);
+            out.extend_from_slice(rep);
+            last = i + 1;
+        }
     }
     out.extend_from_slice(&s.as_bytes()[last..]);
 }
