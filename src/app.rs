@@ -18,7 +18,7 @@ pub enum AppError {
     #[error("storage: {0}")]
     Store(#[from] crate::store::StoreError),
     #[error("sessions: {0}")]
-    Sessions(#[from] sqlx::Error),
+    Sessions(#[from] tower_sessions::session_store::Error),
     #[error("keys: {0}")]
     Crypto(#[from] crate::crypto::CryptoError),
 }
@@ -31,7 +31,7 @@ pub enum Tls {
 }
 
 pub async fn services(data_dir: DataDir, public_url: &str, secure_cookies: bool) -> Result<Services, AppError> {
-    let store = Store::open_sqlite(&data_dir.database()).await?;
+    let store = Store::open(data_dir.database_url(), &data_dir.database()).await?;
     Ok(Services::new(store, Settings::new(public_url, data_dir, secure_cookies)))
 }
 
@@ -43,7 +43,7 @@ pub async fn router(svc: Services) -> Result<Router, AppError> {
 pub async fn serve(svc: Services, listener: std::net::TcpListener, tls: Tls) -> Result<(), AppError> {
     let purge = svc.store.clone();
     let retention = svc.settings.login_retention_secs;
-    let sessions = tower_sessions_sqlx_store::SqliteStore::new(svc.store.sqlite_pool().clone());
+    let sessions = svc.store.sessions();
     tokio::spawn(async move {
         use tower_sessions::ExpiredDeletion;
         loop {

@@ -6,11 +6,13 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, Clone)]
 pub struct DataDir {
     root: PathBuf,
+    /// The database, when it is not the SQLite file in the directory (`--database-url`).
+    database_url: Option<String>,
 }
 
 impl DataDir {
     pub fn new(root: impl Into<PathBuf>) -> std::io::Result<DataDir> {
-        let dir = DataDir { root: root.into() };
+        let dir = DataDir { root: root.into(), database_url: None };
         std::fs::create_dir_all(dir.certs())?;
         std::fs::create_dir_all(dir.metadata())?;
         Ok(dir)
@@ -26,6 +28,14 @@ impl DataDir {
     }
     pub fn database(&self) -> PathBuf {
         self.root.join("spconnect.db")
+    }
+    /// Use this database (`postgres://…` or `sqlite://…`) instead of `spconnect.db` here.
+    pub fn with_database_url(mut self, url: Option<&str>) -> DataDir {
+        self.database_url = url.map(str::trim).filter(|u| !u.is_empty()).map(str::to_string);
+        self
+    }
+    pub fn database_url(&self) -> Option<&str> {
+        self.database_url.as_deref()
     }
     pub fn sp_key(&self, sso_id: i64) -> PathBuf {
         self.certs().join(format!("sp-{sso_id}.key"))

@@ -13,9 +13,11 @@ use crate::store::SsoSettings;
 
 const DEFAULT_PUBLIC_URL: &str = "https://127.0.0.1:8443";
 
-async fn open(data_dir: &Path) -> Result<Services, String> {
-    let dir = DataDir::new(data_dir).map_err(|e| format!("data directory {}: {e}", data_dir.display()))?;
-    let store = crate::store::Store::open_sqlite(&dir.database()).await.map_err(|e| e.to_string())?;
+async fn open(data_dir: &Path, database_url: Option<&str>) -> Result<Services, String> {
+    let dir = DataDir::new(data_dir)
+        .map_err(|e| format!("data directory {}: {e}", data_dir.display()))?
+        .with_database_url(database_url);
+    let store = crate::store::Store::open(dir.database_url(), &dir.database()).await.map_err(|e| e.to_string())?;
     let public_url = store
         .get_setting(super::serve::PUBLIC_URL_KEY)
         .await
@@ -31,8 +33,13 @@ pub(super) fn fmt_time(t: Option<i64>) -> String {
         .unwrap_or_else(|| "-".into())
 }
 
-pub async fn run(data_dir: &Path, json: bool, command: Command) -> Result<ExitCode, String> {
-    let svc = open(data_dir).await?;
+pub async fn run(
+    data_dir: &Path,
+    database_url: Option<&str>,
+    json: bool,
+    command: Command,
+) -> Result<ExitCode, String> {
+    let svc = open(data_dir, database_url).await?;
     let now = chrono::Utc::now();
     match command {
         Command::Sso(SsoCommand::Create { name, domain, node }) => {

@@ -15,6 +15,10 @@ pub struct Cli {
     /// Directory holding certs/, metadata/ and spconnect.db.
     #[arg(long, global = true, env = "SPCONNECT_DATA_DIR", default_value = ".")]
     pub data_dir: PathBuf,
+    /// The database: `postgres://user:password@host/db` for PostgreSQL (several instances can
+    /// share it), or `sqlite:///path/file.db`. Default: spconnect.db in the data directory.
+    #[arg(long, global = true, env = "SPCONNECT_DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
     /// Print records as JSON.
     #[arg(long, global = true)]
     pub json: bool,
@@ -253,8 +257,8 @@ pub(crate) fn print_json(v: &impl serde::Serialize) {
 /// Run a command; the error text is what the admin sees.
 pub async fn run(cli: Cli) -> Result<std::process::ExitCode, String> {
     match cli.command {
-        Command::Serve(args) => serve::serve(&cli.data_dir, args).await,
+        Command::Serve(args) => serve::serve(&cli.data_dir, cli.database_url.as_deref(), args).await,
         Command::Demo { port, keep_in } => serve::demo(keep_in.as_deref(), port).await,
-        command => admin::run(&cli.data_dir, cli.json, command).await,
+        command => admin::run(&cli.data_dir, cli.database_url.as_deref(), cli.json, command).await,
     }
 }

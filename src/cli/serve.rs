@@ -9,8 +9,10 @@ use crate::config::DataDir;
 
 pub const PUBLIC_URL_KEY: &str = "public_url";
 
-pub async fn serve(data_dir: &Path, args: ServeArgs) -> Result<ExitCode, String> {
-    let dir = DataDir::new(data_dir).map_err(|e| format!("data directory {}: {e}", data_dir.display()))?;
+pub async fn serve(data_dir: &Path, database_url: Option<&str>, args: ServeArgs) -> Result<ExitCode, String> {
+    let dir = DataDir::new(data_dir)
+        .map_err(|e| format!("data directory {}: {e}", data_dir.display()))?
+        .with_database_url(database_url);
     let listener =
         std::net::TcpListener::bind(&args.listen).map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
     let local = listener.local_addr().map_err(|e| e.to_string())?;

@@ -1,7 +1,12 @@
 //! The admin console's records: local admin accounts, refused sign-ins (counted for rate
 //! limiting), the audit trail, and the read-only views the console needs over logins.
 
-use super::{LoginEvent, Result, Store, StoreError};
+use super::{LoginEvent, Result, Store, StoreError, WriteLock};
+
+/// How admin emails are stored and looked up: trimmed, lower case.
+fn admin_key(email: &str) -> String {
+    email.trim().to_lowercase()
+}
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct AdminAccount {
@@ -49,21 +54,19 @@ pub struct LoginEventFilter {
 impl Store {
     pub async fn create_admin(&self, email: &str, password_hash: &str, now: i64) -> Result<AdminAccount> {
         let id: i64 = sqlx::query_scalar(
-            "INSERT INTO admin_accounts (email, password_hash, created_at) VALUES (?, ?, ?) RETURNING admin_id",
+            "INSERT INTO admin_accounts (email, password_hash, created_at) VALUES ($1, $2, $3) RETURNING admin_id",
         )
-        .bind(email.trim().to_lowercase())
+        .bind(admin_key(email))
         .bind(password_hash)
         .bind(now)
         .fetch_one(&self.pool)
         .await
         .map_err(|e| match &e {
-            sqlx::Error::Database(d) if d.is_unique_violation() => {
-                StoreError::Conflict(format!("an admin {email} already exists"))
-            }
+            e if super::is_unique_violation(e) => StoreError::Conflict(format!("an admin {email} already exists")),
             _ => e.into(),
         })?;
         sqlx::query_as(
-            "SELECT admin_id, email, password_hash, created_at, last_login_at FROM admin_accounts WHERE admin_id = ?",
+            "SELECT admin_id, email, password_hash, created_at, last_login_at FROM admin_accounts WHERE admin_id = $1",
         )
         .bind(id)
         .fetch_optional(&self.pool)
@@ -73,16 +76,16 @@ impl Store {
 
     pub async fn find_admin(&self, email: &str) -> Result<Option<AdminAccount>> {
         Ok(sqlx::query_as(
-            "SELECT admin_id, email, password_hash, created_at, last_login_at FROM admin_accounts WHERE email = ? COLLATE NOCASE",
+            "SELECT admin_id, email, password_hash, created_at, last_login_at FROM admin_accounts WHERE email = $1",
         )
-        .bind(email.trim())
+        .bind(admin_key(email))
         .fetch_optional(&self.pool)
         .await?)
     }
 
     pub async fn get_admin(&self, admin_id: i64) -> Result<Option<AdminAccount>> {
         Ok(sqlx::query_as(
-            "SELECT admin_id, email, password_hash, created_at, last_login_at FROM admin_accounts WHERE admin_id = ?",
+            "SELECT admin_id, email, password_hash, created_at, last_login_at FROM admin_accounts WHERE admin_id = $1",
         )
         .bind(admin_id)
         .fetch_optional(&self.pool)
@@ -94,7 +97,7 @@ impl Store {
     }
 
     pub async fn mark_admin_signed_in(&self, admin_id: i64, now: i64) -> Result<()> {
-        sqlx::query("UPDATE admin_accounts SET last_login_at = ? WHERE admin_id = ?")
+        sqlx::query("UPDATE admin_accounts SET last_login_at = $1 WHERE admin_id = $2")
             .bind(now)
             .bind(admin_id)
             .execute(&self.pool)
@@ -114,27 +117,27 @@ impl Store {
         now: i64,
         since: i64,
     ) -> Result<SignInCounts> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_serialized(WriteLock::AdminSignIn).await?;
         let attempt_id: i64 = sqlx::query_scalar(
-            "INSERT INTO admin_signin_failures (at, email, client_addr, device) VALUES (?, ?, ?, ?) RETURNING id",
+            "INSERT INTO admin_signin_failures (at, email, client_addr, device) VALUES ($1, $2, $3, $4) RETURNING id",
         )
         .bind(now)
-        .bind(email.trim().to_lowercase())
+        .bind(admin_key(email))
         .bind(client_addr)
         .bind(device)
         .fetch_one(&mut *tx)
         .await?;
         // Earlier rows only (id < this one): what was there before this attempt.
         let (by_email, last_email): (i64, Option<i64>) = sqlx::query_as(
-            "SELECT COUNT(*), MAX(at) FROM admin_signin_failures WHERE email = ? COLLATE NOCASE AND at >= ? AND id < ?",
+            "SELECT COUNT(*), MAX(at) FROM admin_signin_failures WHERE email = $1 AND at >= $2 AND id < $3",
         )
-        .bind(email.trim())
+        .bind(admin_key(email))
         .bind(since)
         .bind(attempt_id)
         .fetch_one(&mut *tx)
         .await?;
         let (by_addr, last_addr): (i64, Option<i64>) = sqlx::query_as(
-            "SELECT COUNT(*), MAX(at) FROM admin_signin_failures WHERE client_addr = ? AND at >= ? AND id < ?",
+            "SELECT COUNT(*), MAX(at) FROM admin_signin_failures WHERE client_addr = $1 AND at >= $2 AND id < $3",
         )
         .bind(client_addr)
         .bind(since)
@@ -143,12 +146,14 @@ impl Store {
         .await?;
         let by_device: i64 = match device {
             Some(d) => {
-                sqlx::query_scalar("SELECT COUNT(*) FROM admin_signin_failures WHERE device = ? AND at >= ? AND id < ?")
-                    .bind(d)
-                    .bind(since)
-                    .bind(attempt_id)
-                    .fetch_one(&mut *tx)
-                    .await?
+                sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM admin_signin_failures WHERE device = $1 AND at >= $2 AND id < $3",
+                )
+                .bind(d)
+                .bind(since)
+                .bind(attempt_id)
+                .fetch_one(&mut *tx)
+                .await?
             }
             None => 0,
         };
@@ -158,7 +163,7 @@ impl Store {
 
     /// Forget a reserved attempt that never reached the password check (or succeeded).
     pub async fn drop_admin_signin_attempt(&self, attempt_id: i64) -> Result<()> {
-        sqlx::query("DELETE FROM admin_signin_failures WHERE id = ?").bind(attempt_id).execute(&self.pool).await?;
+        sqlx::query("DELETE FROM admin_signin_failures WHERE id = $1").bind(attempt_id).execute(&self.pool).await?;
         Ok(())
     }
 
@@ -166,10 +171,10 @@ impl Store {
     pub async fn admin_device_known(&self, email: &str, device_hash: &str) -> Result<bool> {
         let n: i64 = sqlx::query_scalar(
             "SELECT COUNT(*) FROM admin_devices d JOIN admin_accounts a ON a.admin_id = d.admin_id \
-             WHERE d.device_hash = ? AND a.email = ? COLLATE NOCASE",
+             WHERE d.device_hash = $1 AND a.email = $2",
         )
         .bind(device_hash)
-        .bind(email.trim())
+        .bind(admin_key(email))
         .fetch_one(&self.pool)
         .await?;
         Ok(n > 0)
@@ -178,7 +183,7 @@ impl Store {
     /// Remember a device an admin signed in from (or refresh its last use).
     pub async fn remember_admin_device(&self, admin_id: i64, device_hash: &str, now: i64) -> Result<()> {
         sqlx::query(
-            "INSERT INTO admin_devices (device_hash, admin_id, created_at, last_used_at) VALUES (?, ?, ?, ?) \
+            "INSERT INTO admin_devices (device_hash, admin_id, created_at, last_used_at) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (device_hash) DO UPDATE SET last_used_at = excluded.last_used_at",
         )
         .bind(device_hash)
@@ -193,15 +198,15 @@ impl Store {
     /// A successful sign-in clears the account's failures, so an admin who mistyped twice
     /// does not carry them into the next window.
     pub async fn clear_admin_signin_failures(&self, email: &str) -> Result<()> {
-        sqlx::query("DELETE FROM admin_signin_failures WHERE email = ? COLLATE NOCASE")
-            .bind(email.trim())
+        sqlx::query("DELETE FROM admin_signin_failures WHERE email = $1")
+            .bind(admin_key(email))
             .execute(&self.pool)
             .await?;
         Ok(())
     }
 
     pub async fn audit(&self, admin_email: &str, action: &str, target: &str, detail: &str, now: i64) -> Result<()> {
-        sqlx::query("INSERT INTO admin_audit (at, admin_email, action, target, detail) VALUES (?, ?, ?, ?, ?)")
+        sqlx::query("INSERT INTO admin_audit (at, admin_email, action, target, detail) VALUES ($1, $2, $3, $4, $5)")
             .bind(now)
             .bind(admin_email)
             .bind(action)
@@ -216,7 +221,7 @@ impl Store {
         // LIKE wildcards in the prefix are escaped, not dropped: action names contain `_`.
         let escaped = action_prefix.unwrap_or("").replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
         let pattern = format!("{escaped}%");
-        Ok(sqlx::query_as("SELECT id, at, admin_email, action, target, detail FROM admin_audit WHERE action LIKE ? ESCAPE '\\' ORDER BY id DESC LIMIT ?")
+        Ok(sqlx::query_as("SELECT id, at, admin_email, action, target, detail FROM admin_audit WHERE action LIKE $1 ESCAPE '\\' ORDER BY id DESC LIMIT $2")
             .bind(pattern)
             .bind(limit)
             .fetch_all(&self.pool)
@@ -224,12 +229,12 @@ impl Store {
     }
 
     pub async fn search_login_events(&self, f: &LoginEventFilter) -> Result<Vec<LoginEvent>> {
-        let who = f.who.as_deref().map(|w| format!("%{}%", w.replace(['%', '_'], "")));
+        let who = f.who.as_deref().map(|w| format!("%{}%", w.replace(['%', '_'], "").to_lowercase()));
         Ok(sqlx::query_as(
             "SELECT id, at, sso_id, user_id, email, outcome, reason_code, detail, issuer, name_id, client_addr, \
              request_id, provisioned_by FROM login_events \
-             WHERE (?1 IS NULL OR sso_id = ?1) AND (?2 IS NULL OR outcome = ?2) AND (?3 IS NULL OR reason_code = ?3) \
-             AND (?4 IS NULL OR email LIKE ?4 OR name_id LIKE ?4) ORDER BY id DESC LIMIT ?5",
+             WHERE ($1 IS NULL OR sso_id = $1) AND ($2 IS NULL OR outcome = $2) AND ($3 IS NULL OR reason_code = $3) \
+             AND ($4 IS NULL OR lower(email) LIKE $4 OR lower(name_id) LIKE $4) ORDER BY id DESC LIMIT $5",
         )
         .bind(f.sso_id)
         .bind(&f.outcome)
@@ -269,7 +274,7 @@ impl Store {
     pub async fn last_provisioning_event(&self, node_id: i64) -> Result<Option<super::ProvisioningEvent>> {
         Ok(sqlx::query_as(
             "SELECT id, at, node_id, event, method, target, outcome, reason, detail, request_id, client_addr \
-             FROM provisioning_events WHERE node_id = ? ORDER BY id DESC LIMIT 1",
+             FROM provisioning_events WHERE node_id = $1 ORDER BY id DESC LIMIT 1",
         )
         .bind(node_id)
         .fetch_optional(&self.pool)

@@ -2,7 +2,7 @@
 
 use sqlx::Row;
 
-use super::{Result, Store, StoreError, User, UserStatus};
+use super::{Result, Store, StoreError, User, UserStatus, WriteLock};
 
 #[derive(Debug, Clone)]
 pub struct PendingRequest {
@@ -97,12 +97,12 @@ impl Store {
     /// over a bound the *new* request is refused (`StoreError::TooManyPending`). Nothing pending
     /// is ever dropped early, so a flood cannot cancel someone else's login in flight.
     pub async fn insert_authn_request(&self, r: &NewAuthnRequest<'_>) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
-        // The insert comes first: it takes SQLite's write lock, so the counts below see every
-        // concurrent request and the caps cannot be raced.
+        // Serialized with every other issuer (SQLite's write lock; an advisory lock on PostgreSQL),
+        // so the counts below see every concurrent request and the caps cannot be raced.
+        let mut tx = self.begin_serialized(WriteLock::AuthnRequests).await?;
         sqlx::query(
             "INSERT INTO authn_requests (request_id, sso_id, target, created_at, expires_at, browser_binding, client_addr) \
-             VALUES (?, ?, ?, ?, ?, ?, ?)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
         .bind(r.request_id)
         .bind(r.sso_id)
@@ -114,14 +114,14 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         let by_client: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM authn_requests WHERE client_addr = ? AND consumed_at IS NULL AND expires_at > ?",
+            "SELECT COUNT(*) FROM authn_requests WHERE client_addr = $1 AND consumed_at IS NULL AND expires_at > $2",
         )
         .bind(r.client_addr)
         .bind(r.now)
         .fetch_one(&mut *tx)
         .await?;
         let by_sso: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM authn_requests WHERE sso_id = ? AND consumed_at IS NULL AND expires_at > ?",
+            "SELECT COUNT(*) FROM authn_requests WHERE sso_id = $1 AND consumed_at IS NULL AND expires_at > $2",
         )
         .bind(r.sso_id)
         .bind(r.now)
@@ -137,17 +137,18 @@ impl Store {
 
     /// Whether an unanswered AuthnRequest is bound to this browser-binding hash.
     pub async fn binding_in_use(&self, binding_hash: &str) -> Result<bool> {
-        let n: i64 =
-            sqlx::query_scalar("SELECT COUNT(*) FROM authn_requests WHERE browser_binding = ? AND consumed_at IS NULL")
-                .bind(binding_hash)
-                .fetch_one(&self.pool)
-                .await?;
+        let n: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM authn_requests WHERE browser_binding = $1 AND consumed_at IS NULL",
+        )
+        .bind(binding_hash)
+        .fetch_one(&self.pool)
+        .await?;
         Ok(n > 0)
     }
 
     /// Unanswered AuthnRequests (for tests and the admin's view of ext_login floods).
     pub async fn count_pending_requests(&self, sso_id: i64) -> Result<i64> {
-        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM authn_requests WHERE sso_id = ? AND consumed_at IS NULL")
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM authn_requests WHERE sso_id = $1 AND consumed_at IS NULL")
             .bind(sso_id)
             .fetch_one(&self.pool)
             .await?)
@@ -156,7 +157,7 @@ impl Store {
     pub async fn put_pending_login(&self, token_hash: &str, p: &PendingLogin) -> Result<()> {
         sqlx::query(
             "INSERT INTO pending_logins (token_hash, user_id, sso_id, auth_at, session_index, target, expires_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
         .bind(token_hash)
         .bind(p.user_id)
@@ -174,11 +175,11 @@ impl Store {
     /// continuation is used once.
     pub async fn pending_login(&self, token_hash: &str, now: i64, take: bool) -> Result<Option<PendingLogin>> {
         let sql = if take {
-            "DELETE FROM pending_logins WHERE token_hash = ? AND expires_at > ? \
+            "DELETE FROM pending_logins WHERE token_hash = $1 AND expires_at > $2 \
              RETURNING user_id, sso_id, auth_at, session_index, target, expires_at"
         } else {
             "SELECT user_id, sso_id, auth_at, session_index, target, expires_at FROM pending_logins \
-             WHERE token_hash = ? AND expires_at > ?"
+             WHERE token_hash = $1 AND expires_at > $2"
         };
         let row = sqlx::query(sql).bind(token_hash).bind(now).fetch_optional(&self.pool).await?;
         Ok(row.map(|r| PendingLogin {
@@ -194,7 +195,7 @@ impl Store {
     pub async fn get_authn_request(&self, request_id: &str) -> Result<Option<PendingRequest>> {
         let row = sqlx::query(
             "SELECT request_id, sso_id, target, expires_at, consumed_at, browser_binding FROM authn_requests \
-             WHERE request_id = ?",
+             WHERE request_id = $1",
         )
         .bind(request_id)
         .fetch_optional(&self.pool)
@@ -210,7 +211,7 @@ impl Store {
     }
 
     pub async fn is_assertion_used(&self, sso_id: i64, assertion_id: &str) -> Result<bool> {
-        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM used_assertions WHERE sso_id = ? AND assertion_id = ?")
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM used_assertions WHERE sso_id = $1 AND assertion_id = $2")
             .bind(sso_id)
             .bind(assertion_id)
             .fetch_one(&self.pool)
@@ -225,7 +226,7 @@ impl Store {
     pub async fn commit_login(&self, c: &LoginCommit) -> Result<User> {
         let mut tx = self.pool.begin().await?;
         let inserted = sqlx::query(
-            "INSERT INTO used_assertions (sso_id, assertion_id, expires_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+            "INSERT INTO used_assertions (sso_id, assertion_id, expires_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
         )
         .bind(c.sso_id)
         .bind(&c.assertion_id)
@@ -237,7 +238,7 @@ impl Store {
         }
         if let Some(request_id) = &c.request_id {
             let consumed = sqlx::query(
-                "UPDATE authn_requests SET consumed_at = ? WHERE request_id = ? AND sso_id = ? AND consumed_at IS NULL AND expires_at > ?",
+                "UPDATE authn_requests SET consumed_at = $1 WHERE request_id = $2 AND sso_id = $3 AND consumed_at IS NULL AND expires_at > $4",
             )
             .bind(c.now)
             .bind(request_id)
@@ -250,8 +251,8 @@ impl Store {
             }
         }
         let existing: Option<(i64, String, String)> =
-            sqlx::query_as("SELECT user_id, status, provisioned_by FROM users WHERE email = ? COLLATE NOCASE")
-                .bind(&c.email)
+            sqlx::query_as("SELECT user_id, status, provisioned_by FROM users WHERE email = $1")
+                .bind(super::email_key(&c.email))
                 .fetch_optional(&mut *tx)
                 .await?;
         let (user_id, provisioned_by) = match existing {
@@ -261,8 +262,8 @@ impl Store {
             }
             Some((user_id, _, provisioned_by)) => {
                 sqlx::query(
-                    "UPDATE users SET first_name = COALESCE(?, first_name), last_name = COALESCE(?, last_name), \
-                     status = 'active', last_login_at = ? WHERE user_id = ?",
+                    "UPDATE users SET first_name = COALESCE($1, first_name), last_name = COALESCE($2, last_name), \
+                     status = 'active', last_login_at = $3 WHERE user_id = $4",
                 )
                 .bind(&c.first_name)
                 .bind(&c.last_name)
@@ -273,9 +274,11 @@ impl Store {
                 (user_id, provisioned_by)
             }
             None if c.create_if_missing => {
-                let id: i64 = sqlx::query_scalar(
+                // ON CONFLICT: on PostgreSQL another instance may create the same user at this
+                // moment (two first logins at once); then this login updates that user instead.
+                let id: Option<i64> = sqlx::query_scalar(
                     "INSERT INTO users (email, first_name, last_name, status, provisioned_by, node_id, created_at, last_login_at) \
-                     VALUES (?, ?, ?, 'active', 'jit', ?, ?, ?) RETURNING user_id",
+                     VALUES ($1, $2, $3, 'active', 'jit', $4, $5, $6) ON CONFLICT (email) DO NOTHING RETURNING user_id",
                 )
                 .bind(super::email_key(&c.email))
                 .bind(c.first_name.clone().unwrap_or_default())
@@ -283,15 +286,33 @@ impl Store {
                 .bind(c.node_id)
                 .bind(c.now)
                 .bind(c.now)
-                .fetch_one(&mut *tx)
+                .fetch_optional(&mut *tx)
                 .await?;
-                (id, "jit".to_string())
+                match id {
+                    Some(id) => (id, "jit".to_string()),
+                    None => {
+                        let (id, status, provisioned_by): (i64, String, String) =
+                            sqlx::query_as("SELECT user_id, status, provisioned_by FROM users WHERE email = $1")
+                                .bind(super::email_key(&c.email))
+                                .fetch_one(&mut *tx)
+                                .await?;
+                        if UserStatus::parse(&status) == UserStatus::Locked {
+                            return Err(StoreError::UserLocked);
+                        }
+                        sqlx::query("UPDATE users SET status = 'active', last_login_at = $1 WHERE user_id = $2")
+                            .bind(c.now)
+                            .bind(id)
+                            .execute(&mut *tx)
+                            .await?;
+                        (id, provisioned_by)
+                    }
+                }
             }
             None => return Err(StoreError::NotFound("user")),
         };
         sqlx::query(
             "INSERT INTO login_events (at, sso_id, user_id, email, outcome, issuer, name_id, client_addr, request_id, provisioned_by) \
-             VALUES (?, ?, ?, ?, 'success', ?, ?, ?, ?, ?)",
+             VALUES ($1, $2, $3, $4, 'success', $5, $6, $7, $8, $9)",
         )
         .bind(c.now)
         .bind(c.sso_id)
@@ -311,7 +332,7 @@ impl Store {
     pub async fn record_login_failure(&self, f: &NewFailure) -> Result<()> {
         sqlx::query(
             "INSERT INTO login_events (at, sso_id, outcome, reason_code, detail, issuer, name_id, client_addr, request_id) \
-             VALUES (?, ?, 'failure', ?, ?, ?, ?, ?, ?)",
+             VALUES ($1, $2, 'failure', $3, $4, $5, $6, $7, $8)",
         )
         .bind(f.at)
         .bind(f.sso_id)
@@ -330,7 +351,7 @@ impl Store {
         let filter = if failed_only { "WHERE outcome = 'failure'" } else { "" };
         Ok(sqlx::query_as(&format!(
             "SELECT id, at, sso_id, user_id, email, outcome, reason_code, detail, issuer, name_id, client_addr, \
-             request_id, provisioned_by FROM login_events {filter} ORDER BY id DESC LIMIT ?"
+             request_id, provisioned_by FROM login_events {filter} ORDER BY id DESC LIMIT $1"
         ))
         .bind(limit)
         .fetch_all(&self.pool)
@@ -365,7 +386,7 @@ impl Store {
     ) -> Result<()> {
         let mut tx = self.pool.begin().await?;
         sqlx::query(
-            "INSERT INTO debug_responses (sso_id, at, request_id, outcome, reason_code, xml) VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO debug_responses (sso_id, at, request_id, outcome, reason_code, xml) VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(sso_id)
         .bind(at)
@@ -376,8 +397,8 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         sqlx::query(
-            "DELETE FROM debug_responses WHERE sso_id = ? AND id NOT IN \
-             (SELECT id FROM debug_responses WHERE sso_id = ? ORDER BY id DESC LIMIT ?)",
+            "DELETE FROM debug_responses WHERE sso_id = $1 AND id NOT IN \
+             (SELECT id FROM debug_responses WHERE sso_id = $2 ORDER BY id DESC LIMIT $3)",
         )
         .bind(sso_id)
         .bind(sso_id)
@@ -390,7 +411,7 @@ impl Store {
 
     pub async fn list_debug_responses(&self, sso_id: i64) -> Result<Vec<DebugResponse>> {
         Ok(sqlx::query_as(
-            "SELECT id, sso_id, at, request_id, outcome, reason_code, xml FROM debug_responses WHERE sso_id = ? ORDER BY id DESC",
+            "SELECT id, sso_id, at, request_id, outcome, reason_code, xml FROM debug_responses WHERE sso_id = $1 ORDER BY id DESC",
         )
         .bind(sso_id)
         .fetch_all(&self.pool)

@@ -7,6 +7,7 @@ mod logins;
 mod nodes;
 mod outbox;
 mod provisioning;
+mod sessions;
 mod sso;
 mod teams;
 mod users;
@@ -15,8 +16,10 @@ use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::SqlitePool;
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::pool::PoolOptions;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
+use sqlx::{Any, AnyPool, Executor, Row, Transaction};
 use thiserror::Error;
 
 pub use admin::{AdminAccount, AuditEvent, LoginEventFilter, SignInCounts};
@@ -26,6 +29,7 @@ pub use logins::{
 };
 pub use nodes::Node;
 pub use provisioning::{Created, Invitation, NewProvisioningEvent, OutboxMessage, ProvisioningEvent, ScimUserWrite};
+pub use sessions::SessionBackend;
 pub use sso::{SsoConfig, SsoSettings};
 pub use teams::{Team, TeamWrite};
 pub use users::{NewUser, User, UserStatus};
@@ -33,9 +37,10 @@ pub use users::{NewUser, User, UserStatus};
 pub const ROOT_NODE_ID: i64 = 1;
 
 /// How every writer stores an email: ASCII lower case. Emails are validated as ASCII before they
-/// get here (`users::is_email`), so JIT, SCIM and admin-created users share one key.
+/// get here (`users::is_email`), so JIT, SCIM and admin-created users share one key. Lookups bind
+/// the same key, so a comparison is a plain `=` on both engines.
 fn email_key(email: &str) -> String {
-    email.to_ascii_lowercase()
+    email.trim().to_ascii_lowercase()
 }
 
 #[derive(Debug, Error)]
@@ -44,6 +49,9 @@ pub enum StoreError {
     Db(#[from] sqlx::Error),
     #[error("migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// The database could not be opened at start (bad URL, unreachable, refused credentials).
+    #[error("{0}")]
+    Connect(String),
     #[error("the assertion was already used")]
     AssertionReplayed,
     #[error("the user is locked")]
@@ -62,39 +70,165 @@ pub enum StoreError {
 
 pub type Result<T> = std::result::Result<T, StoreError>;
 
+/// The database engine behind a store. The SQL is written once, in the dialect both accept
+/// (`$1` placeholders, `ON CONFLICT`, `RETURNING`); the few places that differ ask this.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Writers that must see each other's rows before they decide (counting caps, "is this address
+/// taken"). SQLite has one writer at a time (`BEGIN IMMEDIATE`); on PostgreSQL each gets a
+/// transaction-scoped advisory lock, so the same holds across every instance.
+#[derive(Debug, Clone, Copy)]
+#[repr(i64)]
+enum WriteLock {
+    /// SCIM users, teams and node domains (uniqueness and seat decisions).
+    Provisioning = 0x5350_0001,
+    /// Issued AuthnRequests (per-client and per-configuration caps).
+    AuthnRequests = 0x5350_0002,
+    /// Admin sign-in attempts (counted before the password hash runs).
+    AdminSignIn = 0x5350_0003,
+}
+
+/// Is this error a violation of the unique constraint or index `name`? PostgreSQL names the
+/// constraint; SQLite only says it in the message ("UNIQUE constraint failed: index 'name'" for
+/// a named index), which is read here and nowhere else.
+fn violates(e: &sqlx::Error, name: &str) -> bool {
+    match e {
+        sqlx::Error::Database(d) if d.is_unique_violation() => match d.constraint() {
+            Some(c) => c == name,
+            None => d.message().contains(&format!("'{name}'")),
+        },
+        _ => false,
+    }
+}
+
+fn is_unique_violation(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(d) if d.is_unique_violation())
+}
+
+/// A 0/1 flag column (both engines store flags as integers).
+fn flag(row: &AnyRow, column: &str) -> std::result::Result<bool, sqlx::Error> {
+    Ok(row.try_get::<i64, _>(column)? != 0)
+}
+
 #[derive(Clone)]
 pub struct Store {
-    pool: SqlitePool,
+    pool: AnyPool,
+    backend: Backend,
+    sessions: SessionBackend,
 }
 
 impl Store {
+    /// Open the database named by `database_url` (`postgres://…` or `sqlite://…`), or without one
+    /// the SQLite file `default_sqlite`; apply migrations.
+    pub async fn open(database_url: Option<&str>, default_sqlite: &Path) -> Result<Store> {
+        match database_url.map(str::trim).filter(|u| !u.is_empty()) {
+            None => Store::open_sqlite(default_sqlite).await,
+            Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+                Store::open_postgres(url).await
+            }
+            Some(url) if url.starts_with("sqlite:") => {
+                let path = url.trim_start_matches("sqlite://").trim_start_matches("sqlite:");
+                let path = path.split('?').next().unwrap_or(path);
+                Store::open_sqlite(Path::new(path)).await
+            }
+            Some(url) => Err(StoreError::Connect(format!(
+                "--database-url {}: expected postgres://… or sqlite://…",
+                redact_url(url)
+            ))),
+        }
+    }
+
     /// Open (creating if needed) the SQLite file in WAL mode and apply migrations.
     pub async fn open_sqlite(path: &Path) -> Result<Store> {
+        sqlx::any::install_default_drivers();
         let opts = SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10));
-        let pool = SqlitePoolOptions::new().max_connections(8).connect_with(opts).await?;
-        let store = Store { pool };
+        // The session store (tower-sessions) needs a pool of its own driver type; opening it first
+        // also creates the file and switches it to WAL, which is a property of the file.
+        let session_pool = sqlx::sqlite::SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(opts)
+            .await
+            .map_err(|e| StoreError::Connect(format!("cannot open the SQLite database {}: {e}", path.display())))?;
+        let url = format!("sqlite://{}", path.display());
+        let pool = pool_options()
+            .max_connections(8)
+            .after_connect(|conn, _| {
+                Box::pin(async move {
+                    conn.execute("PRAGMA busy_timeout = 10000; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON")
+                        .await?;
+                    Ok(())
+                })
+            })
+            .connect(&url)
+            .await
+            .map_err(|e| StoreError::Connect(format!("cannot open the SQLite database {}: {e}", path.display())))?;
+        let store = Store { pool, backend: Backend::Sqlite, sessions: SessionBackend::sqlite(session_pool) };
         store.migrate().await?;
         Ok(store)
     }
 
+    /// Connect to PostgreSQL and apply migrations. Several instances may start at once: sqlx
+    /// holds an advisory lock while it migrates, so one applies and the others wait and see it done.
+    pub async fn open_postgres(url: &str) -> Result<Store> {
+        sqlx::any::install_default_drivers();
+        let shown = redact_url(url);
+        let connect_err = |e: sqlx::Error| StoreError::Connect(format!("cannot connect to PostgreSQL at {shown}: {e}"));
+        let pg_opts = sqlx::postgres::PgConnectOptions::from_str(url).map_err(connect_err)?;
+        let session_pool = sqlx::postgres::PgPoolOptions::new()
+            .max_connections(4)
+            .acquire_timeout(Duration::from_secs(5))
+            .connect_with(pg_opts)
+            .await
+            .map_err(connect_err)?;
+        let pool = pool_options().max_connections(16).connect(url).await.map_err(connect_err)?;
+        let store = Store { pool, backend: Backend::Postgres, sessions: SessionBackend::postgres(session_pool) };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
     pub async fn migrate(&self) -> Result<()> {
-        sqlx::migrate!("./migrations/sqlite").run(&self.pool).await?;
-        sqlx::query("INSERT OR IGNORE INTO nodes (node_id, name, parent_id, created_at) VALUES (?, 'Root', NULL, ?)")
-            .bind(ROOT_NODE_ID)
-            .bind(chrono::Utc::now().timestamp())
-            .execute(&self.pool)
-            .await?;
+        match self.backend {
+            Backend::Sqlite => sqlx::migrate!("./migrations/sqlite").run(&self.pool).await?,
+            Backend::Postgres => sqlx::migrate!("./migrations/postgres").run(&self.pool).await?,
+        }
+        sqlx::query(
+            "INSERT INTO nodes (node_id, name, parent_id, created_at) VALUES ($1, 'Root', NULL, $2) ON CONFLICT DO NOTHING",
+        )
+        .bind(ROOT_NODE_ID)
+        .bind(chrono::Utc::now().timestamp())
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 
-    /// The pool, for the session store only (tower-sessions keeps its own table).
-    pub fn sqlite_pool(&self) -> &SqlitePool {
-        &self.pool
+    /// Where browser and admin sessions are kept: the same database, through tower-sessions.
+    pub fn sessions(&self) -> SessionBackend {
+        self.sessions.clone()
+    }
+
+    /// Begin a transaction in which `lock`'s writers run one at a time (see `WriteLock`).
+    async fn begin_serialized(&self, lock: WriteLock) -> Result<Transaction<'static, Any>> {
+        match self.backend {
+            Backend::Sqlite => Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?),
+            Backend::Postgres => {
+                let mut tx = self.pool.begin().await?;
+                sqlx::query("SELECT 1 FROM pg_advisory_xact_lock($1)").bind(lock as i64).execute(&mut *tx).await?;
+                Ok(tx)
+            }
+        }
     }
 
     /// Forget what can no longer be used and what is past its retention: assertion IDs past their
@@ -106,12 +240,12 @@ impl Store {
         let run = |sql: &'static str, before: i64| async move {
             sqlx::query(sql).bind(before).execute(&self.pool).await.map(|r| r.rows_affected())
         };
-        let mut n = run("DELETE FROM used_assertions WHERE expires_at < ?", now).await?;
-        n += run("DELETE FROM authn_requests WHERE expires_at < ?", now - REQUEST_GRACE_SECS).await?;
-        n += run("DELETE FROM pending_logins WHERE expires_at < ?", now).await?;
-        n += run("DELETE FROM login_events WHERE at < ?", now - retention_secs).await?;
-        n += run("DELETE FROM admin_signin_failures WHERE at < ?", now - retention_secs.min(86_400)).await?;
-        n += run("DELETE FROM admin_audit WHERE action = 'admin.sign_in_refused' AND at < ?", now - retention_secs)
+        let mut n = run("DELETE FROM used_assertions WHERE expires_at < $1", now).await?;
+        n += run("DELETE FROM authn_requests WHERE expires_at < $1", now - REQUEST_GRACE_SECS).await?;
+        n += run("DELETE FROM pending_logins WHERE expires_at < $1", now).await?;
+        n += run("DELETE FROM login_events WHERE at < $1", now - retention_secs).await?;
+        n += run("DELETE FROM admin_signin_failures WHERE at < $1", now - retention_secs.min(86_400)).await?;
+        n += run("DELETE FROM admin_audit WHERE action = 'admin.sign_in_refused' AND at < $1", now - retention_secs)
             .await?;
         Ok(n)
     }
@@ -124,8 +258,31 @@ impl Store {
             users: one("SELECT COUNT(*) FROM users").await?,
             used_assertions: one("SELECT COUNT(*) FROM used_assertions").await?,
             consumed_requests: one("SELECT COUNT(*) FROM authn_requests WHERE consumed_at IS NOT NULL").await?,
-            sessions: one("SELECT COUNT(*) FROM tower_sessions").await.unwrap_or(0),
+            sessions: one(match self.backend {
+                Backend::Sqlite => "SELECT COUNT(*) FROM tower_sessions",
+                Backend::Postgres => "SELECT COUNT(*) FROM tower_sessions.session",
+            })
+            .await
+            .unwrap_or(0),
         })
+    }
+}
+
+fn pool_options() -> PoolOptions<Any> {
+    // A request waits at most this long for a connection: with the database down, a login gets
+    // its error page in seconds, not after sqlx's default 30 s.
+    AnyPoolOptions::new().acquire_timeout(Duration::from_secs(5))
+}
+
+/// A database URL as it may be shown: without its password.
+pub fn redact_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("***"));
+            u.to_string()
+        }
+        Ok(u) => u.to_string(),
+        Err(_) => "(unparseable URL)".into(),
     }
 }
 
@@ -139,12 +296,12 @@ pub struct Counts {
 
 impl Store {
     pub async fn get_setting(&self, key: &str) -> Result<Option<String>> {
-        Ok(sqlx::query_scalar("SELECT value FROM settings WHERE key = ?").bind(key).fetch_optional(&self.pool).await?)
+        Ok(sqlx::query_scalar("SELECT value FROM settings WHERE key = $1").bind(key).fetch_optional(&self.pool).await?)
     }
 
     pub async fn put_setting(&self, key: &str, value: &str) -> Result<()> {
         sqlx::query(
-            "INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            "INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
         )
         .bind(key)
         .bind(value)

@@ -4,7 +4,7 @@
 
 use super::teams::add_member;
 use super::users::{UserRow, SELECT_USER};
-use super::{Result, Store, StoreError, User, UserStatus};
+use super::{Result, Store, StoreError, User, UserStatus, WriteLock};
 
 /// What SCIM says about a user, already validated by the SCIM layer.
 #[derive(Debug, Clone)]
@@ -81,7 +81,7 @@ impl Store {
     /// Users of a node that SCIM can see (not SCIM-deleted), oldest first.
     pub async fn list_node_users(&self, node_id: i64) -> Result<Vec<User>> {
         let rows: Vec<UserRow> =
-            sqlx::query_as(&format!("{SELECT_USER} WHERE node_id = ? AND scim_deleted_at IS NULL ORDER BY user_id"))
+            sqlx::query_as(&format!("{SELECT_USER} WHERE node_id = $1 AND scim_deleted_at IS NULL ORDER BY user_id"))
                 .bind(node_id)
                 .fetch_all(&self.pool)
                 .await?;
@@ -90,7 +90,7 @@ impl Store {
 
     pub async fn find_node_user_by_scim_id(&self, node_id: i64, scim_id: &str) -> Result<Option<User>> {
         let row: Option<UserRow> =
-            sqlx::query_as(&format!("{SELECT_USER} WHERE node_id = ? AND scim_id = ? AND scim_deleted_at IS NULL"))
+            sqlx::query_as(&format!("{SELECT_USER} WHERE node_id = $1 AND scim_id = $2 AND scim_deleted_at IS NULL"))
                 .bind(node_id)
                 .bind(scim_id)
                 .fetch_optional(&self.pool)
@@ -113,13 +113,12 @@ impl Store {
         invitation: &Invitation,
         now: i64,
     ) -> Result<Created> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        let existing: Option<(i64, i64, Option<i64>, Option<i64>)> = sqlx::query_as(
-            "SELECT user_id, node_id, scim_deleted_at, last_login_at FROM users WHERE email = ? COLLATE NOCASE",
-        )
-        .bind(&w.email)
-        .fetch_optional(&mut *tx)
-        .await?;
+        let mut tx = self.begin_serialized(WriteLock::Provisioning).await?;
+        let existing: Option<(i64, i64, Option<i64>, Option<i64>)> =
+            sqlx::query_as("SELECT user_id, node_id, scim_deleted_at, last_login_at FROM users WHERE email = $1")
+                .bind(super::email_key(&w.email))
+                .fetch_optional(&mut *tx)
+                .await?;
         // Only this node's own tombstone may be revived; everything else is taken, and says so
         // in the same words whichever node holds it.
         let revive = match existing {
@@ -140,9 +139,9 @@ impl Store {
             Some((user_id, _)) => {
                 // node_id is not written: the user stays where it is (this node).
                 let res = sqlx::query(
-                    "UPDATE users SET email = ?, first_name = ?, last_name = ?, display_name = ?, external_id = ?, \
-                     status = ?, scim_id = ?, scim_deleted_at = NULL, updated_at = ? \
-                     WHERE user_id = ? AND node_id = ? AND scim_deleted_at IS NOT NULL",
+                    "UPDATE users SET email = $1, first_name = $2, last_name = $3, display_name = $4, external_id = $5, \
+                     status = $6, scim_id = $7, scim_deleted_at = NULL, updated_at = $8 \
+                     WHERE user_id = $9 AND node_id = $10 AND scim_deleted_at IS NOT NULL",
                 )
                 .bind(super::email_key(&w.email))
                 .bind(&w.first_name)
@@ -164,7 +163,7 @@ impl Store {
             None => {
                 sqlx::query_scalar(
                     "INSERT INTO users (email, first_name, last_name, display_name, external_id, status, provisioned_by, \
-                     node_id, scim_id, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, 'scim', ?, ?, ?, ?) RETURNING user_id",
+                     node_id, scim_id, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, 'scim', $7, $8, $9, $10) RETURNING user_id",
                 )
                 .bind(super::email_key(&w.email))
                 .bind(&w.first_name)
@@ -186,7 +185,7 @@ impl Store {
         let invited = status == UserStatus::Invited;
         if invited {
             sqlx::query(
-                "INSERT INTO outbox (created_at, node_id, user_id, kind, recipient, subject, body) VALUES (?, ?, ?, 'invitation', ?, ?, ?)",
+                "INSERT INTO outbox (created_at, node_id, user_id, kind, recipient, subject, body) VALUES ($1, $2, $3, 'invitation', $4, $5, $6)",
             )
             .bind(now)
             .bind(node_id)
@@ -205,9 +204,9 @@ impl Store {
     /// Replace a user's SCIM-writable attributes. `active: Some(false)` locks; `Some(true)`
     /// unlocks a locked user (to `active` if it ever logged in, else back to `invited`).
     pub async fn scim_replace_user(&self, user_id: i64, w: &ScimUserWrite, now: i64) -> Result<User> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.begin_serialized(WriteLock::Provisioning).await?;
         let current: Option<(String, i64, Option<i64>)> = sqlx::query_as(
-            "SELECT status, node_id, last_login_at FROM users WHERE user_id = ? AND scim_deleted_at IS NULL",
+            "SELECT status, node_id, last_login_at FROM users WHERE user_id = $1 AND scim_deleted_at IS NULL",
         )
         .bind(user_id)
         .fetch_optional(&mut *tx)
@@ -226,18 +225,17 @@ impl Store {
             }
             _ => status,
         };
-        let taken: Option<i64> =
-            sqlx::query_scalar("SELECT user_id FROM users WHERE email = ? COLLATE NOCASE AND user_id != ?")
-                .bind(&w.email)
-                .bind(user_id)
-                .fetch_optional(&mut *tx)
-                .await?;
+        let taken: Option<i64> = sqlx::query_scalar("SELECT user_id FROM users WHERE email = $1 AND user_id != $2")
+            .bind(super::email_key(&w.email))
+            .bind(user_id)
+            .fetch_optional(&mut *tx)
+            .await?;
         if taken.is_some() {
             return Err(self::taken(&w.email));
         }
         sqlx::query(
-            "UPDATE users SET email = ?, first_name = ?, last_name = ?, display_name = ?, external_id = ?, status = ?, \
-             updated_at = ? WHERE user_id = ?",
+            "UPDATE users SET email = $1, first_name = $2, last_name = $3, display_name = $4, external_id = $5, status = $6, \
+             updated_at = $7 WHERE user_id = $8",
         )
         .bind(super::email_key(&w.email))
         .bind(&w.first_name)
@@ -250,12 +248,12 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         if let Some(teams) = &w.teams {
-            let current: Vec<i64> = sqlx::query_scalar("SELECT team_id FROM team_members WHERE user_id = ?")
+            let current: Vec<i64> = sqlx::query_scalar("SELECT team_id FROM team_members WHERE user_id = $1")
                 .bind(user_id)
                 .fetch_all(&mut *tx)
                 .await?;
             for gone in current.iter().filter(|t| !teams.contains(t)) {
-                sqlx::query("DELETE FROM team_members WHERE team_id = ? AND user_id = ?")
+                sqlx::query("DELETE FROM team_members WHERE team_id = $1 AND user_id = $2")
                     .bind(gone)
                     .bind(user_id)
                     .execute(&mut *tx)
@@ -272,9 +270,9 @@ impl Store {
     /// SCIM DELETE as Keeper does it: lock, never delete. The user leaves its teams and is
     /// gone from SCIM reads; vault data and the login record stay.
     pub async fn scim_delete_user(&self, user_id: i64, now: i64) -> Result<()> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.begin_serialized(WriteLock::Provisioning).await?;
         let res = sqlx::query(
-            "UPDATE users SET status = 'locked', scim_deleted_at = ?, updated_at = ? WHERE user_id = ? AND scim_deleted_at IS NULL",
+            "UPDATE users SET status = 'locked', scim_deleted_at = $1, updated_at = $2 WHERE user_id = $3 AND scim_deleted_at IS NULL",
         )
         .bind(now)
         .bind(now)
@@ -284,7 +282,7 @@ impl Store {
         if res.rows_affected() == 0 {
             return Err(StoreError::NotFound("user"));
         }
-        sqlx::query("DELETE FROM team_members WHERE user_id = ?").bind(user_id).execute(&mut *tx).await?;
+        sqlx::query("DELETE FROM team_members WHERE user_id = $1").bind(user_id).execute(&mut *tx).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -292,7 +290,7 @@ impl Store {
     pub async fn list_outbox(&self, limit: i64) -> Result<Vec<OutboxMessage>> {
         Ok(sqlx::query_as(
             "SELECT id, created_at, node_id, user_id, kind, recipient, subject, body, sent_at, last_error \
-             FROM outbox ORDER BY id DESC LIMIT ?",
+             FROM outbox ORDER BY id DESC LIMIT $1",
         )
         .bind(limit)
         .fetch_all(&self.pool)
@@ -302,7 +300,7 @@ impl Store {
     pub async fn record_provisioning_event(&self, e: &NewProvisioningEvent<'_>) -> Result<()> {
         sqlx::query(
             "INSERT INTO provisioning_events (at, node_id, event, method, target, outcome, reason, detail, request_id, client_addr) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         )
         .bind(e.at)
         .bind(e.node_id)
@@ -323,7 +321,7 @@ impl Store {
     pub async fn list_provisioning_events(&self, since: i64, limit: i64) -> Result<Vec<ProvisioningEvent>> {
         Ok(sqlx::query_as(
             "SELECT id, at, node_id, event, method, target, outcome, reason, detail, request_id, client_addr \
-             FROM provisioning_events WHERE at >= ? ORDER BY id DESC LIMIT ?",
+             FROM provisioning_events WHERE at >= $1 ORDER BY id DESC LIMIT $2",
         )
         .bind(since)
         .bind(limit)
@@ -340,15 +338,15 @@ fn taken(email: &str) -> StoreError {
 }
 
 /// Refuse when the node's seats are all taken by users that are not locked.
-async fn check_seats(tx: &mut sqlx::SqliteConnection, node_id: i64) -> Result<()> {
-    let seats: Option<i64> = sqlx::query_scalar("SELECT seats FROM nodes WHERE node_id = ?")
+async fn check_seats(tx: &mut sqlx::AnyConnection, node_id: i64) -> Result<()> {
+    let seats: Option<i64> = sqlx::query_scalar("SELECT seats FROM nodes WHERE node_id = $1")
         .bind(node_id)
         .fetch_optional(&mut *tx)
         .await?
         .flatten();
     if let Some(seats) = seats {
         let used: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM users WHERE node_id = ? AND status != 'locked' AND scim_deleted_at IS NULL",
+            "SELECT COUNT(*) FROM users WHERE node_id = $1 AND status != 'locked' AND scim_deleted_at IS NULL",
         )
         .bind(node_id)
         .fetch_one(&mut *tx)

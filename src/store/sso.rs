@@ -3,10 +3,13 @@
 use base64::Engine;
 use rand::Rng;
 
-use super::{Result, Store, StoreError};
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+use super::{flag, is_unique_violation, violates, Result, Store, StoreError};
 use crate::saml::idp_metadata::IdpDescriptor;
 
-#[derive(Debug, Clone, sqlx::FromRow, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize)]
 pub struct SsoConfig {
     pub sso_id: i64,
     pub node_id: i64,
@@ -35,6 +38,35 @@ pub struct SsoConfig {
     pub encrypted_requires_signed_response: bool,
     /// Refuse AES-CBC encrypted assertions (AES-GCM only).
     pub encrypted_gcm_only: bool,
+}
+
+impl sqlx::FromRow<'_, AnyRow> for SsoConfig {
+    fn from_row(r: &AnyRow) -> std::result::Result<Self, sqlx::Error> {
+        Ok(SsoConfig {
+            sso_id: r.try_get("sso_id")?,
+            node_id: r.try_get("node_id")?,
+            name: r.try_get("name")?,
+            domain: r.try_get("domain")?,
+            jit: flag(r, "jit")?,
+            idp_initiated: flag(r, "idp_initiated")?,
+            clock_skew_secs: r.try_get("clock_skew_secs")?,
+            allow_sha1: flag(r, "allow_sha1")?,
+            allow_other_domains: flag(r, "allow_other_domains")?,
+            attr_email: r.try_get("attr_email")?,
+            attr_first: r.try_get("attr_first")?,
+            attr_last: r.try_get("attr_last")?,
+            idp_entity_id: r.try_get("idp_entity_id")?,
+            idp_sso_url: r.try_get("idp_sso_url")?,
+            idp_slo_url: r.try_get("idp_slo_url")?,
+            idp_certs: r.try_get("idp_certs")?,
+            idp_metadata: r.try_get("idp_metadata")?,
+            idp_imported_at: r.try_get("idp_imported_at")?,
+            created_at: r.try_get("created_at")?,
+            debug_keep_responses: flag(r, "debug_keep_responses")?,
+            encrypted_requires_signed_response: flag(r, "encrypted_requires_signed_response")?,
+            encrypted_gcm_only: flag(r, "encrypted_gcm_only")?,
+        })
+    }
 }
 
 impl SsoConfig {
@@ -69,7 +101,7 @@ const SELECT: &str = "SELECT sso_id, node_id, name, domain, jit, idp_initiated, 
 
 impl Store {
     pub async fn create_sso(&self, name: &str, domain: &str, node_id: i64, now: i64) -> Result<SsoConfig> {
-        let exists: Option<i64> = sqlx::query_scalar("SELECT node_id FROM nodes WHERE node_id = ?")
+        let exists: Option<i64> = sqlx::query_scalar("SELECT node_id FROM nodes WHERE node_id = $1")
             .bind(node_id)
             .fetch_optional(&self.pool)
             .await?;
@@ -79,7 +111,7 @@ impl Store {
         for _ in 0..8 {
             let sso_id = rand::rng().random_range(100_000_000_000i64..1_000_000_000_000i64);
             let res = sqlx::query(
-                "INSERT INTO sso_configs (sso_id, node_id, name, domain, created_at) VALUES (?, ?, ?, ?, ?)",
+                "INSERT INTO sso_configs (sso_id, node_id, name, domain, created_at) VALUES ($1, $2, $3, $4, $5)",
             )
             .bind(sso_id)
             .bind(node_id)
@@ -90,14 +122,12 @@ impl Store {
             .await;
             match res {
                 Ok(_) => return self.get_sso(sso_id).await?.ok_or(StoreError::NotFound("sso configuration")),
-                Err(sqlx::Error::Database(e))
-                    if e.message().contains("sso_configs_domain") || e.message().contains("lower(domain)") =>
-                {
+                Err(e) if violates(&e, "sso_configs_domain") => {
                     return Err(StoreError::Conflict(format!(
                         "the enterprise domain {domain} already has an SSO configuration"
                     )));
                 }
-                Err(sqlx::Error::Database(e)) if e.is_unique_violation() => continue,
+                Err(e) if is_unique_violation(&e) => continue,
                 Err(e) => return Err(e.into()),
             }
         }
@@ -105,7 +135,7 @@ impl Store {
     }
 
     pub async fn get_sso(&self, sso_id: i64) -> Result<Option<SsoConfig>> {
-        Ok(sqlx::query_as(&format!("{SELECT} WHERE sso_id = ?")).bind(sso_id).fetch_optional(&self.pool).await?)
+        Ok(sqlx::query_as(&format!("{SELECT} WHERE sso_id = $1")).bind(sso_id).fetch_optional(&self.pool).await?)
     }
 
     pub async fn list_sso(&self) -> Result<Vec<SsoConfig>> {
@@ -113,7 +143,7 @@ impl Store {
     }
 
     pub async fn find_sso_by_domain(&self, domain: &str) -> Result<Option<SsoConfig>> {
-        Ok(sqlx::query_as(&format!("{SELECT} WHERE lower(domain) = lower(?)"))
+        Ok(sqlx::query_as(&format!("{SELECT} WHERE lower(domain) = lower($1)"))
             .bind(domain)
             .fetch_optional(&self.pool)
             .await?)
@@ -121,25 +151,25 @@ impl Store {
 
     pub async fn update_sso_settings(&self, sso_id: i64, s: &SsoSettings) -> Result<SsoConfig> {
         let res = sqlx::query(
-            "UPDATE sso_configs SET jit = COALESCE(?, jit), idp_initiated = COALESCE(?, idp_initiated), \
-             clock_skew_secs = COALESCE(?, clock_skew_secs), allow_sha1 = COALESCE(?, allow_sha1), \
-             allow_other_domains = COALESCE(?, allow_other_domains), attr_email = COALESCE(?, attr_email), \
-             attr_first = COALESCE(?, attr_first), attr_last = COALESCE(?, attr_last), \
-             debug_keep_responses = COALESCE(?, debug_keep_responses), \
-             encrypted_requires_signed_response = COALESCE(?, encrypted_requires_signed_response), \
-             encrypted_gcm_only = COALESCE(?, encrypted_gcm_only) WHERE sso_id = ?",
+            "UPDATE sso_configs SET jit = COALESCE($1, jit), idp_initiated = COALESCE($2, idp_initiated), \
+             clock_skew_secs = COALESCE($3, clock_skew_secs), allow_sha1 = COALESCE($4, allow_sha1), \
+             allow_other_domains = COALESCE($5, allow_other_domains), attr_email = COALESCE($6, attr_email), \
+             attr_first = COALESCE($7, attr_first), attr_last = COALESCE($8, attr_last), \
+             debug_keep_responses = COALESCE($9, debug_keep_responses), \
+             encrypted_requires_signed_response = COALESCE($10, encrypted_requires_signed_response), \
+             encrypted_gcm_only = COALESCE($11, encrypted_gcm_only) WHERE sso_id = $12",
         )
-        .bind(s.jit)
-        .bind(s.idp_initiated)
+        .bind(s.jit.map(i64::from))
+        .bind(s.idp_initiated.map(i64::from))
         .bind(s.clock_skew_secs)
-        .bind(s.allow_sha1)
-        .bind(s.allow_other_domains)
+        .bind(s.allow_sha1.map(i64::from))
+        .bind(s.allow_other_domains.map(i64::from))
         .bind(&s.attr_email)
         .bind(&s.attr_first)
         .bind(&s.attr_last)
-        .bind(s.debug_keep_responses)
-        .bind(s.encrypted_requires_signed_response)
-        .bind(s.encrypted_gcm_only)
+        .bind(s.debug_keep_responses.map(i64::from))
+        .bind(s.encrypted_requires_signed_response.map(i64::from))
+        .bind(s.encrypted_gcm_only.map(i64::from))
         .bind(sso_id)
         .execute(&self.pool)
         .await?;
@@ -153,8 +183,8 @@ impl Store {
         let certs: Vec<String> =
             idp.signing_certs.iter().map(|c| base64::engine::general_purpose::STANDARD.encode(&c.der)).collect();
         let res = sqlx::query(
-            "UPDATE sso_configs SET idp_entity_id = ?, idp_sso_url = ?, idp_slo_url = ?, idp_certs = ?, \
-             idp_metadata = ?, idp_imported_at = ? WHERE sso_id = ?",
+            "UPDATE sso_configs SET idp_entity_id = $1, idp_sso_url = $2, idp_slo_url = $3, idp_certs = $4, \
+             idp_metadata = $5, idp_imported_at = $6 WHERE sso_id = $7",
         )
         .bind(&idp.entity_id)
         .bind(&idp.sso_redirect_url)

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use super::users::{UserRow, SELECT_USER};
-use super::{Result, Store, StoreError, User};
+use super::{Result, Store, StoreError, User, WriteLock};
 
 #[derive(Debug, Clone, sqlx::FromRow, serde::Serialize)]
 pub struct Team {
@@ -34,10 +34,10 @@ pub struct TeamWrite {
 impl Store {
     pub async fn create_team(&self, node_id: i64, w: &TeamWrite, now: i64) -> Result<Team> {
         let uid = uuid::Uuid::new_v4().to_string();
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.begin_serialized(WriteLock::Provisioning).await?;
         let team_id: i64 = sqlx::query_scalar(
             "INSERT INTO teams (team_uid, node_id, name, external_id, status, created_at, updated_at) \
-             VALUES (?, ?, ?, ?, 'pending', ?, ?) RETURNING team_id",
+             VALUES ($1, $2, $3, $4, 'pending', $5, $6) RETURNING team_id",
         )
         .bind(&uid)
         .bind(node_id)
@@ -55,11 +55,14 @@ impl Store {
     }
 
     pub async fn get_team(&self, team_id: i64) -> Result<Option<Team>> {
-        Ok(sqlx::query_as(&format!("{SELECT_TEAM} WHERE team_id = ?")).bind(team_id).fetch_optional(&self.pool).await?)
+        Ok(sqlx::query_as(&format!("{SELECT_TEAM} WHERE team_id = $1"))
+            .bind(team_id)
+            .fetch_optional(&self.pool)
+            .await?)
     }
 
     pub async fn find_team_by_uid(&self, node_id: i64, uid: &str) -> Result<Option<Team>> {
-        Ok(sqlx::query_as(&format!("{SELECT_TEAM} WHERE node_id = ? AND team_uid = ?"))
+        Ok(sqlx::query_as(&format!("{SELECT_TEAM} WHERE node_id = $1 AND team_uid = $2"))
             .bind(node_id)
             .bind(uid)
             .fetch_optional(&self.pool)
@@ -68,7 +71,7 @@ impl Store {
 
     /// All teams, or those of one node.
     pub async fn list_teams(&self, node_id: Option<i64>) -> Result<Vec<Team>> {
-        Ok(sqlx::query_as(&format!("{SELECT_TEAM} WHERE (? IS NULL OR node_id = ?) ORDER BY team_id"))
+        Ok(sqlx::query_as(&format!("{SELECT_TEAM} WHERE ($1 IS NULL OR node_id = $2) ORDER BY team_id"))
             .bind(node_id)
             .bind(node_id)
             .fetch_all(&self.pool)
@@ -78,8 +81,8 @@ impl Store {
     /// Members of a team in the order they were added (SCIM-deleted users are not members).
     pub async fn team_members(&self, team_id: i64) -> Result<Vec<User>> {
         let rows: Vec<UserRow> = sqlx::query_as(&format!(
-            "{SELECT_USER} WHERE scim_deleted_at IS NULL AND user_id IN (SELECT user_id FROM team_members WHERE team_id = ?) \
-             ORDER BY (SELECT tm.rowid FROM team_members tm WHERE tm.team_id = ? AND tm.user_id = users.user_id)"
+            "{SELECT_USER} WHERE scim_deleted_at IS NULL AND user_id IN (SELECT user_id FROM team_members WHERE team_id = $1) \
+             ORDER BY (SELECT tm.rowid FROM team_members tm WHERE tm.team_id = $2 AND tm.user_id = users.user_id)"
         ))
         .bind(team_id)
         .bind(team_id)
@@ -92,7 +95,7 @@ impl Store {
     pub async fn node_team_members(&self, node_id: i64) -> Result<HashMap<i64, Vec<User>>> {
         let rows: Vec<(i64, i64)> = sqlx::query_as(
             "SELECT tm.team_id, tm.user_id FROM team_members tm JOIN teams t ON t.team_id = tm.team_id \
-             WHERE t.node_id = ? ORDER BY tm.rowid",
+             WHERE t.node_id = $1 ORDER BY tm.rowid",
         )
         .bind(node_id)
         .fetch_all(&self.pool)
@@ -112,7 +115,7 @@ impl Store {
     pub async fn node_user_teams(&self, node_id: i64) -> Result<HashMap<i64, Vec<Team>>> {
         let rows: Vec<(i64, i64)> = sqlx::query_as(
             "SELECT tm.user_id, tm.team_id FROM team_members tm JOIN teams t ON t.team_id = tm.team_id \
-             WHERE t.node_id = ? ORDER BY t.team_id",
+             WHERE t.node_id = $1 ORDER BY t.team_id",
         )
         .bind(node_id)
         .fetch_all(&self.pool)
@@ -129,8 +132,8 @@ impl Store {
     }
 
     pub async fn replace_team(&self, team_id: i64, w: &TeamWrite, now: i64) -> Result<Team> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        let res = sqlx::query("UPDATE teams SET name = ?, external_id = ?, updated_at = ? WHERE team_id = ?")
+        let mut tx = self.begin_serialized(WriteLock::Provisioning).await?;
+        let res = sqlx::query("UPDATE teams SET name = $1, external_id = $2, updated_at = $3 WHERE team_id = $4")
             .bind(&w.name)
             .bind(&w.external_id)
             .bind(now)
@@ -141,12 +144,12 @@ impl Store {
             return Err(StoreError::NotFound("team"));
         }
         if let Some(members) = &w.members {
-            let current: Vec<i64> = sqlx::query_scalar("SELECT user_id FROM team_members WHERE team_id = ?")
+            let current: Vec<i64> = sqlx::query_scalar("SELECT user_id FROM team_members WHERE team_id = $1")
                 .bind(team_id)
                 .fetch_all(&mut *tx)
                 .await?;
             for gone in current.iter().filter(|u| !members.contains(u)) {
-                sqlx::query("DELETE FROM team_members WHERE team_id = ? AND user_id = ?")
+                sqlx::query("DELETE FROM team_members WHERE team_id = $1 AND user_id = $2")
                     .bind(team_id)
                     .bind(gone)
                     .execute(&mut *tx)
@@ -162,7 +165,7 @@ impl Store {
 
     /// Remove the team; its users stay as they are.
     pub async fn delete_team(&self, team_id: i64) -> Result<()> {
-        let res = sqlx::query("DELETE FROM teams WHERE team_id = ?").bind(team_id).execute(&self.pool).await?;
+        let res = sqlx::query("DELETE FROM teams WHERE team_id = $1").bind(team_id).execute(&self.pool).await?;
         if res.rows_affected() == 0 {
             return Err(StoreError::NotFound("team"));
         }
@@ -172,13 +175,13 @@ impl Store {
     /// Approve a pending team (by numeric id or team UID). Approving twice is harmless.
     pub async fn approve_team(&self, id_or_uid: &str, now: i64) -> Result<Team> {
         let team: Option<Team> =
-            sqlx::query_as(&format!("{SELECT_TEAM} WHERE team_uid = ? OR CAST(team_id AS TEXT) = ?"))
+            sqlx::query_as(&format!("{SELECT_TEAM} WHERE team_uid = $1 OR CAST(team_id AS TEXT) = $2"))
                 .bind(id_or_uid)
                 .bind(id_or_uid)
                 .fetch_optional(&self.pool)
                 .await?;
         let team = team.ok_or(StoreError::NotFound("team"))?;
-        sqlx::query("UPDATE teams SET status = 'approved', approved_at = COALESCE(approved_at, ?) WHERE team_id = ?")
+        sqlx::query("UPDATE teams SET status = 'approved', approved_at = COALESCE(approved_at, $1) WHERE team_id = $2")
             .bind(now)
             .bind(team.team_id)
             .execute(&self.pool)
@@ -188,8 +191,8 @@ impl Store {
 }
 
 /// Idempotent: adding a member twice leaves one row (JumpCloud repeats adds).
-pub(super) async fn add_member(tx: &mut sqlx::SqliteConnection, team_id: i64, user_id: i64, now: i64) -> Result<()> {
-    sqlx::query("INSERT INTO team_members (team_id, user_id, added_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING")
+pub(super) async fn add_member(tx: &mut sqlx::AnyConnection, team_id: i64, user_id: i64, now: i64) -> Result<()> {
+    sqlx::query("INSERT INTO team_members (team_id, user_id, added_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
         .bind(team_id)
         .bind(user_id)
         .bind(now)

@@ -104,15 +104,15 @@ pub(super) const SELECT_USER: &str = "SELECT user_id, email, first_name, last_na
 
 impl Store {
     pub async fn find_user_by_email(&self, email: &str) -> Result<Option<User>> {
-        let row: Option<UserRow> = sqlx::query_as(&format!("{SELECT_USER} WHERE email = ? COLLATE NOCASE"))
-            .bind(email)
+        let row: Option<UserRow> = sqlx::query_as(&format!("{SELECT_USER} WHERE email = $1"))
+            .bind(super::email_key(email))
             .fetch_optional(&self.pool)
             .await?;
         Ok(row.map(User::from))
     }
 
     pub async fn get_user(&self, user_id: i64) -> Result<Option<User>> {
-        let row: Option<UserRow> = sqlx::query_as(&format!("{SELECT_USER} WHERE user_id = ?"))
+        let row: Option<UserRow> = sqlx::query_as(&format!("{SELECT_USER} WHERE user_id = $1"))
             .bind(user_id)
             .fetch_optional(&self.pool)
             .await?;
@@ -129,7 +129,7 @@ impl Store {
         let NewUser { email, first_name: first, last_name: last, status, provisioned_by, node_id } = *new;
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO users (email, first_name, last_name, status, provisioned_by, node_id, created_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING user_id",
+             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING user_id",
         )
         .bind(super::email_key(email))
         .bind(first)
@@ -141,18 +141,16 @@ impl Store {
         .fetch_one(&self.pool)
         .await
         .map_err(|e| match &e {
-            sqlx::Error::Database(d) if d.is_unique_violation() => {
-                super::StoreError::Conflict(format!("{email} already exists"))
-            }
+            e if super::is_unique_violation(e) => super::StoreError::Conflict(format!("{email} already exists")),
             _ => e.into(),
         })?;
         self.get_user(id).await?.ok_or(super::StoreError::NotFound("user"))
     }
 
     pub async fn set_user_status(&self, email: &str, status: UserStatus) -> Result<()> {
-        let res = sqlx::query("UPDATE users SET status = ? WHERE email = ? COLLATE NOCASE")
+        let res = sqlx::query("UPDATE users SET status = $1 WHERE email = $2")
             .bind(status.as_str())
-            .bind(email)
+            .bind(super::email_key(email))
             .execute(&self.pool)
             .await?;
         if res.rows_affected() == 0 {

@@ -19,15 +19,14 @@ use axum::Router;
 use tower_sessions::cookie::time::Duration as CookieDuration;
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
-use tower_sessions_sqlx_store::SqliteStore;
 
 use crate::services::Services;
 
 pub type AppState = Services;
 
 /// The whole HTTP surface. The session table is created here if missing.
-pub async fn router(svc: Services) -> Result<Router, sqlx::Error> {
-    let session_store = SqliteStore::new(svc.store.sqlite_pool().clone());
+pub async fn router(svc: Services) -> Result<Router, tower_sessions::session_store::Error> {
+    let session_store = svc.store.sessions();
     session_store.migrate().await?;
     let sessions = SessionManagerLayer::new(session_store)
         .with_name("spconnect_session")

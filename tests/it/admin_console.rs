@@ -385,12 +385,10 @@ async fn login_failures_are_filterable_and_explained() {
 #[tokio::test]
 async fn admin_create_reads_the_password_from_stdin_or_generates_one() {
     use std::io::Write;
-    use std::process::{Command, Stdio};
+    use std::process::Stdio;
     let dir = tempfile::tempdir().unwrap();
     let run = |email: &str, stdin: Option<&str>| {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_spconnect"))
-            .arg("--data-dir")
-            .arg(dir.path())
+        let mut child = crate::support::spconnect(dir.path())
             .args(["admin", "create", "--email", email])
             .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
             .stdout(Stdio::piped())
@@ -420,7 +418,12 @@ async fn admin_create_reads_the_password_from_stdin_or_generates_one() {
     let (ok, _, err) = run("piped@example.org", Some("another password 1234\n"));
     assert!(!ok && err.contains("already exists"), "{err}");
 
-    let store = spconnect::store::Store::open_sqlite(&dir.path().join("spconnect.db")).await.unwrap();
+    let store = spconnect::store::Store::open(
+        crate::support::database_url_for(dir.path()).as_deref(),
+        &dir.path().join("spconnect.db"),
+    )
+    .await
+    .unwrap();
     let stored = store.find_admin("GEN@example.org").await.unwrap().unwrap();
     assert!(stored.password_hash.starts_with("$argon2id$") && !stored.password_hash.contains(&generated));
     assert!(spconnect::admins::verify_password(&generated, &stored.password_hash));

@@ -12,7 +12,7 @@ use crate::support::{idp_metadata, keys, repo_root};
 const BIN: &str = env!("CARGO_BIN_EXE_spconnect");
 
 fn cli(dir: &Path, args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(BIN).arg("--data-dir").arg(dir).args(args).output().expect("run spconnect");
+    let out = crate::support::spconnect(dir).args(args).output().expect("run spconnect");
     (
         out.status.success(),
         String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -31,9 +31,7 @@ impl Drop for Server {
 
 /// `spconnect serve` on a free loopback port over HTTPS; returns once it listens.
 fn serve(dir: &Path) -> Server {
-    let mut child = Command::new(BIN)
-        .arg("--data-dir")
-        .arg(dir)
+    let mut child = crate::support::spconnect(dir)
         .args(["serve", "--listen", "127.0.0.1:0"])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())

@@ -5,6 +5,9 @@
 
 mod support;
 
+/// This binary runs every integration test on SQLite; `tests/pg` runs them on PostgreSQL.
+pub const BACKEND: support::Backend = support::Backend::Sqlite;
+
 mod acs_accepts;
 mod acs_rejects;
 mod admin_console;

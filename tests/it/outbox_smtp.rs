@@ -3,10 +3,8 @@
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::sync::mpsc;
-
-const BIN: &str = env!("CARGO_BIN_EXE_spconnect");
 
 /// Accept one SMTP session and hand back the envelope recipient and the message data.
 fn smtp_sink() -> (u16, mpsc::Receiver<(String, String)>) {
@@ -54,7 +52,7 @@ fn smtp_sink() -> (u16, mpsc::Receiver<(String, String)>) {
 async fn scim_invitations_are_delivered_over_smtp_and_marked_sent() {
     let dir = tempfile::tempdir().unwrap();
     let cli = |args: &[&str]| {
-        let out = Command::new(BIN).arg("--data-dir").arg(dir.path()).args(args).output().unwrap();
+        let out = crate::support::spconnect(dir.path()).args(args).output().unwrap();
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         String::from_utf8(out.stdout).unwrap()
     };
@@ -69,9 +67,7 @@ async fn scim_invitations_are_delivered_over_smtp_and_marked_sent() {
     drop(listener);
     // Killed when the guard drops, also when an assertion below fails (an orphaned server would
     // otherwise outlive the test run).
-    let server = Command::new(BIN)
-        .arg("--data-dir")
-        .arg(dir.path())
+    let server = crate::support::spconnect(dir.path())
         .args(["serve", "--http", "--listen", &format!("127.0.0.1:{port}")])
         .args(["--smtp-url", &format!("smtp://127.0.0.1:{smtp_port}"), "--smtp-from", "Acme IT <it@acme.example>"])
         .stdout(Stdio::null())

@@ -3,22 +3,13 @@
 //! outbox list, teams list/approve, events.
 
 use std::path::Path;
-use std::process::Command;
 
 use serde_json::{json, Value};
 
 use crate::support::TestApp;
 
-const BIN: &str = env!("CARGO_BIN_EXE_spconnect");
-
 fn cli(dir: &Path, args: &[&str]) -> (String, String) {
-    let out = Command::new(BIN)
-        .arg("--data-dir")
-        .arg(dir)
-        .args(args)
-        .env("SPCONNECT_LOG", "warn")
-        .output()
-        .expect("run spconnect");
+    let out = crate::support::spconnect(dir).args(args).env("SPCONNECT_LOG", "warn").output().expect("run spconnect");
     let (stdout, stderr) =
         (String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned());
     assert!(out.status.success(), "spconnect {args:?}: {stderr}");

@@ -6,6 +6,7 @@
 pub mod browser;
 pub mod keys;
 pub mod oracle;
+pub mod postgres;
 pub mod pysaml2;
 pub mod scim;
 pub mod xmlsec;
@@ -21,6 +22,47 @@ use spconnect::store::{Counts, SsoConfig, SsoSettings};
 
 use self::keys::KeyPair;
 use self::xmlsec::ResponseSpec;
+
+/// The database engine an integration-test binary runs against (`it`: SQLite; `pg`: PostgreSQL).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// The database of the data directory `dir`: `None` (its own SQLite file) in the SQLite run; in
+/// the PostgreSQL run a fresh database on the test server, created the first time `dir` asks,
+/// so every test (and every data directory within one) starts empty.
+pub fn database_url_for(dir: &Path) -> Option<String> {
+    use std::collections::HashMap;
+    use std::sync::Mutex;
+    static DATABASES: Mutex<Option<HashMap<PathBuf, String>>> = Mutex::new(None);
+    if crate::BACKEND == Backend::Sqlite {
+        return None;
+    }
+    let mut map = DATABASES.lock().unwrap_or_else(|p| p.into_inner());
+    let map = map.get_or_insert_with(HashMap::new);
+    if let Some(url) = map.get(dir) {
+        return Some(url.clone());
+    }
+    let admin = postgres::admin_url();
+    let name = format!("t_{}", uuid::Uuid::new_v4().simple());
+    postgres::psql(&admin, &format!("CREATE DATABASE {name}"));
+    let url = postgres::with_database(&admin, &name);
+    map.insert(dir.to_path_buf(), url.clone());
+    Some(url)
+}
+
+/// The real binary on the data directory `dir` (and its database in the PostgreSQL run).
+pub fn spconnect(dir: &Path) -> std::process::Command {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_spconnect"));
+    cmd.arg("--data-dir").arg(dir);
+    match database_url_for(dir) {
+        Some(url) => cmd.env("SPCONNECT_DATABASE_URL", url),
+        None => cmd.env_remove("SPCONNECT_DATABASE_URL"),
+    };
+    cmd
+}
 
 pub const DOMAIN: &str = "example.com";
 pub const ALICE: &str = "alice@example.com";
@@ -72,7 +114,8 @@ impl TestApp {
         let dir = tempfile::tempdir().expect("tempdir");
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         let base = format!("http://127.0.0.1:{}", listener.local_addr().expect("addr").port());
-        let data = DataDir::new(dir.path()).expect("data dir");
+        let data =
+            DataDir::new(dir.path()).expect("data dir").with_database_url(database_url_for(dir.path()).as_deref());
         let public = public_url.unwrap_or(&base).to_string();
         let mut svc = app::services(data, &public, false).await.expect("services");
         tweak(std::sync::Arc::make_mut(&mut svc.settings));
@@ -236,12 +279,7 @@ pub async fn reason_code(res: reqwest::Response) -> (u16, String) {
 
 /// The real binary with `args` on the data directory `dir`: (success, stdout, stderr).
 pub fn cli(dir: &Path, args: &[&str]) -> (bool, String, String) {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_spconnect"))
-        .arg("--data-dir")
-        .arg(dir)
-        .args(args)
-        .output()
-        .expect("run spconnect");
+    let out = spconnect(dir).args(args).output().expect("run spconnect");
     (
         out.status.success(),
         String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -272,9 +310,7 @@ impl Drop for ServerProcess {
 pub fn serve_http(dir: &Path) -> (ServerProcess, String) {
     use std::io::BufRead;
     let log = dir.join("server.log");
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_spconnect"))
-        .arg("--data-dir")
-        .arg(dir)
+    let mut child = spconnect(dir)
         .args(["serve", "--http", "--listen", "127.0.0.1:0"])
         .env("SPCONNECT_LOG", "info,sqlx=warn")
         .stdout(std::process::Stdio::piped())

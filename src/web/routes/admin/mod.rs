@@ -17,7 +17,6 @@ use axum::Router;
 use tower_sessions::cookie::time::Duration as CookieDuration;
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, Session, SessionManagerLayer};
-use tower_sessions_sqlx_store::SqliteStore;
 
 use crate::web::admin_pages::Chrome;
 use crate::web::admin_session::{self, CurrentAdmin, ADMIN_IDLE_SECS};
@@ -63,7 +62,7 @@ pub fn router(svc: &AppState) -> Router<AppState> {
         .route_layer(middleware::from_fn(admin_session::csrf_guard))
         .route_layer(middleware::from_fn(admin_session::require_admin));
     let public = signin::router().route_layer(middleware::from_fn(admin_session::csrf_guard));
-    let sessions = SessionManagerLayer::new(SqliteStore::new(svc.store.sqlite_pool().clone()))
+    let sessions = SessionManagerLayer::new(svc.store.sessions())
         .with_name(COOKIE)
         .with_path("/admin")
         .with_secure(svc.settings.secure_cookies || svc.settings.public_https())
