@@ -31,13 +31,21 @@ impl Services {
         Services { store, settings: Arc::new(settings), keys, password_checks, idp_keys }
     }
 
+    /// The SP key pair of a configuration (see `SpKeyRing`).
+    pub async fn sp_keys(
+        &self,
+        sso_id: i64,
+    ) -> Result<Arc<crate::crypto::sp_keys::SpKeys>, crate::crypto::CryptoError> {
+        self.keys.get(&self.store, sso_id).await
+    }
+
     pub fn urls(&self, sso_id: i64) -> SpUrls {
         SpUrls::new(&self.settings.public_url, sso_id)
     }
 
     /// SP metadata for a configuration; also refreshes the copy under `metadata/`.
-    pub fn sp_metadata(&self, config: &SsoConfig) -> Result<String, crate::crypto::CryptoError> {
-        let keys = self.keys.get(config.sso_id)?;
+    pub async fn sp_metadata(&self, config: &SsoConfig) -> Result<String, crate::crypto::CryptoError> {
+        let keys = self.sp_keys(config.sso_id).await?;
         let xml =
             sp_metadata::render(&self.urls(config.sso_id), &keys.cert_b64(), &format!("spconnect: {}", config.name));
         let copy = self.settings.data_dir.sp_metadata_copy(config.sso_id);

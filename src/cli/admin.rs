@@ -50,7 +50,7 @@ pub async fn run(
             let config =
                 svc.store.create_sso(name.trim(), &domain, node, now.timestamp()).await.map_err(|e| e.to_string())?;
             // Generate the SP key pair now so the metadata can be exported right away.
-            svc.sp_metadata(&config).map_err(|e| e.to_string())?;
+            svc.sp_metadata(&config).await.map_err(|e| e.to_string())?;
             if json {
                 print_json(&serde_json::json!({"sso_id": config.sso_id}));
             } else {
@@ -176,7 +176,7 @@ pub async fn run(
                 .await
                 .map_err(|e| e.to_string())?
                 .ok_or(format!("no SSO configuration {sso_id}"))?;
-            print!("{}", svc.sp_metadata(&c).map_err(|e| e.to_string())?);
+            print!("{}", svc.sp_metadata(&c).await.map_err(|e| e.to_string())?);
         }
         Command::Cert { sso_id } => {
             svc.store
@@ -184,7 +184,7 @@ pub async fn run(
                 .await
                 .map_err(|e| e.to_string())?
                 .ok_or(format!("no SSO configuration {sso_id}"))?;
-            print!("{}", svc.keys.get(sso_id).map_err(|e| e.to_string())?.cert_pem);
+            print!("{}", svc.sp_keys(sso_id).await.map_err(|e| e.to_string())?.cert_pem);
         }
         Command::CheckResponse { sso_id, files, at } => return check_responses(&svc, sso_id, &files, at, json).await,
         Command::Users(UsersCommand::List) => {

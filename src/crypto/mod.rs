@@ -1,6 +1,7 @@
 //! Key material on disk: the SP signing/encryption key per SSO configuration and the HTTPS key.
 //! Private keys are written once with mode 0600 and never logged.
 
+pub mod kek;
 pub mod sp_keys;
 pub mod tls;
 
@@ -16,6 +17,10 @@ pub enum CryptoError {
     Rcgen(#[from] rcgen::Error),
     #[error("TLS configuration error: {0}")]
     Tls(String),
+    #[error("key-encryption key: {0}")]
+    Kek(String),
+    #[error("storage: {0}")]
+    Store(String),
 }
 
 /// Write a secret file readable by its owner only; never replaces an existing file.

@@ -9,8 +9,10 @@ use openssl::pkey::{PKey, Private};
 use openssl::rsa::Rsa;
 use openssl::x509::{X509NameBuilder, X509};
 
+use super::kek::{Kek, KEK_ENV};
 use super::{read, write_private, write_public, CryptoError};
 use crate::config::DataDir;
+use crate::store::{Store, StoredSpKey};
 
 /// Validity of a generated SP certificate. IdPs pin it, and a rotation is a coordinated
 /// change with every IdP, so it is long-lived; admins who need yearly rotation can replace it.
@@ -70,26 +72,84 @@ fn self_signed(key: &PKey<Private>, common_name: &str) -> Result<X509, CryptoErr
     Ok(b.build())
 }
 
-/// SP keys by SSO ID, loaded from disk once (generated on first use).
+/// SP keys by SSO ID, kept in the database (private key sealed under the KEK) so that every
+/// instance sharing it uses the same keys; read once per instance and cached (a configuration's
+/// key pair does not change). Generated on first use; key files of an older data directory are
+/// imported instead.
 pub struct SpKeyRing {
     dir: DataDir,
     common_name: String,
+    kek: tokio::sync::OnceCell<Kek>,
     cache: std::sync::RwLock<std::collections::HashMap<i64, std::sync::Arc<SpKeys>>>,
 }
 
 impl SpKeyRing {
     pub fn new(dir: DataDir, common_name: &str) -> Self {
-        SpKeyRing { dir, common_name: common_name.to_string(), cache: Default::default() }
+        SpKeyRing { dir, common_name: common_name.to_string(), kek: Default::default(), cache: Default::default() }
     }
 
-    pub fn get(&self, sso_id: i64) -> Result<std::sync::Arc<SpKeys>, CryptoError> {
+    /// The key-encryption key of this instance (environment, else `certs/kek`).
+    pub async fn kek(&self) -> Result<&Kek, CryptoError> {
+        self.kek
+            .get_or_try_init(|| async {
+                Kek::load(std::env::var(KEK_ENV).ok().as_deref(), &self.dir.certs().join("kek"))
+            })
+            .await
+    }
+
+    pub async fn get(&self, store: &Store, sso_id: i64) -> Result<std::sync::Arc<SpKeys>, CryptoError> {
         if let Some(k) = self.cache.read().ok().and_then(|c| c.get(&sso_id).cloned()) {
             return Ok(k);
         }
-        let keys = std::sync::Arc::new(load_or_generate(&self.dir, sso_id, &self.common_name)?);
+        let kek = self.kek().await?;
+        let stored = match store.get_sp_key(sso_id).await.map_err(store_err)? {
+            Some(stored) => stored,
+            None => {
+                let (key, cert) = match load(&self.dir, sso_id) {
+                    // A data directory from before keys moved into the database.
+                    Ok(files) => (files.key, files.cert),
+                    Err(_) => {
+                        let key = PKey::from_rsa(Rsa::generate(2048)?)?;
+                        let cert = self_signed(&key, &self.common_name)?;
+                        (key, cert)
+                    }
+                };
+                let pem = key.private_key_to_pem_pkcs8()?;
+                let new = StoredSpKey {
+                    sso_id,
+                    cert_pem: String::from_utf8_lossy(&cert.to_pem()?).into_owned(),
+                    key_sealed: kek.seal(&pem, &aad(sso_id))?,
+                    kek_id: kek.id(),
+                    created_at: chrono::Utc::now().timestamp(),
+                };
+                store.insert_sp_key_if_absent(&new).await.map_err(store_err)?;
+                // Another instance may have won the insert: use what is stored.
+                store.get_sp_key(sso_id).await.map_err(store_err)?.ok_or_else(|| store_err("SP key vanished"))?
+            }
+        };
+        let pem = kek.open(&stored.key_sealed, &aad(sso_id)).map_err(|_| {
+            CryptoError::Kek(format!(
+                "the SP key of configuration {sso_id} was sealed with key-encryption key {} but this instance has {}: \
+                 give every instance that shares the database the same {KEK_ENV} (or certs/kek)",
+                stored.kek_id,
+                kek.id()
+            ))
+        })?;
+        let key = PKey::private_key_from_pem(&pem)?;
+        let cert = X509::from_pem(stored.cert_pem.as_bytes())?;
+        let keys = std::sync::Arc::new(SpKeys { key, cert, cert_pem: stored.cert_pem });
         if let Ok(mut c) = self.cache.write() {
             c.insert(sso_id, keys.clone());
         }
         Ok(keys)
     }
+}
+
+/// Associated data of a sealed SP key: binds it to its configuration.
+fn aad(sso_id: i64) -> Vec<u8> {
+    format!("spconnect sp key {sso_id}").into_bytes()
+}
+
+fn store_err(e: impl std::fmt::Display) -> CryptoError {
+    CryptoError::Store(e.to_string())
 }

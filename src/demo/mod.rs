@@ -38,7 +38,7 @@ pub async fn run(data_dir: &Path, port: u16) -> Result<ExitCode, String> {
     let idp_xml = demo_idp.metadata();
     let parsed = idp_metadata::parse(&idp_xml).map_err(|e| e.to_string())?;
     svc.store.set_idp(config.sso_id, &parsed, &idp_xml, now).await.map_err(|e| e.to_string())?;
-    svc.sp_metadata(&config).map_err(|e| e.to_string())?;
+    svc.sp_metadata(&config).await.map_err(|e| e.to_string())?;
 
     let urls = svc.urls(config.sso_id);
     println!("spconnect demo — SP {sp_url}, demo IdP {idp_url} (user alice@{DEMO_DOMAIN})");

@@ -111,7 +111,7 @@ pub async fn evaluate(
     if certs.is_empty() {
         return Err(LoginError::IdpNotConfigured);
     }
-    let keys = svc.keys.get(sso_id)?;
+    let keys = svc.sp_keys(sso_id).await?;
     let urls = svc.urls(sso_id);
     let (skew, policy, unsolicited) = (
         Duration::seconds(config.clock_skew_secs.clamp(0, 3600)),

@@ -25,7 +25,7 @@ pub async fn start(
     let config = svc.store.get_sso(sso_id).await?.ok_or(LoginError::UnknownSso)?;
     let idp_url = config.idp_sso_url.as_deref().ok_or(LoginError::IdpNotConfigured)?;
     let urls = svc.urls(sso_id);
-    let keys = svc.keys.get(sso_id)?;
+    let keys = svc.sp_keys(sso_id).await?;
     let request = AuthnRequest::new(idp_url, &urls.acs, &urls.entity_id, now);
     let target = target.and_then(safe_relative_path).unwrap_or_else(|| DEFAULT_TARGET.to_string());
     svc.store

@@ -8,6 +8,7 @@ mod nodes;
 mod outbox;
 mod provisioning;
 mod sessions;
+mod sp_keys;
 mod sso;
 mod teams;
 mod users;
@@ -30,6 +31,7 @@ pub use logins::{
 pub use nodes::Node;
 pub use provisioning::{Created, Invitation, NewProvisioningEvent, OutboxMessage, ProvisioningEvent, ScimUserWrite};
 pub use sessions::SessionBackend;
+pub use sp_keys::StoredSpKey;
 pub use sso::{SsoConfig, SsoSettings};
 pub use teams::{Team, TeamWrite};
 pub use users::{NewUser, User, UserStatus};

@@ -281,7 +281,7 @@ async fn create_view_and_upload_through_the_console() {
             .part("metadata", reqwest::multipart::Part::bytes(bytes).file_name("idp.xml").mime_str("text/xml").unwrap())
     };
     let idp_path = format!("/admin/sso/{sso_id}/idp");
-    let sp_metadata = app.svc.sp_metadata(&app.sso).unwrap();
+    let sp_metadata = app.svc.sp_metadata(&app.sso).await.unwrap();
     let refused =
         app.client.post(app.admin_url(&idp_path)).multipart(upload(sp_metadata.into_bytes())).send().await.unwrap();
     assert_eq!(refused.status(), 422);

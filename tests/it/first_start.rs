@@ -57,7 +57,20 @@ async fn first_start_generates_keys_and_a_second_start_reuses_them() {
     assert!(ok, "{err}");
     let sso_id = serde_json::from_str::<serde_json::Value>(&out).unwrap()["sso_id"].as_i64().unwrap();
     assert!((100_000_000_000..1_000_000_000_000).contains(&sso_id), "12-digit SSO ID");
-    assert_eq!(mode(&dir.path().join(format!("certs/sp-{sso_id}.key"))), 0o600);
+    // The SP private key is in the database, sealed under the key-encryption key (0600 file);
+    // no key file is written and the database never holds the key in the clear.
+    assert_eq!(mode(&dir.path().join("certs/kek")), 0o600);
+    assert!(!dir.path().join(format!("certs/sp-{sso_id}.key")).exists());
+    let stored = match crate::support::database_url_for(dir.path()) {
+        Some(url) => crate::support::postgres::psql(&url, "SELECT cert_pem || key_sealed FROM sp_keys"),
+        None => ["spconnect.db", "spconnect.db-wal"]
+            .iter()
+            .filter_map(|f| std::fs::read(dir.path().join(f)).ok())
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .collect(),
+    };
+    assert!(stored.contains("BEGIN CERTIFICATE"), "the certificate is stored");
+    assert!(!stored.contains("PRIVATE KEY"), "the private key is not stored in the clear");
 
     let server = serve(dir.path());
     assert_eq!(mode(&dir.path().join("certs/tls.key")), 0o600);

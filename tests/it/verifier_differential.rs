@@ -250,7 +250,7 @@ fn adversarial_cases(app: &TestApp) -> Vec<(&'static str, String)> {
 #[tokio::test]
 async fn both_verifiers_agree_on_every_signed_fixture_and_hostile_variant() {
     let app = TestApp::spawn().await;
-    let sp_key = app.svc.keys.get(app.sso_id()).unwrap().key.clone();
+    let sp_key = app.svc.sp_keys(app.sso_id()).await.unwrap().key.clone();
     let ctx = Ctx::new(std::slice::from_ref(&app.idp_key.cert_der), sp_key);
     let strict = AlgorithmPolicy::default();
     let mut accepted = 0;

@@ -129,9 +129,8 @@ async fn create(
     };
     match result {
         Ok(config) => {
-            // Generate the SP key pair now (RSA, CPU-bound) so Export works at once.
-            let (svc2, c2) = (svc.clone(), config.clone());
-            tokio::task::spawn_blocking(move || svc2.sp_metadata(&c2)).await??;
+            // Generate the SP key pair now so Export works at once.
+            svc.sp_metadata(&config).await?;
             svc.store
                 .audit(
                     &admin.email,
@@ -181,7 +180,7 @@ async fn view(
     let c = config(&svc, &raw).await?;
     let urls = svc.urls(c.sso_id);
     let at = Utc::now();
-    let sp_expiry = svc.keys.get(c.sso_id).ok().and_then(|k| asn1_to_utc(k.cert.not_after()));
+    let sp_expiry = svc.sp_keys(c.sso_id).await.ok().and_then(|k| asn1_to_utc(k.cert.not_after()));
     // The IdP certificate that expires first is the one that will break logins first.
     let idp_expiry = c
         .idp_certs_der()
