@@ -44,3 +44,5 @@ mod scim_security;
 mod scim_users;
 #[path = "../it/sp_metadata.rs"]
 mod sp_metadata;
+#[path = "../it/multi_instance.rs"]
+mod multi_instance;

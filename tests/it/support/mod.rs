@@ -33,10 +33,10 @@ pub enum Backend {
 /// The database of the data directory `dir`: `None` (its own SQLite file) in the SQLite run; in
 /// the PostgreSQL run a fresh database on the test server, created the first time `dir` asks,
 /// so every test (and every data directory within one) starts empty.
+static DATABASES: std::sync::Mutex<Option<std::collections::HashMap<PathBuf, String>>> = std::sync::Mutex::new(None);
+
 pub fn database_url_for(dir: &Path) -> Option<String> {
     use std::collections::HashMap;
-    use std::sync::Mutex;
-    static DATABASES: Mutex<Option<HashMap<PathBuf, String>>> = Mutex::new(None);
     if crate::BACKEND == Backend::Sqlite {
         return None;
     }
@@ -51,6 +51,16 @@ pub fn database_url_for(dir: &Path) -> Option<String> {
     let url = postgres::with_database(&admin, &name);
     map.insert(dir.to_path_buf(), url.clone());
     Some(url)
+}
+
+/// Make the data directory `dir` use the database of `other` (two instances, one database).
+pub fn share_database(dir: &Path, other: &Path) {
+    let url = database_url_for(other).expect("only the PostgreSQL run shares a database between data directories");
+    set_database(dir, url);
+}
+
+pub fn set_database(dir: &Path, url: String) {
+    DATABASES.lock().unwrap_or_else(|p| p.into_inner()).get_or_insert_with(Default::default).insert(dir.into(), url);
 }
 
 /// The real binary on the data directory `dir` (and its database in the PostgreSQL run).
@@ -308,10 +318,17 @@ impl Drop for ServerProcess {
 
 /// Start `spconnect serve --http` on `dir`; returns once it listens, with its base URL.
 pub fn serve_http(dir: &Path) -> (ServerProcess, String) {
+    serve_http_with(dir, &[], &[])
+}
+
+/// `serve_http` with more `serve` arguments and environment variables.
+pub fn serve_http_with(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> (ServerProcess, String) {
     use std::io::BufRead;
     let log = dir.join("server.log");
     let mut child = spconnect(dir)
         .args(["serve", "--http", "--listen", "127.0.0.1:0"])
+        .args(args)
+        .envs(env.iter().copied())
         .env("SPCONNECT_LOG", "info,sqlx=warn")
         .stdout(std::process::Stdio::piped())
         .stderr(std::fs::File::create(&log).expect("log file"))
