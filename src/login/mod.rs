@@ -59,6 +59,7 @@ impl LoginError {
             LoginError::DomainNotAllowed(_) => "USER_DOMAIN_NOT_ALLOWED",
             LoginError::OutsideNode(_) => "USER_OUTSIDE_SSO_NODE",
             LoginError::TooManyPending => "SSO_TOO_MANY_PENDING_LOGINS",
+            LoginError::Store(e) if e.is_unavailable() => "DATABASE_UNAVAILABLE",
             LoginError::Store(_) | LoginError::Keys(_) | LoginError::Internal(_) => "INTERNAL_ERROR",
         }
     }

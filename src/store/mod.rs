@@ -70,6 +70,27 @@ pub enum StoreError {
     TooManyPending,
 }
 
+impl StoreError {
+    /// The database could not be reached (down, restarting, network, pool exhausted): a
+    /// temporary condition the caller reports as "try again", not as a failure of the request.
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            StoreError::Db(e) => match e {
+                sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => true,
+                sqlx::Error::Tls(_) | sqlx::Error::WorkerCrashed => true,
+                // SQLSTATE class 08 (connection exception), 57P01-57P03 (admin shutdown, crash
+                // shutdown, cannot connect now).
+                sqlx::Error::Database(d) => {
+                    d.code().is_some_and(|c| c.starts_with("08") || matches!(&*c, "57P01" | "57P02" | "57P03"))
+                }
+                _ => false,
+            },
+            StoreError::Connect(_) => true,
+            _ => false,
+        }
+    }
+}
+
 pub type Result<T> = std::result::Result<T, StoreError>;
 
 /// The database engine behind a store. The SQL is written once, in the dialect both accept
@@ -185,6 +206,18 @@ impl Store {
         let shown = redact_url(url);
         let connect_err = |e: sqlx::Error| StoreError::Connect(format!("cannot connect to PostgreSQL at {shown}: {e}"));
         let pg_opts = sqlx::postgres::PgConnectOptions::from_str(url).map_err(connect_err)?;
+        // One plain connection first: a pool only says "timed out" when the server is
+        // unreachable, while this reports the cause (refused, unknown host, bad password) at once.
+        {
+            use sqlx::Connection;
+            let probe = tokio::time::timeout(Duration::from_secs(10), sqlx::PgConnection::connect_with(&pg_opts))
+                .await
+                .map_err(|_| {
+                    StoreError::Connect(format!("cannot connect to PostgreSQL at {shown}: no answer within 10 s"))
+                })?
+                .map_err(connect_err)?;
+            let _ = probe.close().await;
+        }
         let session_pool = sqlx::postgres::PgPoolOptions::new()
             .max_connections(4)
             .acquire_timeout(Duration::from_secs(5))

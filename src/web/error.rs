@@ -49,6 +49,7 @@ impl WebError {
                     LoginError::UnknownSso => StatusCode::NOT_FOUND,
                     LoginError::IdpNotConfigured => StatusCode::CONFLICT,
                     LoginError::TooManyPending => StatusCode::TOO_MANY_REQUESTS,
+                    LoginError::Store(e) if e.is_unavailable() => StatusCode::SERVICE_UNAVAILABLE,
                     LoginError::Store(_) | LoginError::Keys(_) | LoginError::Internal(_) => {
                         StatusCode::INTERNAL_SERVER_ERROR
                     }
@@ -102,6 +103,9 @@ fn user_message(err: &LoginError) -> String {
             "This sign-in message was already used. Start a new sign-in.".into()
         }
         LoginError::Rejected(_) => "The sign-in message from your identity provider was refused.".into(),
+        LoginError::Store(e) if e.is_unavailable() => {
+            "Sign-in is unavailable for a moment (spconnect cannot reach its database). Try again in a minute.".into()
+        }
         LoginError::Store(_) | LoginError::Keys(_) | LoginError::Internal(_) => {
             "Something went wrong on our side. Your administrator can find the details in the log.".into()
         }

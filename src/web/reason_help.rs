@@ -60,6 +60,11 @@ const TABLE: &[(&str, &str, &str)] = &[
     ("USER_OUTSIDE_SSO_NODE", "The user belongs to a node that is neither this configuration's node nor below it.", "Sign the user in through the SSO configuration of their own node, or move the user to this node."),
     ("USER_DOMAIN_NOT_ALLOWED", "The user's email is outside the configuration's enterprise domain.", "Fix the user's email in the IdP, or allow other domains for this configuration."),
     ("INTERNAL_ERROR", "spconnect failed on its side.", "Look for the request ID in the server log."),
+    (
+        "DATABASE_UNAVAILABLE",
+        "spconnect could not reach its database (stopped, restarting, unreachable, or every connection busy).",
+        "Check that the database is up and reachable from this instance (/readyz says so); sign-ins resume by themselves once it answers.",
+    ),
 ];
 
 /// The explanation of a code; an unknown code still gets a sentence rather than nothing.

@@ -34,19 +34,25 @@ fn cluster() -> Cluster {
     let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     share_database(dir_b.path(), dir_a.path());
     let kek = kek();
-    let (ok, out, err) = cli_kek(dir_a.path(), &kek, &["sso", "create", "--name", "Multi", "--domain", "example.com"]);
+    let (sso_id, idp_key) = configure(dir_a.path(), &kek);
+    let env = [("SPCONNECT_KEY_ENCRYPTION_KEY", kek.as_str())];
+    let a = serve_http_with(dir_a.path(), &["--public-url", PUBLIC], &env);
+    let b = serve_http_with(dir_b.path(), &["--public-url", PUBLIC], &env);
+    Cluster { sso_id, dirs: (dir_a, dir_b), a, b, idp_key }
+}
+
+/// An SSO configuration for example.com with a test IdP's metadata, made through the CLI.
+fn configure(dir: &Path, kek: &str) -> (String, keys::KeyPair) {
+    let (ok, out, err) = cli_kek(dir, kek, &["sso", "create", "--name", "Multi", "--domain", "example.com"]);
     assert!(ok, "{err}");
     let sso_id = out.split_whitespace().find(|w| w.len() == 12 && w.bytes().all(|b| b.is_ascii_digit())).unwrap();
     let idp_key = keys::generate("idp.example.net");
     let md = idp_metadata("jumpcloud.xml", IDP, "https://idp.example.net/saml2/sso", &idp_key, None);
-    let md_path = dir_a.path().join("idp.xml");
+    let md_path = dir.join("idp.xml");
     std::fs::write(&md_path, md).unwrap();
-    let (ok, _, err) = cli_kek(dir_a.path(), &kek, &["idp", "import", sso_id, md_path.to_str().unwrap()]);
+    let (ok, _, err) = cli_kek(dir, kek, &["idp", "import", sso_id, md_path.to_str().unwrap()]);
     assert!(ok, "{err}");
-    let env = [("SPCONNECT_KEY_ENCRYPTION_KEY", kek.as_str())];
-    let a = serve_http_with(dir_a.path(), &["--public-url", PUBLIC], &env);
-    let b = serve_http_with(dir_b.path(), &["--public-url", PUBLIC], &env);
-    Cluster { sso_id: sso_id.to_string(), dirs: (dir_a, dir_b), a, b, idp_key }
+    (sso_id.to_string(), idp_key)
 }
 
 fn cli_kek(dir: &Path, kek: &str, args: &[&str]) -> (bool, String, String) {
@@ -257,7 +263,7 @@ async fn killing_one_instance_mid_load_loses_or_doubles_no_login_and_the_other_k
     }
     // SAFETY: sending a signal to our own child process, by its PID.
     unsafe {
-        libc::kill(c.a.0.0.id() as i32, libc::SIGKILL);
+        libc::kill(c.a.0 .0.id() as i32, libc::SIGKILL);
     }
     let mut results = Vec::new();
     while let Some(r) = tasks.join_next().await {
@@ -278,11 +284,123 @@ async fn killing_one_instance_mid_load_loses_or_doubles_no_login_and_the_other_k
     for email in &answered_303 {
         assert!(committed.contains(&email.as_str()), "{email} got a 303 but no committed login");
     }
-    let b_posts = results.iter().filter(|(e, _)| e.trim_start_matches("load").split('@').next().unwrap().parse::<u32>().unwrap() % 2 == 1);
+    let b_posts = results
+        .iter()
+        .filter(|(e, _)| e.trim_start_matches("load").split('@').next().unwrap().parse::<u32>().unwrap() % 2 == 1);
     assert!(b_posts.clone().all(|(_, s)| *s == Some(303)), "every post to the survivor succeeded: {results:?}");
     assert!(answered_303.len() >= 60, "the survivor's half at least");
 
     // The survivor keeps serving.
-    let res = browser().post(c.acs(&b)).form(&[("SAMLResponse", c.signed("after@example.com", None).as_str())]).send().await.unwrap();
+    let res = browser()
+        .post(c.acs(&b))
+        .form(&[("SAMLResponse", c.signed("after@example.com", None).as_str())])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 303);
+}
+
+/// A PostgreSQL server of this test's own (so stopping it disturbs no other test).
+struct OwnPostgres {
+    port: String,
+    dir: String,
+}
+
+impl OwnPostgres {
+    fn start() -> OwnPostgres {
+        let port = (56_000 + std::process::id() % 4_000).to_string();
+        let dir = format!("/tmp/spconnect-test-pg-fault-{}", uuid::Uuid::new_v4().simple());
+        let pg = OwnPostgres { port, dir };
+        pg.run(&[]);
+        pg
+    }
+    fn run(&self, args: &[&str]) -> String {
+        let out = std::process::Command::new(crate::support::repo_root().join(".ci/postgres"))
+            .args(args)
+            .env("SPCONNECT_PG_PORT", &self.port)
+            .env("SPCONNECT_PG_DIR", &self.dir)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+}
+
+impl Drop for OwnPostgres {
+    fn drop(&mut self) {
+        self.run(&["stop"]);
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_the_database_down_logins_get_a_clear_page_and_resume_when_it_is_back() {
+    let pg = OwnPostgres::start();
+    let url = pg.run(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    crate::support::set_database(dir.path(), url);
+    let kek = kek();
+    let (sso_id, idp_key) = configure(dir.path(), &kek);
+    let (mut server, base) =
+        serve_http_with(dir.path(), &["--public-url", PUBLIC], &[("SPCONNECT_KEY_ENCRYPTION_KEY", &kek)]);
+    let acs = format!("{base}/api/rest/sso/saml/sso/{sso_id}");
+    let signed = |email: &str| {
+        ResponseSpec::new(
+            IDP,
+            &format!("{PUBLIC}/api/rest/sso/saml/{sso_id}"),
+            &format!("{PUBLIC}/api/rest/sso/saml/sso/{sso_id}"),
+            email,
+        )
+        .signed_b64(&idp_key)
+    };
+    let post = |value: String| {
+        let acs = acs.clone();
+        async move { browser().post(acs).form(&[("SAMLResponse", value.as_str())]).send().await.unwrap() }
+    };
+    assert_eq!(post(signed("before@example.com")).await.status(), 303);
+
+    pg.run(&["stop"]);
+    let res = post(signed("during@example.com")).await;
+    let (status, code) = crate::support::reason_code(res).await;
+    assert_eq!((status, code.as_str()), (503, "DATABASE_UNAVAILABLE"));
+
+    pg.run(&[]);
+    // Back without restarting the service (the pool reconnects on the next request).
+    let mut last = 0;
+    for _ in 0..20 {
+        last = post(signed(&format!("after{}@example.com", uuid::Uuid::new_v4().simple()))).await.status().as_u16();
+        if last == 303 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+    assert_eq!(last, 303, "sign-in resumes once the database is back");
+    let log = server.stop();
+    assert!(!log.contains("panicked"), "{log}");
+}
+
+#[test]
+fn a_bad_database_url_is_one_clear_line_and_a_failing_exit() {
+    let admin = crate::support::postgres::admin_url();
+    let wrong_password = admin.replacen(":spconnect@", ":not-the-password@", 1);
+    let cases = [
+        (wrong_password.as_str(), "cannot connect to PostgreSQL"),
+        ("postgres://spconnect:secret-pw@127.0.0.1:1/postgres", "cannot connect to PostgreSQL"),
+        ("mysql://root@127.0.0.1/db", "expected postgres://"),
+    ];
+    for (url, expected) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_spconnect"))
+            .arg("--data-dir")
+            .arg(dir.path())
+            .args(["--database-url", url, "serve", "--http", "--listen", "127.0.0.1:0"])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{url}: must not start");
+        let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+        assert_eq!(lines.len(), 1, "{url}: one line, got {stderr}");
+        assert!(lines[0].starts_with("error: ") && lines[0].contains(expected), "{url}: {stderr}");
+        assert!(!stderr.contains("not-the-password") && !stderr.contains("secret-pw"), "password shown: {stderr}");
+    }
 }

@@ -28,6 +28,8 @@ mod idp_import;
 mod journeys;
 #[path = "../it/live_idp.rs"]
 mod live_idp;
+#[path = "../it/multi_instance.rs"]
+mod multi_instance;
 #[path = "../it/outbox_smtp.rs"]
 mod outbox_smtp;
 #[path = "../it/scim_cli.rs"]
@@ -44,5 +46,3 @@ mod scim_security;
 mod scim_users;
 #[path = "../it/sp_metadata.rs"]
 mod sp_metadata;
-#[path = "../it/multi_instance.rs"]
-mod multi_instance;
