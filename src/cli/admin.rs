@@ -274,7 +274,9 @@ pub async fn run(
                 }
             }
         }
-        Command::Serve(_) | Command::Demo { .. } => unreachable!("handled by cli::run"),
+        Command::Serve(_) | Command::Demo { .. } | Command::Migrate | Command::Backup { .. } | Command::Db(_) => {
+            unreachable!("handled by cli::run")
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -2,6 +2,7 @@
 //! `--data-dir` (or SPCONNECT_DATA_DIR); record-printing commands take `--json`.
 
 mod admin;
+mod db;
 mod scim;
 mod serve;
 
@@ -30,6 +31,17 @@ pub struct Cli {
 pub enum Command {
     /// Run the web service.
     Serve(ServeArgs),
+    /// Apply the database migrations and print the level reached (`serve` applies them too;
+    /// several instances starting at once are safe).
+    Migrate,
+    /// A consistent copy of a live SQLite store in one new file (PostgreSQL: use pg_dump).
+    Backup {
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Database moves.
+    #[command(subcommand)]
+    Db(DbCommand),
     /// Run the service plus a built-in demo IdP on loopback, wired together. The demo keeps its
     /// data in a fresh temporary directory (removed on exit), never in `--data-dir`: it trusts a
     /// demo IdP key, which must not end up in a real deployment's configuration.
@@ -238,6 +250,18 @@ pub enum UsersCommand {
     List,
 }
 
+#[derive(Subcommand, Debug)]
+pub enum DbCommand {
+    /// Copy this deployment (the data directory's SQLite store, or --database-url) into an
+    /// empty PostgreSQL database, verified table by table by row counts. Stop the service first
+    /// (or accept that what happens during the copy is not copied); sessions are not copied.
+    Copy {
+        /// postgres://user:password@host/database (created empty beforehand).
+        #[arg(long)]
+        to: String,
+    },
+}
+
 #[derive(Clone, Copy, Debug, ValueEnum)]
 pub enum OnOff {
     On,
@@ -258,6 +282,9 @@ pub(crate) fn print_json(v: &impl serde::Serialize) {
 pub async fn run(cli: Cli) -> Result<std::process::ExitCode, String> {
     match cli.command {
         Command::Serve(args) => serve::serve(&cli.data_dir, cli.database_url.as_deref(), args).await,
+        Command::Migrate | Command::Backup { .. } | Command::Db(_) => {
+            db::run(&cli.data_dir, cli.database_url.as_deref(), cli.json, cli.command).await
+        }
         Command::Demo { port, keep_in } => serve::demo(keep_in.as_deref(), port).await,
         command => admin::run(&cli.data_dir, cli.database_url.as_deref(), cli.json, command).await,
     }

@@ -3,6 +3,7 @@
 //! be added beside SQLite inside this module alone. Times are unix seconds.
 
 mod admin;
+mod copy;
 mod logins;
 mod nodes;
 mod outbox;
@@ -24,6 +25,7 @@ use sqlx::{Any, AnyPool, Executor, Row, Transaction};
 use thiserror::Error;
 
 pub use admin::{AdminAccount, AuditEvent, LoginEventFilter, SignInCounts};
+pub use copy::CopiedTable;
 pub use logins::{
     DebugResponse, LoginCommit, LoginEvent, NewAuthnRequest, NewFailure, PendingLogin, PendingRequest,
     DEBUG_RESPONSES_KEPT,

@@ -16,6 +16,8 @@ mod acs_accepts;
 mod acs_rejects;
 #[path = "../it/admin_console.rs"]
 mod admin_console;
+#[path = "../it/db_ops.rs"]
+mod db_ops;
 #[path = "../it/ext_login.rs"]
 mod ext_login;
 #[path = "../it/first_start.rs"]
