@@ -1,9 +1,15 @@
 //! Command line: `spconnect serve`, `demo`, and the admin commands. Every command takes
-//! `--data-dir` (or SPCONNECT_DATA_DIR); record-printing commands take `--json`.
+//! `--data-dir` (or SPCONNECT_DATA_DIR); record-printing commands take `--json`. The admin
+//! commands parse their arguments, call `ops/` (as the actor `cli`, so they are audited) and
+//! print the result: `sso.rs` (configurations, IdP metadata, logins), `users.rs`, `admins.rs`
+//! (console accounts, audit trail) and `scim.rs` (nodes, SCIM tokens, outbox, teams, events).
 
-mod admin;
+mod admins;
+mod common;
 mod scim;
 mod serve;
+mod sso;
+mod users;
 
 use std::path::PathBuf;
 
@@ -84,6 +90,15 @@ pub enum Command {
     /// Teams (SCIM Groups) and their approval.
     #[command(subcommand)]
     Teams(TeamsCommand),
+    /// What admins and the command line changed (sso.create, user.lock, scim.enable, …), newest
+    /// first; command-line changes are recorded as "cli".
+    Audit {
+        /// Only actions starting with this (e.g. `user.` or `admin.delete`).
+        #[arg(long)]
+        action: Option<String>,
+        #[arg(long, default_value_t = 100)]
+        limit: i64,
+    },
     /// Provisioning audit events (user_create_provision, user_deprovision, …).
     Events {
         /// Only events since then: RFC 3339, unix seconds, or relative (30m, 24h, 7d).
@@ -122,6 +137,8 @@ pub enum NodeCommand {
 pub enum ScimCommand {
     /// Generate the node's bearer token (shown once; replaces the previous one at once).
     Token { node_id: i64 },
+    /// Revoke the node's bearer token: SCIM is off for the node until a new one is generated.
+    Revoke { node_id: i64 },
 }
 
 #[derive(Subcommand, Debug)]
@@ -179,6 +196,8 @@ pub enum SsoCommand {
     },
     /// List configurations.
     List,
+    /// What the console's status panel shows: IdP metadata, certificate expiry, last logins.
+    Status { sso_id: i64 },
     /// Change a configuration's switches.
     Set {
         sso_id: i64,
@@ -186,7 +205,8 @@ pub enum SsoCommand {
         jit: Option<OnOff>,
         #[arg(long)]
         idp_initiated: Option<OnOff>,
-        #[arg(long, value_parser = clap::value_parser!(i64).range(0..=3600))]
+        /// Seconds, from 0 to 3600.
+        #[arg(long)]
         clock_skew: Option<i64>,
         /// Accept RSA-SHA1 / SHA-1 signatures from this IdP (weak; logged as a warning).
         #[arg(long)]
@@ -227,11 +247,51 @@ pub enum AdminCommand {
         #[arg(long)]
         email: String,
     },
+    /// List console admins.
+    List,
+    /// Set a new password (read from standard input, or generated and printed once, as for
+    /// `create`); the admin's refused sign-ins are forgotten.
+    ResetPassword {
+        /// Email or numeric id.
+        admin: String,
+    },
+    /// Delete a console admin; the last one cannot be deleted.
+    Delete {
+        /// Email or numeric id.
+        admin: String,
+    },
+    /// Forget an admin's refused sign-ins, so a throttled account may sign in at once.
+    Unlock {
+        /// Email or numeric id.
+        admin: String,
+    },
 }
 
 #[derive(Subcommand, Debug)]
 pub enum UsersCommand {
+    /// List users with their id, status and last login.
     List,
+    /// Create a user by hand (invited until their first login).
+    Create {
+        #[arg(long)]
+        email: String,
+        #[arg(long, default_value = "")]
+        first_name: String,
+        #[arg(long, default_value = "")]
+        last_name: String,
+        #[arg(long, default_value_t = crate::store::ROOT_NODE_ID)]
+        node: i64,
+    },
+    /// Lock a user: their logins are refused, whatever the IdP says.
+    Lock {
+        /// Email or numeric id.
+        user: String,
+    },
+    /// Unlock a user: active again once they have logged in before, else invited.
+    Unlock {
+        /// Email or numeric id.
+        user: String,
+    },
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -246,15 +306,30 @@ impl From<OnOff> for bool {
     }
 }
 
-pub(crate) fn print_json(v: &impl serde::Serialize) {
-    println!("{}", serde_json::to_string_pretty(v).unwrap_or_default());
-}
-
 /// Run a command; the error text is what the admin sees.
 pub async fn run(cli: Cli) -> Result<std::process::ExitCode, String> {
+    let (dir, json) = (cli.data_dir.as_path(), cli.json);
     match cli.command {
-        Command::Serve(args) => serve::serve(&cli.data_dir, args).await,
+        Command::Serve(args) => serve::serve(dir, args).await,
         Command::Demo { port, keep_in } => serve::demo(keep_in.as_deref(), port).await,
-        command => admin::run(&cli.data_dir, cli.json, command).await,
+        Command::Sso(cmd) => sso::sso(&common::open(dir).await?, json, cmd).await,
+        Command::Idp(IdpCommand::Import { sso_id, file }) => {
+            sso::import_idp(&common::open(dir).await?, json, sso_id, &file).await
+        }
+        Command::Metadata { sso_id } => sso::metadata(&common::open(dir).await?, sso_id).await,
+        Command::Cert { sso_id } => sso::cert(&common::open(dir).await?, sso_id).await,
+        Command::CheckResponse { sso_id, files, at } => {
+            sso::check_responses(&common::open(dir).await?, sso_id, &files, at, json).await
+        }
+        Command::Logins { failed, limit } => sso::logins(&common::open(dir).await?, json, failed, limit).await,
+        Command::DebugResponses { sso_id } => sso::debug_responses(&common::open(dir).await?, json, sso_id).await,
+        Command::Users(cmd) => users::users(&common::open(dir).await?, json, cmd).await,
+        Command::Admin(cmd) => admins::admin(&common::open(dir).await?, json, cmd).await,
+        Command::Audit { action, limit } => admins::audit(&common::open(dir).await?, json, action, limit).await,
+        Command::Node(cmd) => scim::node(&common::open(dir).await?, json, cmd).await,
+        Command::Scim(cmd) => scim::scim(&common::open(dir).await?, json, cmd).await,
+        Command::Outbox(cmd) => scim::outbox(&common::open(dir).await?, json, cmd).await,
+        Command::Teams(cmd) => scim::teams(&common::open(dir).await?, json, cmd).await,
+        Command::Events { since, limit } => scim::events(&common::open(dir).await?, json, since, limit).await,
     }
 }

@@ -5,6 +5,7 @@
 mod admin;
 mod logins;
 mod nodes;
+pub mod ops_support;
 mod outbox;
 mod provisioning;
 mod sso;

@@ -10,7 +10,9 @@ pub const ADMIN: &str = "root@example.org";
 pub const PASSWORD: &str = "a long enough admin password";
 
 pub async fn create_admin(app: &TestApp) {
-    spconnect::admins::create(&app.svc.store, ADMIN, PASSWORD.to_string(), 0).await.expect("admin");
+    spconnect::ops::admins::create(&app.svc, &spconnect::ops::Actor::Cli, ADMIN, PASSWORD.to_string(), 0)
+        .await
+        .expect("admin");
 }
 
 pub fn csrf_in(html: &str) -> String {
