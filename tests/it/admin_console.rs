@@ -28,12 +28,12 @@ impl TestApp {
         format!("{}{path}", self.base)
     }
 
-    async fn get_html(&self, path: &str) -> (u16, String) {
+    pub async fn get_html(&self, path: &str) -> (u16, String) {
         let res = self.client.get(self.admin_url(path)).send().await.unwrap();
         (res.status().as_u16(), res.text().await.unwrap())
     }
 
-    async fn try_sign_in(&self, email: &str, password: &str) -> reqwest::Response {
+    pub async fn try_sign_in(&self, email: &str, password: &str) -> reqwest::Response {
         let (_, html) = self.get_html("/admin/login").await;
         let form = [("csrf", csrf_in(&html)), ("email", email.to_string()), ("password", password.to_string())];
         self.client.post(self.admin_url("/admin/login")).form(&form).send().await.unwrap()
@@ -50,7 +50,7 @@ impl TestApp {
         csrf_in(&html)
     }
 
-    async fn post_form(&self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
+    pub async fn post_form(&self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
         self.client.post(self.admin_url(path)).form(form).send().await.unwrap()
     }
 }
