@@ -3,7 +3,7 @@
 
 use std::process::ExitCode;
 
-use super::common::{cell, fmt_time, now, print_json, OrMessage, ACTOR};
+use super::common::{cell, fmt_time, now, print_json, print_records, OrMessage, ACTOR};
 use super::AdminCommand;
 use crate::ops::{self, AccountRef};
 use crate::services::Services;
@@ -85,19 +85,15 @@ fn password_from_stdin_or_generated() -> Result<(String, bool), String> {
 /// `spconnect audit`: the admin audit trail, newest first.
 pub async fn audit(svc: &Services, json: bool, action: Option<String>, limit: i64) -> Result<ExitCode, String> {
     let events = svc.store.list_audit(action.as_deref(), limit).await.or_message()?;
-    if json {
-        print_json(&events);
-        return Ok(ExitCode::SUCCESS);
-    }
-    for e in events {
-        println!(
+    print_records(json, &events, |e| {
+        format!(
             "{}  {:<32} {:<22} {:<32} {}",
             fmt_time(Some(e.at)),
             cell(&e.admin_email),
             e.action,
             cell(&e.target),
             cell(&e.detail)
-        );
-    }
+        )
+    });
     Ok(ExitCode::SUCCESS)
 }

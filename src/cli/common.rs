@@ -48,6 +48,17 @@ pub fn print_json(v: &impl serde::Serialize) {
     println!("{}", serde_json::to_string_pretty(v).unwrap_or_default());
 }
 
+/// Records as one JSON array, or as text, `line` giving each record's line(s).
+pub fn print_records<T: serde::Serialize>(json: bool, records: &[T], line: impl Fn(&T) -> String) {
+    if json {
+        print_json(&records);
+    } else {
+        for r in records {
+            println!("{}", line(r));
+        }
+    }
+}
+
 pub fn fmt_time(t: Option<i64>) -> String {
     t.and_then(|t| chrono::DateTime::from_timestamp(t, 0))
         .map(|t| t.format("%Y-%m-%d %H:%M:%SZ").to_string())

@@ -3,7 +3,7 @@
 
 use std::process::ExitCode;
 
-use super::common::{fmt_time, jit_with_scim_warning, now, print_json, OrMessage, ACTOR};
+use super::common::{fmt_time, jit_with_scim_warning, now, print_json, print_records, OrMessage, ACTOR};
 use super::{NodeCommand, OutboxCommand, ScimCommand, TeamsCommand};
 use crate::ops;
 use crate::ops::nodes::{scim_state, ScimState};
@@ -103,26 +103,22 @@ pub async fn scim(svc: &Services, json: bool, cmd: ScimCommand) -> Result<ExitCo
 pub async fn outbox(svc: &Services, json: bool, cmd: OutboxCommand) -> Result<ExitCode, String> {
     let OutboxCommand::List { limit } = cmd;
     let messages = svc.store.list_outbox(limit).await.or_message()?;
-    if json {
-        print_json(&messages);
-    } else {
-        for m in messages {
-            let state = match (m.sent_at, &m.last_error) {
-                (Some(t), _) => format!("sent {}", fmt_time(Some(t))),
-                (None, Some(e)) => format!("failed: {e}"),
-                (None, None) => "queued (not sent: no SMTP relay in spconnect)".into(),
-            };
-            println!(
-                "{}  {} node={} {:<10} {:<32} {:?}  [{state}]",
-                m.id,
-                fmt_time(Some(m.created_at)),
-                m.node_id,
-                m.kind,
-                m.recipient,
-                m.subject
-            );
-        }
-    }
+    print_records(json, &messages, |m| {
+        let state = match (m.sent_at, &m.last_error) {
+            (Some(t), _) => format!("sent {}", fmt_time(Some(t))),
+            (None, Some(e)) => format!("failed: {e}"),
+            (None, None) => "queued (not sent: no SMTP relay in spconnect)".into(),
+        };
+        format!(
+            "{}  {} node={} {:<10} {:<32} {:?}  [{state}]",
+            m.id,
+            fmt_time(Some(m.created_at)),
+            m.node_id,
+            m.kind,
+            m.recipient,
+            m.subject
+        )
+    });
     Ok(ExitCode::SUCCESS)
 }
 
@@ -188,24 +184,20 @@ pub fn parse_since(s: &str, now: i64) -> Result<i64, String> {
 pub async fn events(svc: &Services, json: bool, since: Option<String>, limit: i64) -> Result<ExitCode, String> {
     let since = since.as_deref().map(|s| parse_since(s, now())).transpose()?.unwrap_or(0);
     let events = svc.store.list_provisioning_events(since, limit).await.or_message()?;
-    if json {
-        print_json(&events);
-    } else {
-        for e in events {
-            println!(
-                "{}  node={} {:<24} {:<7} {:<8} {:<32} {} {} request={}",
-                fmt_time(Some(e.at)),
-                e.node_id,
-                e.event,
-                e.method,
-                e.outcome,
-                e.target.as_deref().unwrap_or("-"),
-                e.reason.as_deref().unwrap_or(""),
-                e.detail.as_deref().unwrap_or(""),
-                e.request_id
-            );
-        }
-    }
+    print_records(json, &events, |e| {
+        format!(
+            "{}  node={} {:<24} {:<7} {:<8} {:<32} {} {} request={}",
+            fmt_time(Some(e.at)),
+            e.node_id,
+            e.event,
+            e.method,
+            e.outcome,
+            e.target.as_deref().unwrap_or("-"),
+            e.reason.as_deref().unwrap_or(""),
+            e.detail.as_deref().unwrap_or(""),
+            e.request_id
+        )
+    });
     Ok(ExitCode::SUCCESS)
 }
 

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use super::common::{cell, fmt_time, jit_with_scim_warning, now, on_off, print_json, OrMessage, ACTOR};
+use super::common::{cell, fmt_time, jit_with_scim_warning, now, on_off, print_json, print_records, OrMessage, ACTOR};
 use super::SsoCommand;
 use crate::login::finish;
 use crate::ops;
@@ -181,12 +181,8 @@ pub async fn cert(svc: &Services, sso_id: i64) -> Result<ExitCode, String> {
 
 pub async fn logins(svc: &Services, json: bool, failed: bool, limit: i64) -> Result<ExitCode, String> {
     let events = svc.store.list_login_events(failed, limit).await.or_message()?;
-    if json {
-        print_json(&events);
-        return Ok(ExitCode::SUCCESS);
-    }
-    for e in events {
-        println!(
+    print_records(json, &events, |e| {
+        format!(
             "{}  sso={} {:<8} {:<32} {} issuer={} name_id={} client={} request={}",
             fmt_time(Some(e.at)),
             e.sso_id.map(|s| s.to_string()).unwrap_or_default(),
@@ -199,19 +195,15 @@ pub async fn logins(svc: &Services, json: bool, failed: bool, limit: i64) -> Res
             cell(e.name_id.as_deref().unwrap_or("-")),
             cell(e.client_addr.as_deref().unwrap_or("-")),
             cell(&e.request_id)
-        );
-    }
+        )
+    });
     Ok(ExitCode::SUCCESS)
 }
 
 pub async fn debug_responses(svc: &Services, json: bool, sso_id: i64) -> Result<ExitCode, String> {
     let kept = svc.store.list_debug_responses(sso_id).await.or_message()?;
-    if json {
-        print_json(&kept);
-        return Ok(ExitCode::SUCCESS);
-    }
-    for k in kept {
-        println!(
+    print_records(json, &kept, |k| {
+        let header = format!(
             "--- {} {} {} request={}",
             fmt_time(Some(k.at)),
             k.outcome,
@@ -220,10 +212,9 @@ pub async fn debug_responses(svc: &Services, json: bool, sso_id: i64) -> Result<
         );
         // Attacker-posted XML: every line indented and escaped, so nothing in it can pass for a
         // "---" header or carry terminal control sequences.
-        for line in k.xml.lines() {
-            println!("  {}", crate::logsafe::clip_to(line, 64 * 1024));
-        }
-    }
+        let body = k.xml.lines().map(|line| format!("\n  {}", crate::logsafe::clip_to(line, 64 * 1024)));
+        std::iter::once(header).chain(body).collect()
+    });
     Ok(ExitCode::SUCCESS)
 }
 
