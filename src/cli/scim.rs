@@ -125,28 +125,18 @@ pub async fn outbox(svc: &Services, json: bool, cmd: OutboxCommand) -> Result<Ex
 pub async fn teams(svc: &Services, json: bool, cmd: TeamsCommand) -> Result<ExitCode, String> {
     match cmd {
         TeamsCommand::List { node } => {
-            let teams = svc.store.list_teams(node).await.or_message()?;
-            let mut rows = Vec::new();
-            for t in teams {
-                let members = svc.store.team_members(t.team_id).await.or_message()?;
-                rows.push((t, members.into_iter().map(|u| u.email).collect::<Vec<_>>()));
-            }
-            if json {
-                let v: Vec<_> = rows.iter().map(|(t, m)| serde_json::json!({"team": t, "members": m})).collect();
-                print_json(&v);
-            } else {
-                for (t, m) in rows {
-                    println!(
-                        "{}  {}  node={} {:<9} {:<24} members: {}",
-                        t.team_id,
-                        t.team_uid,
-                        t.node_id,
-                        t.status,
-                        t.name,
-                        m.join(", ")
-                    );
-                }
-            }
+            let rows = ops::teams::list(svc, node).await.or_message()?;
+            print_records(json, &rows, |ops::teams::TeamWithMembers { team: t, members }| {
+                format!(
+                    "{}  {}  node={} {:<9} {:<24} members: {}",
+                    t.team_id,
+                    t.team_uid,
+                    t.node_id,
+                    t.status,
+                    t.name,
+                    members.join(", ")
+                )
+            });
         }
         TeamsCommand::Approve { id } => {
             let t = ops::teams::approve(svc, &ACTOR, &id, now()).await.or_message()?;

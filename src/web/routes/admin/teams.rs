@@ -22,8 +22,7 @@ pub fn router() -> Router<AppState> {
 async fn list(State(svc): State<AppState>, Extension(admin): Extension<CurrentAdmin>, session: Session) -> AdminResult {
     let nodes = svc.store.list_nodes().await?;
     let mut teams = Vec::new();
-    for t in svc.store.list_teams(None).await? {
-        let members = svc.store.team_members(t.team_id).await?.into_iter().map(|u| u.email).collect();
+    for ops::teams::TeamWithMembers { team: t, members } in ops::teams::list(&svc, None).await? {
         teams.push(TeamRow {
             node: nodes
                 .iter()
