@@ -69,6 +69,7 @@ fn fill(path: &str, sso_id: i64, user_id: i64) -> String {
         .replace("{user_id}", &user_id.to_string())
         .replace("{node_id}", "1")
         .replace("{team_id}", "1")
+        .replace("{admin_id}", "1")
 }
 
 #[tokio::test]

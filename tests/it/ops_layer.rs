@@ -316,3 +316,57 @@ async fn users_created_on_the_command_line_are_invited_and_validated() {
     assert_eq!(cli_error(&dir, &["users", "lock", "nobody@example.com"]), "no user nobody@example.com");
     assert!(has(&audit(&dir), "cli", "user.create", "carol@example.com"));
 }
+
+#[tokio::test]
+async fn settings_refusals_read_the_same_on_the_command_line_and_the_console() {
+    let app = TestApp::spawn().await;
+    let csrf = app.sign_in_admin().await;
+    let dir = app.data_dir().to_path_buf();
+    let sso = app.sso_id().to_string();
+    let before = app.svc.store.get_sso(app.sso_id()).await.unwrap().unwrap();
+    for (skew, attr) in [("3601", "Email"), ("-1", "Email"), ("60", "   ")] {
+        let skew_arg = format!("--clock-skew={skew}");
+        let from_cli = cli_error(&dir, &["sso", "set", &sso, &skew_arg, "--attr-email", attr]);
+        let form = [
+            ("csrf", csrf.as_str()),
+            ("clock_skew", skew),
+            ("attr_email", attr),
+            ("attr_first", "First"),
+            ("attr_last", "Last"),
+        ];
+        let res = app.post_form(&format!("/admin/sso/{sso}/settings"), &form).await;
+        assert_eq!(res.status(), 422, "{skew} {attr:?}");
+        let page = unescape(&res.text().await.unwrap());
+        assert!(page.contains(&from_cli), "{skew} {attr:?}: the console says the same as the CLI ({from_cli})");
+    }
+    let after = app.svc.store.get_sso(app.sso_id()).await.unwrap().unwrap();
+    assert_eq!((after.clock_skew_secs, after.attr_email), (before.clock_skew_secs, before.attr_email), "unchanged");
+    assert!(app.svc.store.list_audit(Some("sso.settings"), 10).await.unwrap().is_empty());
+
+    let changed = cli_json(&dir, &["sso", "set", &sso, "--clock-skew", "3600", "--attr-email", " mail "]);
+    assert_eq!((changed["clock_skew_secs"].as_i64(), changed["attr_email"].as_str()), (Some(3600), Some("mail")));
+    assert!(has(&audit(&dir), "cli", "sso.settings", &sso));
+}
+
+#[tokio::test]
+async fn the_console_revokes_a_scim_token_and_the_audit_names_the_admin() {
+    let app = TestApp::spawn().await;
+    let csrf = app.sign_in_admin().await;
+    let token = cli_json(app.data_dir(), &["scim", "token", "1"])["token"].as_str().unwrap().to_string();
+    let (_, html) = app.get_html("/admin/nodes").await;
+    assert!(html.contains("action=\"/admin/nodes/1/scim-token/revoke\""), "a revoke button once SCIM is on");
+    let res = app.post_form("/admin/nodes/1/scim-token/revoke", &[("csrf", csrf.as_str())]).await;
+    assert_eq!(res.status(), 303);
+    assert!(!app.svc.store.get_node(1).await.unwrap().unwrap().scim_enabled);
+    let users_url = format!("{}/api/rest/scim/v2/1/Users", app.base);
+    assert_eq!(app.client.get(&users_url).bearer_auth(&token).send().await.unwrap().status(), 401);
+    let (_, html) = app.get_html("/admin/nodes").await;
+    assert!(!html.contains("/scim-token/revoke"), "no revoke button once SCIM is off");
+    // Revoking again is refused with the reason, and nothing more is audited.
+    let res = app.post_form("/admin/nodes/1/scim-token/revoke", &[("csrf", csrf.as_str())]).await;
+    assert_eq!(res.status(), 409);
+    assert!(res.text().await.unwrap().contains("node 1 has no SCIM token"));
+    let trail = app.svc.store.list_audit(Some("scim.token.revoke"), 10).await.unwrap();
+    assert_eq!(trail.len(), 1);
+    assert_eq!((trail[0].admin_email.as_str(), trail[0].target.as_str()), (ADMIN, "1"));
+}
