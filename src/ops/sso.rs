@@ -132,14 +132,8 @@ pub async fn import_idp_metadata(
     Ok(idp)
 }
 
-/// Change a configuration's switches; `None` fields stay as they are.
-pub async fn change_settings(
-    svc: &Services,
-    actor: &Actor,
-    sso_id: i64,
-    mut settings: SsoSettings,
-    now: i64,
-) -> Result<SsoConfig> {
+/// The settings as they will be written (attribute names trimmed), or the first rule they break.
+pub fn checked_settings(mut settings: SsoSettings) -> Result<SsoSettings> {
     if settings.clock_skew_secs.is_some_and(|s| !(0..=MAX_CLOCK_SKEW_SECS).contains(&s)) {
         return Err(OpsError::Invalid(format!(
             "The clock skew must be a whole number of seconds from 0 to {MAX_CLOCK_SKEW_SECS}."
@@ -153,6 +147,18 @@ pub async fn change_settings(
             )));
         }
     }
+    Ok(settings)
+}
+
+/// Change a configuration's switches; `None` fields stay as they are.
+pub async fn change_settings(
+    svc: &Services,
+    actor: &Actor,
+    sso_id: i64,
+    settings: SsoSettings,
+    now: i64,
+) -> Result<SsoConfig> {
+    let settings = checked_settings(settings)?;
     get(svc, sso_id).await?;
     let c = svc.store.update_sso_settings(sso_id, &settings).await?;
     if c.allow_sha1 {
@@ -218,7 +224,32 @@ pub async fn status(svc: &Services, sso_id: i64) -> Result<SsoStatus> {
 
 #[cfg(test)]
 mod tests {
-    use super::domain;
+    use super::{checked_settings, domain, OpsError, SsoSettings};
+
+    #[test]
+    fn settings_are_checked_before_anything_is_written() {
+        let skew = |s| SsoSettings { clock_skew_secs: Some(s), ..Default::default() };
+        let email = |a: &str| SsoSettings { attr_email: Some(a.into()), ..Default::default() };
+        for (settings, ok) in [
+            (SsoSettings::default(), true),
+            (skew(0), true),
+            (skew(3600), true),
+            (skew(-1), false),
+            (skew(3601), false),
+            (email("mail"), true),
+            (email(&"a".repeat(200)), true),
+            (email(&"a".repeat(201)), false),
+            (email(""), false),
+            (email("   "), false),
+            (SsoSettings { attr_last: Some(String::new()), ..Default::default() }, false),
+        ] {
+            let result = checked_settings(settings.clone());
+            assert_eq!(result.is_ok(), ok, "{settings:?}");
+            assert!(result.is_ok() || matches!(result, Err(OpsError::Invalid(_))));
+        }
+        let trimmed = checked_settings(email("  mail ")).unwrap();
+        assert_eq!(trimmed.attr_email.as_deref(), Some("mail"));
+    }
 
     #[test]
     fn enterprise_domains_accepted_and_normalised() {

@@ -370,3 +370,23 @@ async fn the_console_revokes_a_scim_token_and_the_audit_names_the_admin() {
     assert_eq!(trail.len(), 1);
     assert_eq!((trail[0].admin_email.as_str(), trail[0].target.as_str()), (ADMIN, "1"));
 }
+
+#[tokio::test]
+async fn two_admins_deleted_at_once_leave_one() {
+    for round in 0..4 {
+        let app = TestApp::spawn().await;
+        let (a, b) = ("a@example.org", "b@example.org");
+        for email in [a, b] {
+            ops::admins::create(&app.svc, &Actor::Cli, email, PASSWORD.to_string(), 0).await.unwrap();
+        }
+        let (ref_a, ref_b) = (ops::AccountRef::Email(a.into()), ops::AccountRef::Email(b.into()));
+        let (ra, rb) = tokio::join!(
+            ops::admins::delete(&app.svc, &Actor::Cli, &ref_a, 0),
+            ops::admins::delete(&app.svc, &Actor::Cli, &ref_b, 0)
+        );
+        let deleted = [&ra, &rb].iter().filter(|r| r.is_ok()).count();
+        let refused = [&ra, &rb].iter().filter(|r| matches!(r, Err(ops::OpsError::Conflict(_)))).count();
+        assert_eq!((deleted, refused), (1, 1), "round {round}: {ra:?} {rb:?}");
+        assert_eq!(ops::admins::list(&app.svc).await.unwrap().len(), 1, "round {round}");
+    }
+}
