@@ -390,3 +390,20 @@ async fn two_admins_deleted_at_once_leave_one() {
         assert_eq!(ops::admins::list(&app.svc).await.unwrap().len(), 1, "round {round}");
     }
 }
+
+#[tokio::test]
+async fn node_domains_follow_the_same_domain_rule_and_are_audited() {
+    let app = TestApp::spawn().await;
+    let dir = app.data_dir().to_path_buf();
+    let node = cli_json(&dir, &["node", "create", "Sales"])["node_id"].as_i64().unwrap().to_string();
+    let refused = cli_error(&dir, &["node", "set-domains", &node, "sales.example", "sales.example."]);
+    assert_eq!(refused, "\"sales.example.\" is not a domain name: it ends with a dot (for example: example.com).");
+    assert!(app.svc.store.node_listed_domains(node.parse().unwrap()).await.unwrap().is_empty(), "nothing written");
+    let set = cli_json(&dir, &["node", "set-domains", &node, "@Sales.Example", "eu.sales.example"]);
+    assert_eq!(set["listed"], serde_json::json!(["eu.sales.example", "sales.example"]));
+    assert!(cli_error(&dir, &["node", "set-domains", "1", "sales.example"]).contains("already managed by node"));
+    assert_eq!(cli_error(&dir, &["node", "create", "   "]), "Give the node a name of at most 100 characters.");
+    assert_eq!(cli_error(&dir, &["node", "set", "99", "--seats", "3"]), "there is no node 99");
+    let trail = audit(&dir);
+    assert!(has(&trail, "cli", "node.create", &node) && has(&trail, "cli", "node.domains", &node), "{trail:?}");
+}
