@@ -112,7 +112,15 @@ async fn list(svc: &Services, json: bool) -> Result<(), String> {
 /// The console's status panel, on the command line.
 async fn status(svc: &Services, json: bool, sso_id: i64) -> Result<(), String> {
     let s = ops::sso::status(svc, sso_id).await.or_message()?;
-    let date = |t: Option<chrono::DateTime<chrono::Utc>>| t.map_or_else(|| "-".into(), |t| t.to_rfc3339());
+    let at = chrono::Utc::now();
+    let date = |t: Option<chrono::DateTime<chrono::Utc>>| match t {
+        None => "-".to_string(),
+        Some(t) => {
+            let days = (t - at).num_days();
+            let soon = if days < ops::sso::EXPIRY_WARNING_DAYS { "; warning: renew it" } else { "" };
+            format!("{} ({days} days left{soon})", t.format("%Y-%m-%d"))
+        }
+    };
     let login = |e: &Option<crate::store::LoginEvent>| {
         e.as_ref().map(|e| {
             let who = e.email.as_deref().or(e.reason_code.as_deref()).unwrap_or("");

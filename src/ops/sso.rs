@@ -10,6 +10,8 @@ use crate::store::{LoginEvent, SsoConfig, SsoSettings};
 
 /// The largest clock-skew allowance an admin may set (login refuses to use more either way).
 pub const MAX_CLOCK_SKEW_SECS: i64 = 3600;
+/// Certificates closer than this to expiry are flagged (the console's status panel, `sso status`).
+pub const EXPIRY_WARNING_DAYS: i64 = 30;
 /// Attribute names (`Email`, `First`, …, or URIs) longer than this are refused.
 pub const MAX_ATTRIBUTE_NAME_LEN: usize = 200;
 

@@ -407,3 +407,27 @@ async fn node_domains_follow_the_same_domain_rule_and_are_audited() {
     let trail = audit(&dir);
     assert!(has(&trail, "cli", "node.create", &node) && has(&trail, "cli", "node.domains", &node), "{trail:?}");
 }
+
+#[tokio::test]
+async fn sso_status_on_the_command_line_shows_what_the_console_status_panel_shows() {
+    let app = TestApp::spawn().await;
+    let dir = app.data_dir().to_path_buf();
+    let sso = app.sso_id().to_string();
+    let status = cli_json(&dir, &["sso", "status", &sso]);
+    assert_eq!(status["idp_entity_id"], app.idp_entity_id.as_str());
+    assert!(status["idp_certificate_expires"].is_string() && status["sp_certificate_expires"].is_string(), "{status}");
+    assert!(status["last_success"].is_null() && status["last_failure"].is_null());
+    assert_eq!(status["jit_while_scim_provisions"], false);
+
+    cli_json(&dir, &["scim", "token", "1"]);
+    let (ok, text, err) = cli(&dir, &["sso", "status", &sso]);
+    assert!(ok, "{err}");
+    assert!(text.contains(&app.idp_entity_id) && text.contains("days left"), "{text}");
+    assert!(text.contains("last successful login:           never"), "{text}");
+    assert!(text.contains("warning: SSO") && text.contains("--jit off"), "JIT with SCIM is flagged: {text}");
+    assert_eq!(cli_error(&dir, &["sso", "status", "42"]), "no SSO configuration 42");
+
+    app.sign_in_admin().await;
+    let (_, view) = app.get_html(&format!("/admin/sso/{sso}")).await;
+    assert!(view.contains("JIT is on while SCIM provisions this node"), "the console flags the same state");
+}

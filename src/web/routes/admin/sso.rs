@@ -19,9 +19,6 @@ use crate::web::routes::parse_id;
 use crate::web::templates::render;
 use crate::web::AppState;
 
-/// Certificates closer than this to expiry are flagged on the status panel.
-const EXPIRY_WARNING_DAYS: i64 = 30;
-
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/admin/sso", get(list).post(create))
@@ -128,7 +125,7 @@ fn expiry_line(label: &'static str, not_after: Option<DateTime<Utc>>, at: DateTi
                 d if t <= at => format!("{} (expired {} days ago)", t.format("%Y-%m-%d"), -d),
                 d => format!("{} ({d} days left)", t.format("%Y-%m-%d")),
             };
-            StatusLine { label, value, warn: days < EXPIRY_WARNING_DAYS }
+            StatusLine { label, value, warn: days < ops::sso::EXPIRY_WARNING_DAYS }
         }
     }
 }
