@@ -81,6 +81,7 @@ pub fn cell(value: &str) -> String {
 /// Keeper recommends JIT off on a node provisioned over SCIM: the command line's warning for
 /// `c`, if it is in that state (also logged).
 pub async fn jit_with_scim_warning(svc: &Services, c: &SsoConfig) -> Option<String> {
+    // Only a warning: a store that cannot be read here fails the command elsewhere, loudly.
     let scim_on = ops::sso::jit_while_scim_provisions(svc, c).await.unwrap_or(false);
     scim_on.then(|| {
         let msg = format!(

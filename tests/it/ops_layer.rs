@@ -200,6 +200,10 @@ async fn the_last_admin_cannot_be_deleted_from_the_console_and_a_deleted_admins_
     let (status, html) = app.get_html("/admin/admins").await;
     assert_eq!(status, 200, "still signed in");
     assert!(html.contains(ADMIN) && html.contains("(you)"));
+    let res = app.post_form(&format!("/admin/admins/{}/unlock", me.admin_id), &[("csrf", csrf.as_str())]).await;
+    assert_eq!(res.headers()["location"], "/admin/admins?notice=unlocked");
+    let unlocked = app.svc.store.list_audit(Some("admin.unlock"), 10).await.unwrap();
+    assert_eq!((unlocked.len(), unlocked[0].admin_email.as_str()), (1, ADMIN));
 
     // A second admin, signed in on another browser, loses the console once deleted.
     let other = "second@example.org";
@@ -214,8 +218,10 @@ async fn the_last_admin_cannot_be_deleted_from_the_console_and_a_deleted_admins_
 
     let second = app.svc.store.find_admin(other).await.unwrap().unwrap();
     let res = app.post_form(&format!("/admin/admins/{}/delete", second.admin_id), &[("csrf", csrf.as_str())]).await;
-    assert_eq!(res.status(), 200);
-    assert!(res.text().await.unwrap().contains("Deleted admin second@example.org."));
+    assert_eq!(res.status(), 303);
+    assert_eq!(res.headers()["location"], "/admin/admins?notice=deleted");
+    let (_, html) = app.get_html("/admin/admins?notice=deleted").await;
+    assert!(html.contains("Admin deleted.") && !html.contains(other), "{html}");
     let res = browser.get(app.admin_url("/admin/users")).send().await.unwrap();
     assert_eq!(res.status(), 303, "the deleted admin's session no longer works");
     assert_eq!(res.headers()["location"], "/admin/login");

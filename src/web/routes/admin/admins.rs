@@ -2,11 +2,12 @@
 //! sign-ins. Accounts are created and given passwords on the command line, where the password is
 //! shown once and never travels through a browser form.
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect};
 use axum::routing::{get, post};
 use axum::{Extension, Router};
+use serde::Deserialize;
 use tower_sessions::Session;
 
 use super::{actor, chrome, now, AdminError, AdminResult};
@@ -45,8 +46,23 @@ async fn page(
     Ok(AdminsPage { chrome: chrome(session, admin, "admins").await, admins, message, error })
 }
 
-async fn list(State(svc): State<AppState>, Extension(admin): Extension<CurrentAdmin>, session: Session) -> AdminResult {
-    Ok(Html(render(&page(&svc, &session, &admin, String::new(), false).await?)).into_response())
+#[derive(Deserialize, Default)]
+struct NoticeQuery {
+    notice: Option<String>,
+}
+
+async fn list(
+    State(svc): State<AppState>,
+    Extension(admin): Extension<CurrentAdmin>,
+    session: Session,
+    Query(q): Query<NoticeQuery>,
+) -> AdminResult {
+    let notice = match q.notice.as_deref() {
+        Some("deleted") => "Admin deleted.",
+        Some("unlocked") => "Refused sign-ins forgotten: the admin may sign in again at once.",
+        _ => "",
+    };
+    Ok(Html(render(&page(&svc, &session, &admin, notice.to_string(), false).await?)).into_response())
 }
 
 async fn delete(
@@ -62,10 +78,7 @@ async fn delete(
             admin_session::end(&session).await;
             Ok(Redirect::to("/admin/login").into_response())
         }
-        Ok(deleted) => {
-            let p = page(&svc, &session, &admin, format!("Deleted admin {}.", deleted.email), false).await?;
-            Ok(Html(render(&p)).into_response())
-        }
+        Ok(_) => Ok(Redirect::to("/admin/admins?notice=deleted").into_response()),
         Err(OpsError::Conflict(message)) => {
             let p = page(&svc, &session, &admin, message, true).await?;
             Ok((StatusCode::CONFLICT, Html(render(&p))).into_response())
@@ -77,11 +90,9 @@ async fn delete(
 async fn unlock(
     State(svc): State<AppState>,
     Extension(admin): Extension<CurrentAdmin>,
-    session: Session,
     Path(raw): Path<String>,
 ) -> AdminResult {
     let target = parse_id(&raw).ok_or(AdminError::NotFound)?;
-    let account = ops::admins::unlock(&svc, &actor(&admin), &AccountRef::Id(target), now()).await?;
-    let message = format!("Refused sign-ins of {} forgotten: they may sign in again at once.", account.email);
-    Ok(Html(render(&page(&svc, &session, &admin, message, false).await?)).into_response())
+    ops::admins::unlock(&svc, &actor(&admin), &AccountRef::Id(target), now()).await?;
+    Ok(Redirect::to("/admin/admins?notice=unlocked").into_response())
 }
