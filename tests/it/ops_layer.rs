@@ -217,6 +217,9 @@ async fn the_last_admin_cannot_be_deleted_from_the_console_and_a_deleted_admins_
     assert_eq!(browser.get(app.admin_url("/admin/users")).send().await.unwrap().status(), 200);
 
     let second = app.svc.store.find_admin(other).await.unwrap().unwrap();
+    let forged = app.post_form(&format!("/admin/admins/{}/delete", second.admin_id), &[("csrf", "0000")]).await;
+    assert_eq!(forged.status(), 403, "the delete form needs the session's CSRF token");
+    assert!(app.svc.store.find_admin(other).await.unwrap().is_some());
     let res = app.post_form(&format!("/admin/admins/{}/delete", second.admin_id), &[("csrf", csrf.as_str())]).await;
     assert_eq!(res.status(), 303);
     assert_eq!(res.headers()["location"], "/admin/admins?notice=deleted");
