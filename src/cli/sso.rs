@@ -155,9 +155,11 @@ async fn status(svc: &Services, json: bool, sso_id: i64) -> Result<(), String> {
 
 pub async fn import_idp(svc: &Services, json: bool, sso_id: i64, file: &Path) -> Result<ExitCode, String> {
     let bytes = std::fs::read(file).map_err(|e| format!("{}: {e}", file.display()))?;
-    let idp = ops::sso::import_idp_metadata(svc, &ACTOR, sso_id, &bytes, now())
-        .await
-        .map_err(|e| format!("{}: {e}", file.display()))?;
+    let idp = ops::sso::import_idp_metadata(svc, &ACTOR, sso_id, &bytes, now()).await.map_err(|e| match e {
+        // What is wrong is in the file: name it.
+        ops::OpsError::Invalid(m) => format!("{}: {m}", file.display()),
+        other => other.to_string(),
+    })?;
     if json {
         print_json(&serde_json::json!({
             "sso_id": sso_id, "idp_entity_id": idp.entity_id, "sso_url": idp.sso_redirect_url,
