@@ -1,5 +1,6 @@
 //! Local admin accounts of the console, HTTP-free: argon2id password hashes, sign-in with rate
-//! limiting of refused attempts, and generated passwords for `spconnect admin create`.
+//! limiting of refused attempts, and generated passwords for `spconnect admin create`. Creating,
+//! changing and deleting accounts is in `ops::admins`.
 
 use std::sync::OnceLock;
 
@@ -72,19 +73,6 @@ pub fn generate_password() -> String {
     const ALPHABET: &[u8] = b"abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
     let mut rng = rand::rng();
     (0..20).map(|_| char::from(ALPHABET[rng.random_range(0..ALPHABET.len())])).collect()
-}
-
-/// Create an admin account; the password is hashed off the async runtime.
-pub async fn create(store: &Store, email: &str, password: String, now: i64) -> Result<AdminAccount, String> {
-    let email = email.trim().to_lowercase();
-    if !email.contains('@') || email.contains(char::is_whitespace) {
-        return Err(format!("{email:?} is not an email address"));
-    }
-    let hash = tokio::task::spawn_blocking(move || hash_password(&password))
-        .await
-        .map_err(|e| e.to_string())?
-        .map_err(|e| e.to_string())?;
-    store.create_admin(&email, &hash, now).await.map_err(|e| e.to_string())
 }
 
 /// One sign-in attempt as it reaches the console.

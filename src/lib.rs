@@ -14,8 +14,10 @@
 //! scim/service.rs (Keeper's rules; scim/filter.rs, scim/patch.rs) ─▶ store/provisioning.rs,
 //! store/teams.rs; refusals become SCIM error bodies in web/scim_error.rs.
 //!
-//! The admin console is `web/routes/admin/` (pages) over `admins.rs` (accounts, argon2, sign-in
-//! rate limiting) and `web/admin_session.rs` (its own session cookie, CSRF on every form).
+//! Administration: the console (`web/routes/admin/`, behind `web/admin_session.rs`: its own
+//! session cookie, CSRF on every form) and the command line (`cli/`) parse their input and call
+//! `ops/` (configurations, nodes and SCIM tokens, users, admin accounts), which holds the rules
+//! once and writes the audit trail; `admins.rs` hashes passwords and rate-limits sign-ins.
 
 pub mod admins;
 pub mod app;
@@ -26,6 +28,7 @@ pub mod demo;
 pub mod login;
 pub mod logsafe;
 pub mod mailer;
+pub mod ops;
 pub mod saml;
 pub mod scim;
 pub mod services;

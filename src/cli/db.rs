@@ -3,7 +3,8 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use super::{print_json, Command, DbCommand};
+use super::common::print_json;
+use super::{Command, DbCommand};
 use crate::config::DataDir;
 use crate::store::{redact_url, Store};
 

@@ -1,10 +1,16 @@
 //! Command line: `spconnect serve`, `demo`, and the admin commands. Every command takes
-//! `--data-dir` (or SPCONNECT_DATA_DIR); record-printing commands take `--json`.
+//! `--data-dir` (or SPCONNECT_DATA_DIR); record-printing commands take `--json`. The admin
+//! commands parse their arguments, call `ops/` (as the actor `cli`, so they are audited) and
+//! print the result: `sso.rs` (configurations, IdP metadata, logins), `users.rs`, `admins.rs`
+//! (console accounts, audit trail) and `scim.rs` (nodes, SCIM tokens, outbox, teams, events).
 
-mod admin;
+mod admins;
+mod common;
 mod db;
 mod scim;
 mod serve;
+mod sso;
+mod users;
 
 use std::path::PathBuf;
 
@@ -100,6 +106,15 @@ pub enum Command {
     /// Teams (SCIM Groups) and their approval.
     #[command(subcommand)]
     Teams(TeamsCommand),
+    /// What admins and the command line changed (sso.create, user.lock, scim.enable, …), newest
+    /// first; command-line changes are recorded as "cli".
+    Audit {
+        /// Only actions starting with this (e.g. `user.` or `admin.delete`).
+        #[arg(long)]
+        action: Option<String>,
+        #[arg(long, default_value_t = 100)]
+        limit: i64,
+    },
     /// Provisioning audit events (user_create_provision, user_deprovision, …).
     Events {
         /// Only events since then: RFC 3339, unix seconds, or relative (30m, 24h, 7d).
@@ -138,6 +153,8 @@ pub enum NodeCommand {
 pub enum ScimCommand {
     /// Generate the node's bearer token (shown once; replaces the previous one at once).
     Token { node_id: i64 },
+    /// Revoke the node's bearer token: SCIM is off for the node until a new one is generated.
+    Revoke { node_id: i64 },
 }
 
 #[derive(Subcommand, Debug)]
@@ -195,6 +212,8 @@ pub enum SsoCommand {
     },
     /// List configurations.
     List,
+    /// What the console's status panel shows: IdP metadata, certificate expiry, last logins.
+    Status { sso_id: i64 },
     /// Change a configuration's switches.
     Set {
         sso_id: i64,
@@ -202,7 +221,8 @@ pub enum SsoCommand {
         jit: Option<OnOff>,
         #[arg(long)]
         idp_initiated: Option<OnOff>,
-        #[arg(long, value_parser = clap::value_parser!(i64).range(0..=3600))]
+        /// Seconds, from 0 to 3600.
+        #[arg(long)]
         clock_skew: Option<i64>,
         /// Accept RSA-SHA1 / SHA-1 signatures from this IdP (weak; logged as a warning).
         #[arg(long)]
@@ -243,11 +263,51 @@ pub enum AdminCommand {
         #[arg(long)]
         email: String,
     },
+    /// List console admins.
+    List,
+    /// Set a new password (read from standard input, or generated and printed once, as for
+    /// `create`); the admin's refused sign-ins are forgotten.
+    ResetPassword {
+        /// Email or numeric id.
+        admin: String,
+    },
+    /// Delete a console admin; the last one cannot be deleted.
+    Delete {
+        /// Email or numeric id.
+        admin: String,
+    },
+    /// Forget an admin's refused sign-ins, so a throttled account may sign in at once.
+    Unlock {
+        /// Email or numeric id.
+        admin: String,
+    },
 }
 
 #[derive(Subcommand, Debug)]
 pub enum UsersCommand {
+    /// List users with their id, status and last login.
     List,
+    /// Create a user by hand (invited until their first login).
+    Create {
+        #[arg(long)]
+        email: String,
+        #[arg(long, default_value = "")]
+        first_name: String,
+        #[arg(long, default_value = "")]
+        last_name: String,
+        #[arg(long, default_value_t = crate::store::ROOT_NODE_ID)]
+        node: i64,
+    },
+    /// Lock a user: their logins are refused, whatever the IdP says.
+    Lock {
+        /// Email or numeric id.
+        user: String,
+    },
+    /// Unlock a user: active again once they have logged in before, else invited.
+    Unlock {
+        /// Email or numeric id.
+        user: String,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -274,18 +334,31 @@ impl From<OnOff> for bool {
     }
 }
 
-pub(crate) fn print_json(v: &impl serde::Serialize) {
-    println!("{}", serde_json::to_string_pretty(v).unwrap_or_default());
-}
-
 /// Run a command; the error text is what the admin sees.
 pub async fn run(cli: Cli) -> Result<std::process::ExitCode, String> {
+    let (dir, json, db) = (cli.data_dir.as_path(), cli.json, cli.database_url.as_deref());
     match cli.command {
-        Command::Serve(args) => serve::serve(&cli.data_dir, cli.database_url.as_deref(), args).await,
-        Command::Migrate | Command::Backup { .. } | Command::Db(_) => {
-            db::run(&cli.data_dir, cli.database_url.as_deref(), cli.json, cli.command).await
-        }
+        Command::Serve(args) => serve::serve(dir, db, args).await,
+        Command::Migrate | Command::Backup { .. } | Command::Db(_) => db::run(dir, db, json, cli.command).await,
         Command::Demo { port, keep_in } => serve::demo(keep_in.as_deref(), port).await,
-        command => admin::run(&cli.data_dir, cli.database_url.as_deref(), cli.json, command).await,
+        Command::Sso(cmd) => sso::sso(&common::open(dir, db).await?, json, cmd).await,
+        Command::Idp(IdpCommand::Import { sso_id, file }) => {
+            sso::import_idp(&common::open(dir, db).await?, json, sso_id, &file).await
+        }
+        Command::Metadata { sso_id } => sso::metadata(&common::open(dir, db).await?, sso_id).await,
+        Command::Cert { sso_id } => sso::cert(&common::open(dir, db).await?, sso_id).await,
+        Command::CheckResponse { sso_id, files, at } => {
+            sso::check_responses(&common::open(dir, db).await?, sso_id, &files, at, json).await
+        }
+        Command::Logins { failed, limit } => sso::logins(&common::open(dir, db).await?, json, failed, limit).await,
+        Command::DebugResponses { sso_id } => sso::debug_responses(&common::open(dir, db).await?, json, sso_id).await,
+        Command::Users(cmd) => users::users(&common::open(dir, db).await?, json, cmd).await,
+        Command::Admin(cmd) => admins::admin(&common::open(dir, db).await?, json, cmd).await,
+        Command::Audit { action, limit } => admins::audit(&common::open(dir, db).await?, json, action, limit).await,
+        Command::Node(cmd) => scim::node(&common::open(dir, db).await?, json, cmd).await,
+        Command::Scim(cmd) => scim::scim(&common::open(dir, db).await?, json, cmd).await,
+        Command::Outbox(cmd) => scim::outbox(&common::open(dir, db).await?, json, cmd).await,
+        Command::Teams(cmd) => scim::teams(&common::open(dir, db).await?, json, cmd).await,
+        Command::Events { since, limit } => scim::events(&common::open(dir, db).await?, json, since, limit).await,
     }
 }

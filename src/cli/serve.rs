@@ -3,11 +3,10 @@
 use std::path::Path;
 use std::process::ExitCode;
 
+use super::common::PUBLIC_URL_KEY;
 use super::ServeArgs;
 use crate::app::{self, Tls};
 use crate::config::DataDir;
-
-pub const PUBLIC_URL_KEY: &str = "public_url";
 
 pub async fn serve(data_dir: &Path, database_url: Option<&str>, args: ServeArgs) -> Result<ExitCode, String> {
     let dir = DataDir::new(data_dir)
@@ -76,7 +75,7 @@ async fn print_banner(svc: &crate::services::Services, local: std::net::SocketAd
         if c.idp_entity_id.is_none() {
             say!(out, "  IdP metadata missing:      spconnect idp import {} FILE.xml", c.sso_id);
         }
-        if let Some(w) = super::scim::jit_with_scim_warning(svc, &c).await {
+        if let Some(w) = super::common::jit_with_scim_warning(svc, &c).await {
             say!(out, "  warning: {w}");
         }
     }

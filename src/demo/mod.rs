@@ -10,7 +10,7 @@ use std::process::ExitCode;
 
 use crate::app::{self, Tls};
 use crate::config::DataDir;
-use crate::saml::idp_metadata;
+use crate::ops;
 
 const DEMO_DOMAIN: &str = "demo.example";
 
@@ -26,18 +26,19 @@ pub async fn run(data_dir: &Path, port: u16) -> Result<ExitCode, String> {
 
     let svc = app::services(dir.clone(), &sp_url, false).await.map_err(|e| e.to_string())?;
     let now = chrono::Utc::now().timestamp();
+    // Set up through the operations layer, as `spconnect sso create` and `idp import` would.
+    let actor = ops::Actor::Cli;
     let config = match svc.store.find_sso_by_domain(DEMO_DOMAIN).await.map_err(|e| e.to_string())? {
         Some(c) => c,
-        None => svc
-            .store
-            .create_sso("Demo", DEMO_DOMAIN, crate::store::ROOT_NODE_ID, now)
-            .await
-            .map_err(|e| e.to_string())?,
+        None => {
+            let new = ops::sso::NewSso { name: "Demo", domain: DEMO_DOMAIN, node_id: crate::store::ROOT_NODE_ID };
+            ops::sso::create(&svc, &actor, new, now).await.map_err(|e| e.to_string())?
+        }
     };
     let demo_idp = idp::DemoIdp::load_or_create(&dir, &idp_url, svc.urls(config.sso_id)).map_err(|e| e.to_string())?;
-    let idp_xml = demo_idp.metadata();
-    let parsed = idp_metadata::parse(&idp_xml).map_err(|e| e.to_string())?;
-    svc.store.set_idp(config.sso_id, &parsed, &idp_xml, now).await.map_err(|e| e.to_string())?;
+    ops::sso::import_idp_metadata(&svc, &actor, config.sso_id, demo_idp.metadata().as_bytes(), now)
+        .await
+        .map_err(|e| e.to_string())?;
     svc.sp_metadata(&config).await.map_err(|e| e.to_string())?;
 
     let urls = svc.urls(config.sso_id);

@@ -18,6 +18,9 @@ pub const USER_URN: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 pub const GROUP_URN: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
 pub const LIST_URN: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
 pub const ERROR_URN: &str = "urn:ietf:params:scim:api:messages:2.0:Error";
+/// Where the SCIM endpoints live under the public URL; a node's base URL is
+/// `ops::nodes::scim_base_url`.
+pub const SCIM_PREFIX: &str = "/api/rest/scim/v2";
 /// Largest SCIM request body we read (a group PATCH with thousands of members fits).
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 

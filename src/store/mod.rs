@@ -6,6 +6,7 @@ mod admin;
 mod copy;
 mod logins;
 mod nodes;
+pub mod ops_support;
 mod outbox;
 mod provisioning;
 mod sessions;

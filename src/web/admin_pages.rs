@@ -193,6 +193,33 @@ pub struct ScimTokenPage {
     pub base_url: String,
 }
 
+/// A console failure outside any page (no menu: it may come before the session is read).
+#[derive(Template)]
+#[template(path = "admin/error.html")]
+pub struct AdminErrorPage<'a> {
+    pub status: u16,
+    pub text: &'a str,
+}
+
+pub struct AdminRow {
+    pub admin_id: i64,
+    pub email: String,
+    pub created: String,
+    pub last_login: String,
+    /// The signed-in admin's own row.
+    pub is_me: bool,
+}
+
+#[derive(Template)]
+#[template(path = "admin/admins.html")]
+pub struct AdminsPage {
+    pub chrome: Chrome,
+    pub admins: Vec<AdminRow>,
+    /// Why the last action was refused, or what it did; empty otherwise.
+    pub message: String,
+    pub error: bool,
+}
+
 pub struct TeamRow {
     pub team_id: i64,
     pub team_uid: String,

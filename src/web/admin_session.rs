@@ -6,12 +6,14 @@
 //! by `csrf_guard` on every POST under /admin before any handler runs.
 
 use axum::body::{to_bytes, Body};
-use axum::extract::{FromRequest, Multipart, Request};
+use axum::extract::{FromRequest, Multipart, Request, State};
 use axum::http::{header, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::{Deserialize, Serialize};
 use tower_sessions::Session;
+
+use crate::web::AppState;
 
 const ADMIN_KEY: &str = "admin";
 const CSRF_KEY: &str = "admin_csrf";
@@ -79,9 +81,25 @@ async fn current(session: &Session, now: i64) -> Option<CurrentAdmin> {
 }
 
 /// Every /admin route but the sign-in page goes through this. Pages redirect to sign-in;
-/// anything else (a form post, a download) gets a bare 401 so nothing is acted on.
-pub async fn require_admin(session: Session, mut req: Request, next: Next) -> Response {
-    match current(&session, chrono::Utc::now().timestamp()).await {
+/// anything else (a form post, a download) gets a bare 401 so nothing is acted on. The account
+/// is looked up on every request, so a deleted admin's session ends at once (on every instance).
+pub async fn require_admin(State(svc): State<AppState>, session: Session, mut req: Request, next: Next) -> Response {
+    let admin = match current(&session, chrono::Utc::now().timestamp()).await {
+        Some(admin) => match svc.store.get_admin(admin.admin_id).await {
+            Ok(Some(account)) if account.email == admin.email => Some(admin),
+            Ok(_) => {
+                tracing::info!(admin = %admin.email, "admin session ended: the account was deleted");
+                end(&session).await;
+                None
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "admin account lookup failed");
+                return (StatusCode::SERVICE_UNAVAILABLE, "the console cannot reach its database").into_response();
+            }
+        },
+        None => None,
+    };
+    match admin {
         Some(admin) => {
             req.extensions_mut().insert(admin);
             next.run(req).await

@@ -10,7 +10,9 @@ pub const ADMIN: &str = "root@example.org";
 pub const PASSWORD: &str = "a long enough admin password";
 
 pub async fn create_admin(app: &TestApp) {
-    spconnect::admins::create(&app.svc.store, ADMIN, PASSWORD.to_string(), 0).await.expect("admin");
+    spconnect::ops::admins::create(&app.svc, &spconnect::ops::Actor::Cli, ADMIN, PASSWORD.to_string(), 0)
+        .await
+        .expect("admin");
 }
 
 pub fn csrf_in(html: &str) -> String {
@@ -26,12 +28,12 @@ impl TestApp {
         format!("{}{path}", self.base)
     }
 
-    async fn get_html(&self, path: &str) -> (u16, String) {
+    pub async fn get_html(&self, path: &str) -> (u16, String) {
         let res = self.client.get(self.admin_url(path)).send().await.unwrap();
         (res.status().as_u16(), res.text().await.unwrap())
     }
 
-    async fn try_sign_in(&self, email: &str, password: &str) -> reqwest::Response {
+    pub async fn try_sign_in(&self, email: &str, password: &str) -> reqwest::Response {
         let (_, html) = self.get_html("/admin/login").await;
         let form = [("csrf", csrf_in(&html)), ("email", email.to_string()), ("password", password.to_string())];
         self.client.post(self.admin_url("/admin/login")).form(&form).send().await.unwrap()
@@ -48,7 +50,7 @@ impl TestApp {
         csrf_in(&html)
     }
 
-    async fn post_form(&self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
+    pub async fn post_form(&self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
         self.client.post(self.admin_url(path)).form(form).send().await.unwrap()
     }
 }
@@ -67,6 +69,7 @@ fn fill(path: &str, sso_id: i64, user_id: i64) -> String {
         .replace("{user_id}", &user_id.to_string())
         .replace("{node_id}", "1")
         .replace("{team_id}", "1")
+        .replace("{admin_id}", "1")
 }
 
 #[tokio::test]

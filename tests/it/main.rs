@@ -18,6 +18,7 @@ mod hardening;
 mod idp_import;
 mod journeys;
 mod live_idp;
+mod ops_layer;
 mod outbox_smtp;
 mod prefilter_props;
 mod replay_memory;

@@ -32,6 +32,8 @@ mod journeys;
 mod live_idp;
 #[path = "../it/multi_instance.rs"]
 mod multi_instance;
+#[path = "../it/ops_layer.rs"]
+mod ops_layer;
 #[path = "../it/outbox_smtp.rs"]
 mod outbox_smtp;
 #[path = "../it/scim_cli.rs"]

@@ -24,14 +24,12 @@ use super::parse_id;
 use crate::scim::resources::{self, Projection};
 use crate::scim::service::{events, Audit, ListQuery, Scim, MAX_COUNT};
 use crate::scim::throttle::{Counted, TokenThrottle};
-use crate::scim::{clip, tokens, ScimError, MAX_BODY_BYTES};
+use crate::scim::{clip, tokens, ScimError, MAX_BODY_BYTES, SCIM_PREFIX};
 use crate::services::Services;
 use crate::store::NewProvisioningEvent;
 use crate::web::request_id::RequestId;
 use crate::web::scim_error::scim_json;
 use crate::web::AppState;
-
-pub const SCIM_PREFIX: &str = "/api/rest/scim/v2";
 
 pub fn router() -> Router<AppState> {
     let inner = Router::new()
@@ -127,7 +125,7 @@ impl FromRequestParts<AppState> for ScimCtx {
 
 impl ScimCtx {
     fn base(&self) -> String {
-        format!("{}{SCIM_PREFIX}/{}", self.svc.settings.public_url, self.node_id)
+        crate::ops::nodes::scim_base_url(&self.svc.settings.public_url, self.node_id)
     }
 
     fn scim(&self) -> Scim<'_> {

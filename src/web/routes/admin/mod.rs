@@ -2,6 +2,7 @@
 //! `require_admin`, and every POST (sign-in included) behind `csrf_guard`. Admin sessions use
 //! their own cookie, scoped to /admin (see `web/admin_session.rs`).
 
+mod admins;
 mod events;
 mod nodes;
 mod signin;
@@ -18,8 +19,11 @@ use tower_sessions::cookie::time::Duration as CookieDuration;
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, Session, SessionManagerLayer};
 
-use crate::web::admin_pages::Chrome;
+use crate::ops::{Actor, OpsError};
+use crate::store::StoreError;
+use crate::web::admin_pages::{AdminErrorPage, Chrome};
 use crate::web::admin_session::{self, CurrentAdmin, ADMIN_IDLE_SECS};
+use crate::web::templates::render;
 use crate::web::AppState;
 
 pub const COOKIE: &str = "spconnect_admin";
@@ -35,6 +39,7 @@ pub const GET_PAGES: &[&str] = &[
     "/admin/nodes",
     "/admin/teams",
     "/admin/events",
+    "/admin/admins",
 ];
 /// Every form target behind sign-in (the sign-in form itself is public).
 pub const POST_FORMS: &[&str] = &[
@@ -46,6 +51,9 @@ pub const POST_FORMS: &[&str] = &[
     "/admin/nodes",
     "/admin/nodes/{node_id}/scim-token",
     "/admin/teams/{team_id}/approve",
+    "/admin/nodes/{node_id}/scim-token/revoke",
+    "/admin/admins/{admin_id}/delete",
+    "/admin/admins/{admin_id}/unlock",
     "/admin/logout",
 ];
 
@@ -57,10 +65,11 @@ pub fn router(svc: &AppState) -> Router<AppState> {
         .merge(nodes::router())
         .merge(teams::router())
         .merge(events::router())
+        .merge(admins::router())
         .route("/admin/logout", axum::routing::post(signin::logout))
         // Last added runs first: no session → refused before the CSRF check or the handler.
         .route_layer(middleware::from_fn(admin_session::csrf_guard))
-        .route_layer(middleware::from_fn(admin_session::require_admin));
+        .route_layer(middleware::from_fn_with_state(svc.clone(), admin_session::require_admin));
     let public = signin::router().route_layer(middleware::from_fn(admin_session::csrf_guard));
     let sessions = SessionManagerLayer::new(svc.store.sessions())
         .with_name(COOKIE)
@@ -92,33 +101,50 @@ async fn chrome(session: &Session, admin: &CurrentAdmin, section: &'static str) 
 /// Console failures: the page says what, the log says why.
 #[derive(Debug)]
 pub enum AdminError {
+    /// 404: the id in the address names nothing.
     NotFound,
+    /// 409: the operation was refused for a reason the admin can act on (shown as is).
+    Refused(String),
+    /// 500: the details go to the log only.
     Internal(String),
 }
 
-impl<E: std::fmt::Display> From<E> for AdminError {
-    fn from(e: E) -> Self {
+impl From<StoreError> for AdminError {
+    fn from(e: StoreError) -> Self {
         AdminError::Internal(e.to_string())
+    }
+}
+
+/// Handlers that re-render a form with the message match `Invalid` and `Conflict` themselves;
+/// elsewhere they become a refusal page.
+impl From<OpsError> for AdminError {
+    fn from(e: OpsError) -> Self {
+        match e {
+            OpsError::NotFound(_) => AdminError::NotFound,
+            OpsError::Invalid(m) | OpsError::Conflict(m) => AdminError::Refused(m),
+            OpsError::Store(e) => AdminError::Internal(e.to_string()),
+            OpsError::Internal(m) => AdminError::Internal(m),
+        }
     }
 }
 
 impl IntoResponse for AdminError {
     fn into_response(self) -> Response {
         let (status, text) = match self {
-            AdminError::NotFound => (StatusCode::NOT_FOUND, "There is nothing at this address."),
+            AdminError::NotFound => (StatusCode::NOT_FOUND, "There is nothing at this address.".to_string()),
+            AdminError::Refused(m) => (StatusCode::CONFLICT, m),
             AdminError::Internal(e) => {
                 tracing::error!(error = %e, "admin console error");
-                (StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong; the details are in the server log.")
+                (StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong; the details are in the server log.".into())
             }
         };
-        let page = format!(
-            "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>spconnect admin</title>\
-             <link rel=\"stylesheet\" href=\"/static/style.css\"></head><body><main><section class=\"card error\">\
-             <h1>{}</h1><p>{text}</p><p><a href=\"/admin\">Back to the console</a></p></section></main></body></html>",
-            status.as_u16()
-        );
-        (status, Html(page)).into_response()
+        (status, Html(render(&AdminErrorPage { status: status.as_u16(), text: &text }))).into_response()
     }
+}
+
+/// The acting admin, as the operations layer records it.
+fn actor(admin: &CurrentAdmin) -> Actor {
+    Actor::Admin { admin_id: admin.admin_id, email: admin.email.clone() }
 }
 
 pub type AdminResult = Result<Response, AdminError>;

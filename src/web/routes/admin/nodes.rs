@@ -1,5 +1,5 @@
 //! /admin/nodes: nodes, their SCIM status and last provisioning call; create a node; generate a
-//! node's SCIM token (shown once, with the base URL and copy buttons).
+//! node's SCIM token (shown once, with the base URL and copy buttons) or revoke it.
 
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderValue, StatusCode};
@@ -9,13 +9,13 @@ use axum::{Extension, Form, Router};
 use serde::Deserialize;
 use tower_sessions::Session;
 
-use super::{chrome, now, AdminError, AdminResult};
-use crate::scim::tokens;
+use super::{actor, chrome, now, AdminError, AdminResult};
+use crate::ops::nodes::{scim_base_url, scim_state, ScimState};
+use crate::ops::{self, OpsError};
 use crate::store::ROOT_NODE_ID;
 use crate::web::admin_pages::{fmt_time, NodeChoice, NodeRowView, NodesPage, ScimTokenPage};
 use crate::web::admin_session::CurrentAdmin;
 use crate::web::routes::parse_id;
-use crate::web::routes::scim::SCIM_PREFIX;
 use crate::web::templates::render;
 use crate::web::AppState;
 
@@ -28,10 +28,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/admin/nodes", get(list).post(create))
         .route("/admin/nodes/{node_id}/scim-token", post(generate_token))
-}
-
-fn base_url(svc: &AppState, node_id: i64) -> String {
-    format!("{}{SCIM_PREFIX}/{node_id}", svc.settings.public_url)
+        .route("/admin/nodes/{node_id}/scim-token/revoke", post(revoke_token))
 }
 
 async fn page(
@@ -55,13 +52,13 @@ async fn page(
             name: n.name.clone(),
             parent: name_of(n.parent_id),
             seats: n.seats.map_or_else(|| "unlimited".into(), |s| s.to_string()),
-            scim: match (n.scim_enabled, n.scim_last_used_at) {
-                (false, _) => "off".into(),
-                (true, None) => "pending: the token has not been used yet".into(),
-                (true, Some(t)) => format!("on, token last used {}", fmt_time(Some(t))),
+            scim: match scim_state(n) {
+                ScimState::Off => "off".into(),
+                ScimState::Pending => "pending: the token has not been used yet".into(),
+                ScimState::On { last_used_at } => format!("on, token last used {}", fmt_time(Some(last_used_at))),
             },
             scim_enabled: n.scim_enabled,
-            base_url: base_url(svc, n.node_id),
+            base_url: scim_base_url(&svc.settings.public_url, n.node_id),
             last_call,
         });
     }
@@ -89,17 +86,15 @@ async fn create(
     session: Session,
     Form(f): Form<NodeForm>,
 ) -> AdminResult {
-    let name = f.name.trim();
     let parent = f.parent.unwrap_or(ROOT_NODE_ID);
-    if name.is_empty() || name.chars().count() > 100 {
-        let p = page(&svc, &session, &admin, "Give the node a name of at most 100 characters.".into()).await?;
-        return Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(render(&p))).into_response());
+    match ops::nodes::create(&svc, &actor(&admin), &f.name, parent, now()).await {
+        Ok(_) => Ok(Redirect::to("/admin/nodes").into_response()),
+        Err(OpsError::Invalid(message) | OpsError::NotFound(message)) => {
+            let p = page(&svc, &session, &admin, message).await?;
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(render(&p))).into_response())
+        }
+        Err(e) => Err(e.into()),
     }
-    let node = svc.store.create_node(name, parent, now()).await?;
-    svc.store
-        .audit(&admin.email, "node.create", &node.node_id.to_string(), &format!("{name} under {parent}"), now())
-        .await?;
-    Ok(Redirect::to("/admin/nodes").into_response())
 }
 
 async fn generate_token(
@@ -109,18 +104,24 @@ async fn generate_token(
     Path(raw): Path<String>,
 ) -> AdminResult {
     let node_id = parse_id(&raw).ok_or(AdminError::NotFound)?;
-    let node = svc.store.get_node(node_id).await?.ok_or(AdminError::NotFound)?;
-    let (token, hash) = tokens::generate();
-    svc.store.put_scim_token(node_id, &hash, now()).await?;
-    let action = if node.scim_enabled { "scim.token.rotate" } else { "scim.enable" };
-    svc.store.audit(&admin.email, action, &node_id.to_string(), &node.name, now()).await?;
+    let issued = ops::nodes::issue_scim_token(&svc, &actor(&admin), node_id, now()).await?;
     let page = ScimTokenPage {
         chrome: chrome(&session, &admin, "nodes").await,
-        node_name: node.name,
-        token,
-        base_url: base_url(&svc, node_id),
+        node_name: issued.node.name,
+        token: issued.token,
+        base_url: issued.base_url,
     };
     let mut res = Html(render(&page)).into_response();
     res.headers_mut().insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(TOKEN_PAGE_CSP));
     Ok(res)
+}
+
+async fn revoke_token(
+    State(svc): State<AppState>,
+    Extension(admin): Extension<CurrentAdmin>,
+    Path(raw): Path<String>,
+) -> AdminResult {
+    let node_id = parse_id(&raw).ok_or(AdminError::NotFound)?;
+    ops::nodes::revoke_scim_token(&svc, &actor(&admin), node_id, now()).await?;
+    Ok(Redirect::to("/admin/nodes").into_response())
 }

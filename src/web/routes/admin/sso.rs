@@ -10,17 +10,14 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use tower_sessions::Session;
 
-use super::{chrome, now, AdminError, AdminResult};
-use crate::saml::idp_metadata::{self, asn1_to_utc};
-use crate::store::{SsoConfig, SsoSettings, StoreError, ROOT_NODE_ID};
+use super::{actor, chrome, now, AdminError, AdminResult};
+use crate::ops::{self, OpsError};
+use crate::store::{SsoConfig, SsoSettings, ROOT_NODE_ID};
 use crate::web::admin_pages::{fmt_time, NodeChoice, SsoEditPage, SsoListPage, SsoRow, SsoViewPage, StatusLine};
 use crate::web::admin_session::CurrentAdmin;
 use crate::web::routes::parse_id;
 use crate::web::templates::render;
 use crate::web::AppState;
-
-/// Certificates closer than this to expiry are flagged on the status panel.
-const EXPIRY_WARNING_DAYS: i64 = 30;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -33,7 +30,7 @@ pub fn router() -> Router<AppState> {
 
 async fn config(svc: &AppState, raw: &str) -> Result<SsoConfig, AdminError> {
     let sso_id = parse_id(raw).ok_or(AdminError::NotFound)?;
-    svc.store.get_sso(sso_id).await?.ok_or(AdminError::NotFound)
+    Ok(ops::sso::get(svc, sso_id).await?)
 }
 
 #[derive(Deserialize, Default)]
@@ -94,60 +91,23 @@ async fn list(State(svc): State<AppState>, Extension(admin): Extension<CurrentAd
     Ok(Html(render(&page)).into_response())
 }
 
-/// A bare DNS name: what users type on the sign-in page.
-fn valid_domain(d: &str) -> bool {
-    !d.is_empty()
-        && d.len() <= 253
-        && d.contains('.')
-        && d.split('.')
-            .all(|l| !l.is_empty() && l.len() <= 63 && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'))
-}
-
 async fn create(
     State(svc): State<AppState>,
     Extension(admin): Extension<CurrentAdmin>,
     session: Session,
     Form(form): Form<CreateForm>,
 ) -> AdminResult {
-    let name = form.name.trim().to_string();
-    let domain = form.domain.trim().to_ascii_lowercase();
-    let node = form.node.unwrap_or(ROOT_NODE_ID);
-    let problem = if name.is_empty() || name.chars().count() > 100 {
-        Some("Give the configuration a name of at most 100 characters.".to_string())
-    } else if !valid_domain(&domain) {
-        Some(format!("{domain:?} is not a domain name (for example: example.com)."))
-    } else {
-        None
-    };
-    let result = match problem {
-        Some(p) => Err(p),
-        None => svc.store.create_sso(&name, &domain, node, now()).await.map_err(|e| match e {
-            StoreError::Conflict(m) => format!("{m}."),
-            StoreError::NotFound(_) => "That node does not exist.".into(),
-            other => other.to_string(),
-        }),
-    };
-    match result {
-        Ok(config) => {
-            // Generate the SP key pair now so Export works at once.
-            svc.sp_metadata(&config).await?;
-            svc.store
-                .audit(
-                    &admin.email,
-                    "sso.create",
-                    &config.sso_id.to_string(),
-                    &format!("{name} ({domain}), node {node}"),
-                    now(),
-                )
-                .await?;
-            Ok(Redirect::to(&format!("/admin/sso/{}?notice=created", config.sso_id)).into_response())
-        }
-        Err(message) => {
-            let page =
-                list_page(&svc, &session, &admin, CreateForm { name, domain: form.domain, node: Some(node) }, message)
-                    .await?;
+    let node_id = form.node.unwrap_or(ROOT_NODE_ID);
+    let new = ops::sso::NewSso { name: &form.name, domain: &form.domain, node_id };
+    match ops::sso::create(&svc, &actor(&admin), new, now()).await {
+        Ok(config) => Ok(Redirect::to(&format!("/admin/sso/{}?notice=created", config.sso_id)).into_response()),
+        // The form comes back filled in, with the reason.
+        Err(OpsError::Invalid(message) | OpsError::Conflict(message) | OpsError::NotFound(message)) => {
+            let form = CreateForm { name: form.name.trim().to_string(), domain: form.domain, node: Some(node_id) };
+            let page = list_page(&svc, &session, &admin, form, message).await?;
             Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(render(&page))).into_response())
         }
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -165,7 +125,7 @@ fn expiry_line(label: &'static str, not_after: Option<DateTime<Utc>>, at: DateTi
                 d if t <= at => format!("{} (expired {} days ago)", t.format("%Y-%m-%d"), -d),
                 d => format!("{} ({d} days left)", t.format("%Y-%m-%d")),
             };
-            StatusLine { label, value, warn: days < EXPIRY_WARNING_DAYS }
+            StatusLine { label, value, warn: days < ops::sso::EXPIRY_WARNING_DAYS }
         }
     }
 }
@@ -177,18 +137,17 @@ async fn view(
     Path(raw): Path<String>,
     Query(q): Query<NoticeQuery>,
 ) -> AdminResult {
-    let c = config(&svc, &raw).await?;
+    let sso_id = parse_id(&raw).ok_or(AdminError::NotFound)?;
+    let ops::sso::SsoStatus {
+        config: c,
+        idp_cert_expires,
+        sp_cert_expires,
+        last_success,
+        last_failure,
+        jit_while_scim,
+    } = ops::sso::status(&svc, sso_id).await?;
     let urls = svc.urls(c.sso_id);
     let at = Utc::now();
-    let sp_expiry = svc.sp_keys(c.sso_id).await.ok().and_then(|k| asn1_to_utc(k.cert.not_after()));
-    // The IdP certificate that expires first is the one that will break logins first.
-    let idp_expiry = c
-        .idp_certs_der()
-        .iter()
-        .filter_map(|der| openssl::x509::X509::from_der(der).ok())
-        .filter_map(|x| asn1_to_utc(x.not_after()))
-        .min();
-    let (ok, failed) = svc.store.last_logins(c.sso_id).await?;
     let mut status = vec![
         StatusLine {
             label: "IdP entity ID",
@@ -196,24 +155,24 @@ async fn view(
             value: c.idp_entity_id.clone().unwrap_or_else(|| "no IdP metadata uploaded yet".into()),
         },
         StatusLine { label: "IdP metadata uploaded", value: fmt_time(c.idp_imported_at), warn: false },
-        expiry_line("IdP signing certificate expires", idp_expiry, at),
-        expiry_line("SP certificate expires", sp_expiry, at),
+        expiry_line("IdP signing certificate expires", idp_cert_expires, at),
+        expiry_line("SP certificate expires", sp_cert_expires, at),
         StatusLine {
             label: "Last successful login",
-            value: ok
+            value: last_success
                 .map(|e| format!("{} ({})", fmt_time(Some(e.at)), e.email.unwrap_or_default()))
                 .unwrap_or_else(|| "never".into()),
             warn: false,
         },
         StatusLine {
             label: "Last failed login",
-            value: failed
+            value: last_failure
                 .map(|e| format!("{} ({})", fmt_time(Some(e.at)), e.reason_code.unwrap_or_default()))
                 .unwrap_or_else(|| "never".into()),
             warn: false,
         },
     ];
-    if c.jit && svc.store.get_node(c.node_id).await?.is_some_and(|n| n.scim_enabled) {
+    if jit_while_scim {
         status.push(StatusLine {
             label: "Provisioning",
             value: "JIT is on while SCIM provisions this node; Keeper recommends turning JIT off on the Edit page."
@@ -300,35 +259,32 @@ async fn save_settings(
     Form(f): Form<SettingsForm>,
 ) -> AdminResult {
     let c = config(&svc, &raw).await?;
-    let skew = f.clock_skew.trim().parse::<i64>().ok().filter(|s| (0..=3600).contains(s));
-    let attr = |s: &str| Some(s.trim().to_string()).filter(|s| !s.is_empty() && s.len() <= 200);
-    let (Some(skew), Some(email), Some(first), Some(last)) =
-        (skew, attr(&f.attr_email), attr(&f.attr_first), attr(&f.attr_last))
-    else {
-        let page = edit_page(&session, &admin, c, "The clock skew must be a whole number of seconds from 0 to 3600, and each attribute name must be filled in.".into()).await;
-        return Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(render(&page))).into_response());
+    let result = match f.clock_skew.trim().parse::<i64>() {
+        Err(_) => Err(OpsError::Invalid(format!(
+            "The clock skew must be a whole number of seconds from 0 to {}.",
+            ops::sso::MAX_CLOCK_SKEW_SECS
+        ))),
+        Ok(skew) => {
+            let settings = SsoSettings {
+                jit: Some(f.jit.is_some()),
+                idp_initiated: Some(f.idp_initiated.is_some()),
+                clock_skew_secs: Some(skew),
+                attr_email: Some(f.attr_email),
+                attr_first: Some(f.attr_first),
+                attr_last: Some(f.attr_last),
+                ..Default::default()
+            };
+            ops::sso::change_settings(&svc, &actor(&admin), c.sso_id, settings, now()).await
+        }
     };
-    let settings = SsoSettings {
-        jit: Some(f.jit.is_some()),
-        idp_initiated: Some(f.idp_initiated.is_some()),
-        clock_skew_secs: Some(skew),
-        attr_email: Some(email),
-        attr_first: Some(first),
-        attr_last: Some(last),
-        ..Default::default()
-    };
-    let updated = svc.store.update_sso_settings(c.sso_id, &settings).await?;
-    let detail = format!(
-        "jit={} idp_initiated={} skew={} attributes={}/{}/{}",
-        updated.jit,
-        updated.idp_initiated,
-        updated.clock_skew_secs,
-        updated.attr_email,
-        updated.attr_first,
-        updated.attr_last
-    );
-    svc.store.audit(&admin.email, "sso.settings", &c.sso_id.to_string(), &detail, now()).await?;
-    Ok(Redirect::to(&format!("/admin/sso/{}?notice=saved", c.sso_id)).into_response())
+    match result {
+        Ok(_) => Ok(Redirect::to(&format!("/admin/sso/{}?notice=saved", c.sso_id)).into_response()),
+        Err(OpsError::Invalid(message)) => {
+            let page = edit_page(&session, &admin, c, message).await;
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(render(&page))).into_response())
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 async fn upload_idp(
@@ -345,42 +301,16 @@ async fn upload_idp(
             file = field.bytes().await.ok().map(|b| b.to_vec());
         }
     }
-    let parsed = match file.filter(|f| !f.is_empty()) {
-        None => Err("Choose the IdP's metadata file to upload.".to_string()),
-        Some(bytes) => match String::from_utf8(bytes) {
-            Err(_) => {
-                Err("The metadata was not accepted: the file is not UTF-8 text (is it the XML file?).".to_string())
-            }
-            Ok(xml) => idp_metadata::parse(&xml)
-                .map(|idp| (idp, xml))
-                .map_err(|e| format!("The metadata was not accepted: {e}.")),
-        },
+    let result = match file.filter(|f| !f.is_empty()) {
+        None => Err(OpsError::Invalid("Choose the IdP's metadata file to upload.".into())),
+        Some(bytes) => ops::sso::import_idp_metadata(&svc, &actor(&admin), c.sso_id, &bytes, now()).await,
     };
-    match parsed {
-        Ok((idp, xml)) => {
-            svc.store.set_idp(c.sso_id, &idp, &xml, now()).await?;
-            let _ = std::fs::write(svc.settings.data_dir.idp_metadata_copy(c.sso_id), &xml);
-            let detail = format!("{} ({} signing certificate(s))", idp.entity_id, idp.signing_certs.len());
-            svc.store.audit(&admin.email, "idp.upload", &c.sso_id.to_string(), &detail, now()).await?;
-            Ok(Redirect::to(&format!("/admin/sso/{}?notice=idp", c.sso_id)).into_response())
-        }
-        Err(message) => {
-            tracing::warn!(sso_id = c.sso_id, %message, "IdP metadata upload refused");
+    match result {
+        Ok(_) => Ok(Redirect::to(&format!("/admin/sso/{}?notice=idp", c.sso_id)).into_response()),
+        Err(OpsError::Invalid(message)) => {
             let page = edit_page(&session, &admin, c, message).await;
             Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(render(&page))).into_response())
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn domains_are_bare_dns_names() {
-        for ok in ["example.com", "corp.example.co.uk", "a-b.io"] {
-            assert!(super::valid_domain(ok), "{ok}");
-        }
-        for bad in ["", "example", "alice@example.com", "exa mple.com", "example..com", "https://example.com"] {
-            assert!(!super::valid_domain(bad), "{bad}");
-        }
+        Err(e) => Err(e.into()),
     }
 }

@@ -7,7 +7,8 @@ use axum::routing::{get, post};
 use axum::{Extension, Router};
 use tower_sessions::Session;
 
-use super::{chrome, now, AdminError, AdminResult};
+use super::{actor, chrome, now, AdminError, AdminResult};
+use crate::ops;
 use crate::web::admin_pages::{fmt_time, TeamRow, TeamsPage};
 use crate::web::admin_session::CurrentAdmin;
 use crate::web::routes::parse_id;
@@ -21,8 +22,7 @@ pub fn router() -> Router<AppState> {
 async fn list(State(svc): State<AppState>, Extension(admin): Extension<CurrentAdmin>, session: Session) -> AdminResult {
     let nodes = svc.store.list_nodes().await?;
     let mut teams = Vec::new();
-    for t in svc.store.list_teams(None).await? {
-        let members = svc.store.team_members(t.team_id).await?.into_iter().map(|u| u.email).collect();
+    for ops::teams::TeamWithMembers { team: t, members } in ops::teams::list(&svc, None).await? {
         teams.push(TeamRow {
             node: nodes
                 .iter()
@@ -47,8 +47,6 @@ async fn approve(
     Path(raw): Path<String>,
 ) -> AdminResult {
     let team_id = parse_id(&raw).ok_or(AdminError::NotFound)?;
-    svc.store.get_team(team_id).await?.ok_or(AdminError::NotFound)?;
-    let team = svc.store.approve_team(&team_id.to_string(), now()).await?;
-    svc.store.audit(&admin.email, "team.approve", &team.team_uid, &team.name, now()).await?;
+    ops::teams::approve(&svc, &actor(&admin), &team_id.to_string(), now()).await?;
     Ok(Redirect::to("/admin/teams").into_response())
 }

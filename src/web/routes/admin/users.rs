@@ -7,10 +7,12 @@ use axum::{Extension, Router};
 use serde::Deserialize;
 use tower_sessions::Session;
 
-use super::{chrome, now, AdminError, AdminResult};
+use super::{actor, chrome, now, AdminError, AdminResult};
+use crate::ops::{self, AccountRef};
 use crate::store::UserStatus;
 use crate::web::admin_pages::{fmt_time, UserRow, UsersPage};
 use crate::web::admin_session::CurrentAdmin;
+use crate::web::routes::parse_id;
 use crate::web::templates::render;
 use crate::web::AppState;
 
@@ -61,33 +63,22 @@ async fn list(
     Ok(Html(render(&page)).into_response())
 }
 
-async fn set_status(svc: &AppState, admin: &CurrentAdmin, user_id: &str, lock: bool) -> AdminResult {
-    let user_id: i64 = user_id.parse().map_err(|_| AdminError::NotFound)?;
-    let user = svc.store.get_user(user_id).await?.ok_or(AdminError::NotFound)?;
-    // Unlocking restores what the user was before: active once they have logged in, else invited.
-    let status = match (lock, user.last_login_at) {
-        (true, _) => UserStatus::Locked,
-        (false, Some(_)) => UserStatus::Active,
-        (false, None) => UserStatus::Invited,
-    };
-    svc.store.set_user_status(&user.email, status).await?;
-    let action = if lock { "user.lock" } else { "user.unlock" };
-    svc.store.audit(&admin.email, action, &user.email, status.as_str(), now()).await?;
-    Ok(Redirect::to("/admin/users").into_response())
-}
-
 async fn lock(
     State(svc): State<AppState>,
     Extension(admin): Extension<CurrentAdmin>,
-    Path(user_id): Path<String>,
+    Path(raw): Path<String>,
 ) -> AdminResult {
-    set_status(&svc, &admin, &user_id, true).await
+    let user = AccountRef::Id(parse_id(&raw).ok_or(AdminError::NotFound)?);
+    ops::users::lock(&svc, &actor(&admin), &user, now()).await?;
+    Ok(Redirect::to("/admin/users").into_response())
 }
 
 async fn unlock(
     State(svc): State<AppState>,
     Extension(admin): Extension<CurrentAdmin>,
-    Path(user_id): Path<String>,
+    Path(raw): Path<String>,
 ) -> AdminResult {
-    set_status(&svc, &admin, &user_id, false).await
+    let user = AccountRef::Id(parse_id(&raw).ok_or(AdminError::NotFound)?);
+    ops::users::unlock(&svc, &actor(&admin), &user, now()).await?;
+    Ok(Redirect::to("/admin/users").into_response())
 }
