@@ -26,6 +26,7 @@ pub mod demo;
 pub mod login;
 pub mod logsafe;
 pub mod mailer;
+pub mod metrics;
 pub mod saml;
 pub mod scim;
 pub mod services;

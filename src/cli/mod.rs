@@ -4,6 +4,7 @@
 mod admin;
 mod scim;
 mod serve;
+pub mod settings;
 
 use std::path::PathBuf;
 
@@ -164,6 +165,8 @@ pub struct ServeArgs {
     /// Sender address of outgoing mail.
     #[arg(long, env = "SPCONNECT_SMTP_FROM", default_value = "spconnect <spconnect@localhost>")]
     pub smtp_from: String,
+    #[command(flatten)]
+    pub ops: settings::OperationArgs,
 }
 
 #[derive(Subcommand, Debug)]

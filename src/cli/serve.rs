@@ -1,5 +1,6 @@
 //! `spconnect serve` and `spconnect demo`.
 
+use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -34,15 +35,52 @@ pub async fn serve(data_dir: &Path, args: ServeArgs) -> Result<ExitCode, String>
             Tls::On { cert: Some(cert), key: Some(key) }
         }
     };
+    let metrics = match &args.ops.metrics_listen {
+        Some(addr) => {
+            Some(std::net::TcpListener::bind(addr).map_err(|e| format!("cannot listen for metrics on {addr}: {e}"))?)
+        }
+        None => None,
+    };
+    let metrics_addr = metrics.as_ref().and_then(|l| l.local_addr().ok());
+    let grace = std::time::Duration::from_secs(args.ops.shutdown_grace_secs);
+    // Handlers first, so a SIGTERM that arrives as soon as we announce ourselves is graceful.
+    let stop = tokio_util::sync::CancellationToken::new();
+    let signals = stop_signals().map_err(|e| format!("cannot handle signals: {e}"))?;
+    tokio::spawn(wait_and_stop(signals, stop.clone(), grace));
     print_banner(&svc, local).await;
-    app::serve(svc, listener, tls).await.map_err(|e| e.to_string())?;
+    if let Some(addr) = metrics_addr {
+        let _ = writeln!(std::io::stdout(), "metrics: http://{addr}/metrics");
+    }
+    let serving = app::Serving { stop, grace, metrics };
+    app::serve_with(svc, listener, tls, serving).await.map_err(|e| e.to_string())?;
+    tracing::info!("stopped");
     Ok(ExitCode::SUCCESS)
+}
+
+type Signals = (tokio::signal::unix::Signal, tokio::signal::unix::Signal);
+
+fn stop_signals() -> std::io::Result<Signals> {
+    use tokio::signal::unix::{signal, SignalKind};
+    Ok((signal(SignalKind::terminate())?, signal(SignalKind::interrupt())?))
+}
+
+/// On SIGTERM or SIGINT, begin the graceful shutdown.
+async fn wait_and_stop(mut signals: Signals, stop: tokio_util::sync::CancellationToken, grace: std::time::Duration) {
+    let name = tokio::select! {
+        _ = signals.0.recv() => "SIGTERM",
+        _ = signals.1.recv() => "SIGINT",
+    };
+    tracing::info!(
+        signal = name,
+        grace_secs = grace.as_secs(),
+        "shutting down: no new connections, requests in flight may finish"
+    );
+    stop.cancel();
 }
 
 /// The URLs a newcomer needs. Write errors are ignored: a closed stdout (a supervisor that
 /// stopped reading) must not take the service down.
 async fn print_banner(svc: &crate::services::Services, local: std::net::SocketAddr) {
-    use std::io::Write;
     let configs = svc.store.list_sso().await.unwrap_or_default();
     let mut out = std::io::stdout().lock();
     macro_rules! say {

@@ -3,6 +3,7 @@
 //! be added beside SQLite inside this module alone. Times are unix seconds.
 
 mod admin;
+mod health;
 mod logins;
 mod nodes;
 mod outbox;
@@ -20,6 +21,7 @@ use sqlx::SqlitePool;
 use thiserror::Error;
 
 pub use admin::{AdminAccount, AuditEvent, LoginEventFilter, SignInCounts};
+pub use health::Readiness;
 pub use logins::{
     DebugResponse, LoginCommit, LoginEvent, NewAuthnRequest, NewFailure, PendingLogin, PendingRequest,
     DEBUG_RESPONSES_KEPT,

@@ -14,6 +14,7 @@ mod hardening;
 mod idp_import;
 mod journeys;
 mod live_idp;
+mod ops;
 mod outbox_smtp;
 mod prefilter_props;
 mod replay_memory;
