@@ -34,8 +34,13 @@ pub enum Tls {
 }
 
 pub async fn services(data_dir: DataDir, public_url: &str, secure_cookies: bool) -> Result<Services, AppError> {
-    let store = Store::open_sqlite(&data_dir.database()).await?;
-    Ok(Services::new(store, Settings::new(public_url, data_dir, secure_cookies)))
+    services_with(Settings::new(public_url, data_dir, secure_cookies)).await
+}
+
+/// As [`services`], with settings already adjusted (limits, SMTP).
+pub async fn services_with(settings: Settings) -> Result<Services, AppError> {
+    let store = Store::open_sqlite(&settings.data_dir.database()).await?;
+    Ok(Services::new(store, settings))
 }
 
 pub async fn router(svc: Services) -> Result<Router, AppError> {

@@ -1,13 +1,30 @@
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches};
+use spconnect::cli::settings::{self, LogFormat};
 
 #[tokio::main]
 async fn main() -> ExitCode {
     limit_retained_heap();
-    let cli = spconnect::cli::Cli::parse();
-    init_logging();
-    match spconnect::cli::run(cli).await {
+    let matches = spconnect::cli::Cli::command().get_matches();
+    let cli = spconnect::cli::Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    // `serve` reads its configuration file before anything is logged: it may set the log format.
+    let serve = match settings::resolve(&cli, &matches) {
+        Ok(s) => s,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match &serve {
+        Some(s) => init_logging(s.log_format, &s.log_filter),
+        None => {
+            let json = std::env::var("SPCONNECT_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json"));
+            let filter = std::env::var("SPCONNECT_LOG").unwrap_or_else(|_| settings::DEFAULT_LOG_FILTER.into());
+            init_logging(if json { LogFormat::Json } else { LogFormat::Text }, &filter);
+        }
+    }
+    match spconnect::cli::run(cli, serve).await {
         Ok(code) => code,
         Err(message) => {
             eprintln!("error: {message}");
@@ -16,23 +33,23 @@ async fn main() -> ExitCode {
     }
 }
 
-/// Log to standard error: `SPCONNECT_LOG` filters (default `info,sqlx=warn`);
-/// `SPCONNECT_LOG_FORMAT=json` writes one JSON object per line (fields at the top level, the
-/// spans around the event, among them `request` with its `request_id`, under `spans`), anything else the text format.
-fn init_logging() {
-    let filter =
-        tracing_subscriber::EnvFilter::try_from_env("SPCONNECT_LOG").unwrap_or_else(|_| "info,sqlx=warn".into());
-    let json = std::env::var("SPCONNECT_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json"));
+/// Log to standard error. JSON: one object per line, the event's fields at the top level and the
+/// spans around it (among them `request`, with its `request_id`) under `spans`. Text: every field
+/// and message escaped and clipped. A filter that does not parse falls back to the default.
+fn init_logging(format: LogFormat, filter: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_new(filter).unwrap_or_else(|e| {
+        eprintln!("warning: log filter {filter:?} ignored ({e}); using {}", settings::DEFAULT_LOG_FILTER);
+        settings::DEFAULT_LOG_FILTER.into()
+    });
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
-    if json {
+    match format {
         // JSON escapes every control character itself; call sites still clip attacker text.
-        builder.json().flatten_event(true).with_current_span(false).with_span_list(true).init();
-    } else {
-        builder
+        LogFormat::Json => builder.json().flatten_event(true).with_current_span(false).with_span_list(true).init(),
+        LogFormat::Text => builder
             .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
             // Every field and message is escaped and bounded, whatever the call site did.
             .fmt_fields(spconnect::logsafe::escaping_fields())
-            .init();
+            .init(),
     }
 }
 

@@ -144,19 +144,23 @@ pub enum TeamsCommand {
     Approve { id: String },
 }
 
+/// `serve` settings; each can also come from `--config FILE` (see `settings`).
 #[derive(clap::Args, Debug)]
 pub struct ServeArgs {
-    #[arg(long, default_value = "127.0.0.1:8443")]
+    /// Address and port to listen on.
+    #[arg(long, env = "SPCONNECT_LISTEN", default_value = "127.0.0.1:8443")]
     pub listen: String,
     /// URL browsers and IdPs use to reach this service (default: derived from --listen).
     #[arg(long, env = "SPCONNECT_PUBLIC_URL")]
     pub public_url: Option<String>,
-    #[arg(long, requires = "tls_key", conflicts_with = "http")]
+    /// HTTPS certificate chain (PEM); without it a self-signed one is made in certs/.
+    #[arg(long, env = "SPCONNECT_TLS_CERT", requires = "tls_key", conflicts_with = "http")]
     pub tls_cert: Option<PathBuf>,
-    #[arg(long, requires = "tls_cert", conflicts_with = "http")]
+    /// HTTPS private key (PEM).
+    #[arg(long, env = "SPCONNECT_TLS_KEY", requires = "tls_cert", conflicts_with = "http")]
     pub tls_key: Option<PathBuf>,
     /// Serve plain HTTP (behind a TLS-terminating proxy).
-    #[arg(long)]
+    #[arg(long, env = "SPCONNECT_HTTP")]
     pub http: bool,
     /// Deliver queued invitations through this SMTP relay (smtp://host:port, smtps://…,
     /// `?tls=required` for STARTTLS). Without it they stay in the outbox.
@@ -166,7 +170,7 @@ pub struct ServeArgs {
     #[arg(long, env = "SPCONNECT_SMTP_FROM", default_value = "spconnect <spconnect@localhost>")]
     pub smtp_from: String,
     #[command(flatten)]
-    pub ops: settings::OperationArgs,
+    pub ops: Box<settings::OperationArgs>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -253,10 +257,11 @@ pub(crate) fn print_json(v: &impl serde::Serialize) {
     println!("{}", serde_json::to_string_pretty(v).unwrap_or_default());
 }
 
-/// Run a command; the error text is what the admin sees.
-pub async fn run(cli: Cli) -> Result<std::process::ExitCode, String> {
+/// Run a command; the error text is what the admin sees. `serve` runs with the settings
+/// `settings::resolve` made of flags, environment and configuration file.
+pub async fn run(cli: Cli, serve: Option<settings::Effective>) -> Result<std::process::ExitCode, String> {
     match cli.command {
-        Command::Serve(args) => serve::serve(&cli.data_dir, args).await,
+        Command::Serve(_) => serve::serve(serve.ok_or("the serve settings were not resolved")?).await,
         Command::Demo { port, keep_in } => serve::demo(keep_in.as_deref(), port).await,
         command => admin::run(&cli.data_dir, cli.json, command).await,
     }

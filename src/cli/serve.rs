@@ -4,13 +4,14 @@ use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
 
-use super::ServeArgs;
+use super::settings::Effective;
 use crate::app::{self, Tls};
-use crate::config::DataDir;
+use crate::config::{DataDir, Settings};
 
 pub const PUBLIC_URL_KEY: &str = "public_url";
 
-pub async fn serve(data_dir: &Path, args: ServeArgs) -> Result<ExitCode, String> {
+pub async fn serve(args: Effective) -> Result<ExitCode, String> {
+    let data_dir = &args.data_dir;
     let dir = DataDir::new(data_dir).map_err(|e| format!("data directory {}: {e}", data_dir.display()))?;
     let listener =
         std::net::TcpListener::bind(&args.listen).map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
@@ -18,13 +19,12 @@ pub async fn serve(data_dir: &Path, args: ServeArgs) -> Result<ExitCode, String>
     let scheme = if args.http { "http" } else { "https" };
     let host = if local.ip().is_unspecified() { "localhost".to_string() } else { local.ip().to_string() };
     let public_url = args.public_url.clone().unwrap_or_else(|| format!("{scheme}://{host}:{}", local.port()));
-    let mut svc = app::services(dir, &public_url, !args.http).await.map_err(|e| e.to_string())?;
-    if let Some(url) = args.smtp_url.clone() {
-        std::sync::Arc::make_mut(&mut svc.settings).smtp =
-            Some(crate::mailer::SmtpConfig { url, from: args.smtp_from.clone() });
-    }
+    let mut settings = Settings::new(&public_url, dir, !args.http);
+    args.apply(&mut settings);
+    settings.smtp = args.smtp_url.clone().map(|url| crate::mailer::SmtpConfig { url, from: args.smtp_from.clone() });
+    let svc = app::services_with(settings).await.map_err(|e| e.to_string())?;
     svc.store.put_setting(PUBLIC_URL_KEY, &svc.settings.public_url).await.map_err(|e| e.to_string())?;
-    let tls = match (args.http, args.tls_cert, args.tls_key) {
+    let tls = match (args.http, args.tls_cert.clone(), args.tls_key.clone()) {
         (true, _, _) => Tls::Off,
         (false, Some(cert), Some(key)) => Tls::On { cert: Some(cert), key: Some(key) },
         // Generate (first start) or reuse the self-signed certificate before announcing ourselves.
@@ -35,21 +35,27 @@ pub async fn serve(data_dir: &Path, args: ServeArgs) -> Result<ExitCode, String>
             Tls::On { cert: Some(cert), key: Some(key) }
         }
     };
-    let metrics = match &args.ops.metrics_listen {
+    let metrics = match &args.metrics_listen {
         Some(addr) => {
             Some(std::net::TcpListener::bind(addr).map_err(|e| format!("cannot listen for metrics on {addr}: {e}"))?)
         }
         None => None,
     };
     let metrics_addr = metrics.as_ref().and_then(|l| l.local_addr().ok());
-    let grace = std::time::Duration::from_secs(args.ops.shutdown_grace_secs);
+    let grace = std::time::Duration::from_secs(args.shutdown_grace_secs);
     // Handlers first, so a SIGTERM that arrives as soon as we announce ourselves is graceful.
     let stop = tokio_util::sync::CancellationToken::new();
     let signals = stop_signals().map_err(|e| format!("cannot handle signals: {e}"))?;
     tokio::spawn(wait_and_stop(signals, stop.clone(), grace));
     print_banner(&svc, local).await;
-    if let Some(addr) = metrics_addr {
-        let _ = writeln!(std::io::stdout(), "metrics: http://{addr}/metrics");
+    {
+        let mut out = std::io::stdout().lock();
+        if let Some(addr) = metrics_addr {
+            let _ = writeln!(out, "metrics: http://{addr}/metrics");
+        }
+        for line in args.describe(&svc.settings) {
+            let _ = writeln!(out, "{line}");
+        }
     }
     let serving = app::Serving { stop, grace, metrics };
     app::serve_with(svc, listener, tls, serving).await.map_err(|e| e.to_string())?;

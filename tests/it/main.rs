@@ -8,6 +8,7 @@ mod support;
 mod acs_accepts;
 mod acs_rejects;
 mod admin_console;
+mod config_file;
 mod ext_login;
 mod first_start;
 mod hardening;
