@@ -70,18 +70,25 @@ fn stop_signals() -> std::io::Result<Signals> {
     Ok((signal(SignalKind::terminate())?, signal(SignalKind::interrupt())?))
 }
 
-/// On SIGTERM or SIGINT, begin the graceful shutdown.
+/// On SIGTERM or SIGINT, begin the graceful shutdown; on a second one, stop at once (exit 1).
 async fn wait_and_stop(mut signals: Signals, stop: tokio_util::sync::CancellationToken, grace: std::time::Duration) {
-    let name = tokio::select! {
-        _ = signals.0.recv() => "SIGTERM",
-        _ = signals.1.recv() => "SIGINT",
-    };
+    let name = next_signal(&mut signals).await;
     tracing::info!(
         signal = name,
         grace_secs = grace.as_secs(),
-        "shutting down: no new connections, requests in flight may finish"
+        "shutting down: no new connections, requests in flight may finish (a second signal stops at once)"
     );
     stop.cancel();
+    let name = next_signal(&mut signals).await;
+    tracing::warn!(signal = name, "second signal: stopping now, requests in flight are cut off");
+    std::process::exit(1);
+}
+
+async fn next_signal(signals: &mut Signals) -> &'static str {
+    tokio::select! {
+        _ = signals.0.recv() => "SIGTERM",
+        _ = signals.1.recv() => "SIGINT",
+    }
 }
 
 /// The URLs a newcomer needs. Write errors are ignored: a closed stdout (a supervisor that

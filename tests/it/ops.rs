@@ -306,13 +306,36 @@ fn sigterm_with_a_stalled_request_exits_0_once_the_grace_period_is_over() {
 }
 
 #[test]
-fn sigint_stops_an_idle_server_with_status_0() {
+fn sigint_stops_an_idle_server_and_its_background_tasks_at_once_with_status_0() {
     let dir = tempfile::tempdir().unwrap();
-    let (mut server, _base) = serve_http_with(dir.path(), &[], &[]);
+    // With the mailer running (nothing queued; port 9 is never contacted) and a long grace
+    // period: exiting well within it shows the purge and mail tasks stopped when told to.
+    let args = ["--smtp-url", "smtp://127.0.0.1:9", "--shutdown-grace-secs", "5"];
+    let (mut server, _base) = serve_http_with(dir.path(), &args, &[]);
+    let signalled = Instant::now();
     server.signal(libc::SIGINT);
     let status = server.wait_exit(Duration::from_secs(5)).expect("an idle server exits at once");
     assert!(status.success(), "exit status {status:?}");
-    assert!(server.log().contains("SIGINT"), "{}", server.log());
+    assert!(signalled.elapsed() < Duration::from_secs(2), "took {:?}", signalled.elapsed());
+    let log = server.log();
+    assert!(log.contains("SIGINT"), "{log}");
+    assert!(!log.contains("background tasks still busy"), "{log}");
+}
+
+#[test]
+fn a_second_signal_stops_at_once_without_waiting_for_the_grace_period() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut server, base) = serve_http_with(dir.path(), &["--shutdown-grace-secs", "30"], &[]);
+    let (_stream, _) = start_slow_post(&base, "/api/rest/sso/saml/sso/123456789012", &"x".repeat(100));
+    std::thread::sleep(Duration::from_millis(200));
+    server.signal(libc::SIGTERM);
+    assert!(server.wait_exit(Duration::from_millis(500)).is_none(), "waits for the request in flight");
+    let signalled = Instant::now();
+    server.signal(libc::SIGTERM);
+    let status = server.wait_exit(Duration::from_secs(3)).expect("a second signal stops at once");
+    assert_eq!(status.code(), Some(1), "a forced stop is not a clean exit");
+    assert!(signalled.elapsed() < Duration::from_secs(2));
+    assert!(server.log().contains("second signal"), "{}", server.log());
 }
 
 // ---------------------------------------------------------------------------------------------
