@@ -112,7 +112,10 @@ pub async fn serve_with(
     if tokio::time::timeout(grace, finished).await.is_err() {
         tracing::warn!("background tasks still busy after the shutdown grace period; leaving them");
     }
-    store.close().await;
+    // Waits for connections still checked out; bounded in case a task left above holds one.
+    if tokio::time::timeout(Duration::from_secs(5), store.close()).await.is_err() {
+        tracing::warn!("database connections still in use at exit");
+    }
     served
 }
 

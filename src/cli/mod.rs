@@ -159,8 +159,9 @@ pub struct ServeArgs {
     /// HTTPS private key (PEM).
     #[arg(long, env = "SPCONNECT_TLS_KEY", requires = "tls_cert", conflicts_with = "http")]
     pub tls_key: Option<PathBuf>,
-    /// Serve plain HTTP (behind a TLS-terminating proxy).
-    #[arg(long, env = "SPCONNECT_HTTP")]
+    /// Serve plain HTTP (behind a TLS-terminating proxy). The variable takes true/false,
+    /// 1/0, yes/no, on/off.
+    #[arg(long, env = "SPCONNECT_HTTP", value_parser = clap::builder::BoolishValueParser::new())]
     pub http: bool,
     /// Deliver queued invitations through this SMTP relay (smtp://host:port, smtps://…,
     /// `?tls=required` for STARTTLS). Without it they stay in the outbox.
