@@ -140,8 +140,9 @@ impl Source {
     }
 }
 
-/// The settings `serve` runs with, and where each came from.
-#[derive(Debug, Clone)]
+/// The settings `serve` runs with, and where each came from. No `Debug`: it holds the SMTP URL
+/// with its credentials, which must never reach a log line; `describe` masks it.
+#[derive(Clone)]
 pub struct Effective {
     pub data_dir: PathBuf,
     pub config: Option<PathBuf>,
