@@ -3,9 +3,12 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 use thiserror::Error;
+use tokio_util::sync::CancellationToken;
 
 use crate::config::{DataDir, Settings};
 use crate::services::Services;
@@ -31,33 +34,129 @@ pub enum Tls {
 }
 
 pub async fn services(data_dir: DataDir, public_url: &str, secure_cookies: bool) -> Result<Services, AppError> {
-    let store = Store::open(data_dir.database_url(), &data_dir.database()).await?;
-    Ok(Services::new(store, Settings::new(public_url, data_dir, secure_cookies)))
+    services_with(Settings::new(public_url, data_dir, secure_cookies)).await
+}
+
+/// As [`services`], with settings already adjusted (limits, SMTP).
+pub async fn services_with(settings: Settings) -> Result<Services, AppError> {
+    let store = Store::open(settings.data_dir.database_url(), &settings.data_dir.database()).await?;
+    Ok(Services::new(store, settings))
 }
 
 pub async fn router(svc: Services) -> Result<Router, AppError> {
     Ok(crate::web::router(svc).await?)
 }
 
+/// How [`serve_with`] runs and stops.
+pub struct Serving {
+    /// Cancel to stop: the listeners close at once, requests in flight get `grace` to finish,
+    /// the background tasks stop after their current step, then the database pool is closed.
+    pub stop: CancellationToken,
+    /// How long requests in flight may take to finish once `stop` is cancelled; connections
+    /// still open after it are closed.
+    pub grace: Duration,
+    /// Serve `/metrics` on this listener (plain HTTP) instead of the main one.
+    pub metrics: Option<std::net::TcpListener>,
+}
+
+/// Requests in flight get this long to finish at shutdown, unless told otherwise.
+pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+impl Default for Serving {
+    fn default() -> Self {
+        Serving { stop: CancellationToken::new(), grace: DEFAULT_SHUTDOWN_GRACE, metrics: None }
+    }
+}
+
 /// Serve until the process is stopped.
 pub async fn serve(svc: Services, listener: std::net::TcpListener, tls: Tls) -> Result<(), AppError> {
-    let purge = svc.store.clone();
+    serve_with(svc, listener, tls, Serving::default()).await
+}
+
+/// Serve until `serving.stop` is cancelled (or the listener fails), then shut down gracefully.
+pub async fn serve_with(
+    mut svc: Services,
+    listener: std::net::TcpListener,
+    tls: Tls,
+    serving: Serving,
+) -> Result<(), AppError> {
+    let Serving { stop, grace, metrics } = serving;
+    if metrics.is_some() {
+        Arc::make_mut(&mut svc.settings).metrics_on_main_listener = false;
+    }
+    // Installed before the first request, so counters start at zero rather than appear later.
+    crate::metrics::handle();
+    let mut background = vec![tokio::spawn(purge_expired(svc.clone(), stop.clone()))];
+    if let Some(smtp) = svc.settings.smtp.clone() {
+        background.push(tokio::spawn(crate::mailer::run(svc.store.clone(), smtp, stop.clone())));
+    }
+    if let Some(listener) = metrics {
+        background.push(tokio::spawn(serve_metrics(svc.clone(), listener, stop.clone())));
+    }
+    let store = svc.store.clone();
+    let handle = axum_server::Handle::new();
+    let trigger = handle.clone();
+    let stopping = stop.clone();
+    tokio::spawn(async move {
+        stopping.cancelled().await;
+        trigger.graceful_shutdown(Some(grace));
+    });
+    let served = serve_main(svc, listener, tls, handle).await;
+    // Also when the listener failed: the background tasks must not outlive the service.
+    stop.cancel();
+    let finished = async {
+        for task in background {
+            let _ = task.await;
+        }
+    };
+    if tokio::time::timeout(grace, finished).await.is_err() {
+        tracing::warn!("background tasks still busy after the shutdown grace period; leaving them");
+    }
+    // Waits for connections still checked out; bounded in case a task left above holds one.
+    if tokio::time::timeout(Duration::from_secs(5), store.close()).await.is_err() {
+        tracing::warn!("database connections still in use at exit");
+    }
+    served
+}
+
+/// Every five minutes, forget what has expired (see `Store::purge_expired`), and expired sessions.
+async fn purge_expired(svc: Services, stop: CancellationToken) {
+    use tower_sessions::ExpiredDeletion;
     let retention = svc.settings.login_retention_secs;
     let sessions = svc.store.sessions();
-    tokio::spawn(async move {
-        use tower_sessions::ExpiredDeletion;
-        loop {
-            if let Err(e) = purge.purge_expired(chrono::Utc::now().timestamp(), retention).await {
-                tracing::error!(error = %e, "purging expired records failed");
-            }
-            // Expired end-user and admin sessions (and anonymous sign-in-page sessions).
-            let _ = sessions.delete_expired().await;
-            tokio::time::sleep(std::time::Duration::from_secs(300)).await;
+    loop {
+        if let Err(e) = svc.store.purge_expired(chrono::Utc::now().timestamp(), retention).await {
+            tracing::error!(error = %e, "purging expired records failed");
         }
-    });
-    if let Some(smtp) = svc.settings.smtp.clone() {
-        tokio::spawn(crate::mailer::run(svc.store.clone(), smtp));
+        // Expired end-user and admin sessions (and anonymous sign-in-page sessions).
+        let _ = sessions.delete_expired().await;
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = tokio::time::sleep(Duration::from_secs(300)) => {}
+        }
     }
+}
+
+/// `/metrics` alone on its own listener, until `stop`.
+async fn serve_metrics(svc: Services, listener: std::net::TcpListener, stop: CancellationToken) {
+    let serve = async {
+        listener.set_nonblocking(true)?;
+        let listener = tokio::net::TcpListener::from_std(listener)?;
+        axum::serve(listener, crate::web::routes::metrics::standalone(svc))
+            .with_graceful_shutdown(stop.cancelled_owned())
+            .await
+    };
+    if let Err(e) = serve.await {
+        tracing::error!(error = %e, "the metrics listener failed");
+    }
+}
+
+async fn serve_main(
+    svc: Services,
+    listener: std::net::TcpListener,
+    tls: Tls,
+    handle: axum_server::Handle<SocketAddr>,
+) -> Result<(), AppError> {
     let data_dir = svc.settings.data_dir.clone();
     let host = url::Url::parse(&svc.settings.public_url).ok().and_then(|u| u.host_str().map(str::to_string));
     let limits = svc.settings.limits.clone();
@@ -76,7 +175,7 @@ pub async fn serve(svc: Services, listener: std::net::TcpListener, tls: Tls) -> 
     // bound by its stream count. Sign-ins gain nothing from HTTP/2.
     match tls {
         Tls::Off => {
-            let mut server = axum_server::from_tcp(listener)?.acceptor(gate).http1_only();
+            let mut server = axum_server::from_tcp(listener)?.handle(handle).acceptor(gate).http1_only();
             configure(server.http_builder());
             server.serve(app).await?;
         }
@@ -98,7 +197,7 @@ pub async fn serve(svc: Services, listener: std::net::TcpListener, tls: Tls) -> 
             let acceptor = axum_server::tls_rustls::RustlsAcceptor::new(config)
                 .handshake_timeout(limits.header_read_timeout)
                 .acceptor(gate);
-            let mut server = axum_server::from_tcp(listener)?.acceptor(acceptor).http1_only();
+            let mut server = axum_server::from_tcp(listener)?.handle(handle).acceptor(acceptor).http1_only();
             configure(server.http_builder());
             server.serve(app).await?;
         }

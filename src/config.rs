@@ -83,6 +83,9 @@ pub struct Settings {
     pub continue_ttl_secs: i64,
     /// Connection limits and timeouts of the listener (slow clients, floods).
     pub limits: ConnectionLimits,
+    /// Whether the main listener answers `/metrics` (to loopback clients); off when metrics
+    /// have their own listener (`serve --metrics-listen`).
+    pub metrics_on_main_listener: bool,
 }
 
 /// What one client connection may cost the service.
@@ -134,6 +137,7 @@ impl Settings {
             pending_requests_per_sso: 100_000,
             continue_ttl_secs: 120,
             limits: ConnectionLimits::default(),
+            metrics_on_main_listener: true,
         }
     }
 }

@@ -28,6 +28,7 @@ pub mod demo;
 pub mod login;
 pub mod logsafe;
 pub mod mailer;
+pub mod metrics;
 pub mod ops;
 pub mod saml;
 pub mod scim;

@@ -19,8 +19,9 @@ pub struct SmtpConfig {
 
 const POLL: Duration = Duration::from_secs(2);
 
-/// Deliver queued messages forever. Configuration errors are logged once and stop delivery.
-pub async fn run(store: Store, config: SmtpConfig) {
+/// Deliver queued messages until `stop` is cancelled (a message being sent is finished first).
+/// Configuration errors are logged once and stop delivery.
+pub async fn run(store: Store, config: SmtpConfig, stop: tokio_util::sync::CancellationToken) {
     let from: Mailbox = match config.from.parse() {
         Ok(m) => m,
         Err(e) => return tracing::error!(error = %e, "invalid --smtp-from address; outbox delivery disabled"),
@@ -33,12 +34,18 @@ pub async fn run(store: Store, config: SmtpConfig) {
         match store.pending_outbox(50).await {
             Ok(batch) => {
                 for message in batch {
+                    if stop.is_cancelled() {
+                        return;
+                    }
                     deliver(&store, &transport, &from, &message).await;
                 }
             }
             Err(e) => tracing::warn!(error = %e, "could not read the outbox"),
         }
-        tokio::time::sleep(POLL).await;
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = tokio::time::sleep(POLL) => {}
+        }
     }
 }
 

@@ -9,6 +9,7 @@ mod common;
 mod db;
 mod scim;
 mod serve;
+pub mod settings;
 mod sso;
 mod users;
 
@@ -176,19 +177,24 @@ pub enum TeamsCommand {
     Approve { id: String },
 }
 
+/// `serve` settings; each can also come from `--config FILE` (see `settings`).
 #[derive(clap::Args, Debug)]
 pub struct ServeArgs {
-    #[arg(long, default_value = "127.0.0.1:8443")]
+    /// Address and port to listen on.
+    #[arg(long, env = "SPCONNECT_LISTEN", default_value = "127.0.0.1:8443")]
     pub listen: String,
     /// URL browsers and IdPs use to reach this service (default: derived from --listen).
     #[arg(long, env = "SPCONNECT_PUBLIC_URL")]
     pub public_url: Option<String>,
-    #[arg(long, requires = "tls_key", conflicts_with = "http")]
+    /// HTTPS certificate chain (PEM); without it a self-signed one is made in certs/.
+    #[arg(long, env = "SPCONNECT_TLS_CERT", requires = "tls_key", conflicts_with = "http")]
     pub tls_cert: Option<PathBuf>,
-    #[arg(long, requires = "tls_cert", conflicts_with = "http")]
+    /// HTTPS private key (PEM).
+    #[arg(long, env = "SPCONNECT_TLS_KEY", requires = "tls_cert", conflicts_with = "http")]
     pub tls_key: Option<PathBuf>,
-    /// Serve plain HTTP (behind a TLS-terminating proxy).
-    #[arg(long)]
+    /// Serve plain HTTP (behind a TLS-terminating proxy). The variable takes true/false,
+    /// 1/0, yes/no, on/off.
+    #[arg(long, env = "SPCONNECT_HTTP", value_parser = clap::builder::BoolishValueParser::new())]
     pub http: bool,
     /// Deliver queued invitations through this SMTP relay (smtp://host:port, smtps://…,
     /// `?tls=required` for STARTTLS). Without it they stay in the outbox.
@@ -197,6 +203,8 @@ pub struct ServeArgs {
     /// Sender address of outgoing mail.
     #[arg(long, env = "SPCONNECT_SMTP_FROM", default_value = "spconnect <spconnect@localhost>")]
     pub smtp_from: String,
+    #[command(flatten)]
+    pub ops: Box<settings::OperationArgs>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -334,11 +342,12 @@ impl From<OnOff> for bool {
     }
 }
 
-/// Run a command; the error text is what the admin sees.
-pub async fn run(cli: Cli) -> Result<std::process::ExitCode, String> {
+/// Run a command; the error text is what the admin sees. `serve` runs with the settings
+/// `settings::resolve` made of flags, environment and configuration file.
+pub async fn run(cli: Cli, serve: Option<settings::Effective>) -> Result<std::process::ExitCode, String> {
     let (dir, json, db) = (cli.data_dir.as_path(), cli.json, cli.database_url.as_deref());
     match cli.command {
-        Command::Serve(args) => serve::serve(dir, db, args).await,
+        Command::Serve(_) => serve::serve(serve.ok_or("the serve settings were not resolved")?).await,
         Command::Migrate | Command::Backup { .. } | Command::Db(_) => db::run(dir, db, json, cli.command).await,
         Command::Demo { port, keep_in } => serve::demo(keep_in.as_deref(), port).await,
         Command::Sso(cmd) => sso::sso(&common::open(dir, db).await?, json, cmd).await,

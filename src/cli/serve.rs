@@ -1,30 +1,31 @@
 //! `spconnect serve` and `spconnect demo`.
 
+use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
 
 use super::common::PUBLIC_URL_KEY;
-use super::ServeArgs;
+use super::settings::Effective;
 use crate::app::{self, Tls};
-use crate::config::DataDir;
+use crate::config::{DataDir, Settings};
 
-pub async fn serve(data_dir: &Path, database_url: Option<&str>, args: ServeArgs) -> Result<ExitCode, String> {
+pub async fn serve(args: Effective) -> Result<ExitCode, String> {
+    let data_dir = &args.data_dir;
     let dir = DataDir::new(data_dir)
         .map_err(|e| format!("data directory {}: {e}", data_dir.display()))?
-        .with_database_url(database_url);
+        .with_database_url(args.database_url.as_deref());
     let listener =
         std::net::TcpListener::bind(&args.listen).map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
     let local = listener.local_addr().map_err(|e| e.to_string())?;
     let scheme = if args.http { "http" } else { "https" };
     let host = if local.ip().is_unspecified() { "localhost".to_string() } else { local.ip().to_string() };
     let public_url = args.public_url.clone().unwrap_or_else(|| format!("{scheme}://{host}:{}", local.port()));
-    let mut svc = app::services(dir, &public_url, !args.http).await.map_err(|e| e.to_string())?;
-    if let Some(url) = args.smtp_url.clone() {
-        std::sync::Arc::make_mut(&mut svc.settings).smtp =
-            Some(crate::mailer::SmtpConfig { url, from: args.smtp_from.clone() });
-    }
+    let mut settings = Settings::new(&public_url, dir, !args.http);
+    args.apply(&mut settings);
+    settings.smtp = args.smtp_url.clone().map(|url| crate::mailer::SmtpConfig { url, from: args.smtp_from.clone() });
+    let svc = app::services_with(settings).await.map_err(|e| e.to_string())?;
     svc.store.put_setting(PUBLIC_URL_KEY, &svc.settings.public_url).await.map_err(|e| e.to_string())?;
-    let tls = match (args.http, args.tls_cert, args.tls_key) {
+    let tls = match (args.http, args.tls_cert.clone(), args.tls_key.clone()) {
         (true, _, _) => Tls::Off,
         (false, Some(cert), Some(key)) => Tls::On { cert: Some(cert), key: Some(key) },
         // Generate (first start) or reuse the self-signed certificate before announcing ourselves.
@@ -35,15 +36,65 @@ pub async fn serve(data_dir: &Path, database_url: Option<&str>, args: ServeArgs)
             Tls::On { cert: Some(cert), key: Some(key) }
         }
     };
+    let metrics = match &args.metrics_listen {
+        Some(addr) => {
+            Some(std::net::TcpListener::bind(addr).map_err(|e| format!("cannot listen for metrics on {addr}: {e}"))?)
+        }
+        None => None,
+    };
+    let metrics_addr = metrics.as_ref().and_then(|l| l.local_addr().ok());
+    let grace = std::time::Duration::from_secs(args.shutdown_grace_secs);
+    // Handlers first, so a SIGTERM that arrives as soon as we announce ourselves is graceful.
+    let stop = tokio_util::sync::CancellationToken::new();
+    let signals = stop_signals().map_err(|e| format!("cannot handle signals: {e}"))?;
+    tokio::spawn(wait_and_stop(signals, stop.clone(), grace));
     print_banner(&svc, local).await;
-    app::serve(svc, listener, tls).await.map_err(|e| e.to_string())?;
+    {
+        let mut out = std::io::stdout().lock();
+        if let Some(addr) = metrics_addr {
+            let _ = writeln!(out, "metrics: http://{addr}/metrics");
+        }
+        for line in args.describe(&svc.settings) {
+            let _ = writeln!(out, "{line}");
+        }
+    }
+    let serving = app::Serving { stop, grace, metrics };
+    app::serve_with(svc, listener, tls, serving).await.map_err(|e| e.to_string())?;
+    tracing::info!("stopped");
     Ok(ExitCode::SUCCESS)
+}
+
+type Signals = (tokio::signal::unix::Signal, tokio::signal::unix::Signal);
+
+fn stop_signals() -> std::io::Result<Signals> {
+    use tokio::signal::unix::{signal, SignalKind};
+    Ok((signal(SignalKind::terminate())?, signal(SignalKind::interrupt())?))
+}
+
+/// On SIGTERM or SIGINT, begin the graceful shutdown; on a second one, stop at once (exit 1).
+async fn wait_and_stop(mut signals: Signals, stop: tokio_util::sync::CancellationToken, grace: std::time::Duration) {
+    let name = next_signal(&mut signals).await;
+    tracing::info!(
+        signal = name,
+        grace_secs = grace.as_secs(),
+        "shutting down: no new connections, requests in flight may finish (a second signal stops at once)"
+    );
+    stop.cancel();
+    let name = next_signal(&mut signals).await;
+    tracing::warn!(signal = name, "second signal: stopping now, requests in flight are cut off");
+    std::process::exit(1);
+}
+
+async fn next_signal(signals: &mut Signals) -> &'static str {
+    tokio::select! {
+        _ = signals.0.recv() => "SIGTERM",
+        _ = signals.1.recv() => "SIGINT",
+    }
 }
 
 /// The URLs a newcomer needs. Write errors are ignored: a closed stdout (a supervisor that
 /// stopped reading) must not take the service down.
 async fn print_banner(svc: &crate::services::Services, local: std::net::SocketAddr) {
-    use std::io::Write;
     let configs = svc.store.list_sso().await.unwrap_or_default();
     let mut out = std::io::stdout().lock();
     macro_rules! say {

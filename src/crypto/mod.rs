@@ -40,3 +40,29 @@ pub(crate) fn write_public(path: &std::path::Path, bytes: &[u8]) -> Result<(), C
 pub(crate) fn read(path: &std::path::Path) -> Result<Vec<u8>, CryptoError> {
     std::fs::read(path).map_err(|source| CryptoError::Io { path: path.display().to_string(), source })
 }
+
+/// Days from `now` (unix seconds) to the notAfter of a DER certificate, fractional and negative
+/// once expired; `None` if the bytes are not a certificate.
+pub fn days_left(der: &[u8], now: i64) -> Option<f64> {
+    let cert = openssl::x509::X509::from_der(der).ok()?;
+    let from = openssl::asn1::Asn1Time::from_unix(now).ok()?;
+    let diff = from.diff(cert.not_after()).ok()?;
+    Some(f64::from(diff.days) + f64::from(diff.secs) / 86_400.0)
+}
+
+#[cfg(test)]
+mod expiry_tests {
+    #[test]
+    fn days_left_counts_to_not_after() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let data = crate::config::DataDir::new(dir.path()).expect("data dir");
+        let keys = super::sp_keys::load_or_generate(&data, 1, "test").expect("keys");
+        let der = keys.cert.to_der().expect("der");
+        let now = chrono::Utc::now().timestamp();
+        let days = super::days_left(&der, now).expect("parses");
+        assert!((3649.0..=3650.01).contains(&days), "{days}");
+        let later = super::days_left(&der, now + 3651 * 86_400).expect("parses");
+        assert!(later < 0.0, "expired: {later}");
+        assert_eq!(super::days_left(b"not a certificate", now), None);
+    }
+}

@@ -80,12 +80,22 @@ pub struct SpKeyRing {
     dir: DataDir,
     common_name: String,
     kek: tokio::sync::OnceCell<Kek>,
+    /// One cache miss at a time: the first request after a start (or for a new configuration)
+    /// reads or makes the key pair; those arriving meanwhile wait for it instead of each
+    /// generating an RSA key of their own.
+    loading: tokio::sync::Mutex<()>,
     cache: std::sync::RwLock<std::collections::HashMap<i64, std::sync::Arc<SpKeys>>>,
 }
 
 impl SpKeyRing {
     pub fn new(dir: DataDir, common_name: &str) -> Self {
-        SpKeyRing { dir, common_name: common_name.to_string(), kek: Default::default(), cache: Default::default() }
+        SpKeyRing {
+            dir,
+            common_name: common_name.to_string(),
+            kek: Default::default(),
+            loading: Default::default(),
+            cache: Default::default(),
+        }
     }
 
     /// The key-encryption key of this instance (environment, else `certs/kek`).
@@ -98,7 +108,12 @@ impl SpKeyRing {
     }
 
     pub async fn get(&self, store: &Store, sso_id: i64) -> Result<std::sync::Arc<SpKeys>, CryptoError> {
-        if let Some(k) = self.cache.read().ok().and_then(|c| c.get(&sso_id).cloned()) {
+        let cached = || self.cache.read().ok().and_then(|c| c.get(&sso_id).cloned());
+        if let Some(k) = cached() {
+            return Ok(k);
+        }
+        let _loading = self.loading.lock().await;
+        if let Some(k) = cached() {
             return Ok(k);
         }
         let kek = self.kek().await?;
@@ -109,9 +124,15 @@ impl SpKeyRing {
                     // A data directory from before keys moved into the database.
                     Ok(files) => (files.key, files.cert),
                     Err(_) => {
-                        let key = PKey::from_rsa(Rsa::generate(2048)?)?;
-                        let cert = self_signed(&key, &self.common_name)?;
-                        (key, cert)
+                        // RSA key generation takes a while: off the async runtime.
+                        let cn = self.common_name.clone();
+                        tokio::task::spawn_blocking(move || -> Result<_, CryptoError> {
+                            let key = PKey::from_rsa(Rsa::generate(2048)?)?;
+                            let cert = self_signed(&key, &cn)?;
+                            Ok((key, cert))
+                        })
+                        .await
+                        .map_err(|e| CryptoError::Store(format!("key generation task failed: {e}")))??
                     }
                 };
                 let pem = key.private_key_to_pem_pkcs8()?;

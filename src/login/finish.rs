@@ -69,6 +69,7 @@ pub async fn finish(svc: &Services, attempt: Attempt) -> Result<LoggedIn, LoginE
             tokio::time::sleep_until(started + DECRYPTION_FAILURE_FLOOR).await;
         }
     }
+    crate::metrics::login(result.as_ref().err().map(LoginError::code), started.elapsed());
     keep_for_debug(svc, &attempt, result.as_ref().err()).await;
     result
 }

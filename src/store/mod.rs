@@ -4,6 +4,7 @@
 
 mod admin;
 mod copy;
+mod health;
 mod logins;
 mod nodes;
 pub mod ops_support;
@@ -27,6 +28,7 @@ use thiserror::Error;
 
 pub use admin::{AdminAccount, AuditEvent, LoginEventFilter, SignInCounts};
 pub use copy::CopiedTable;
+pub use health::Readiness;
 pub use logins::{
     DebugResponse, LoginCommit, LoginEvent, NewAuthnRequest, NewFailure, PendingLogin, PendingRequest,
     DEBUG_RESPONSES_KEPT,

@@ -40,6 +40,7 @@ pub async fn router(svc: Services) -> Result<Router, tower_sessions::session_sto
 
     // HSTS only when browsers reach us over HTTPS (directly or through a TLS proxy).
     let hsts = svc.settings.public_https();
+    let metrics = if svc.settings.metrics_on_main_listener { routes::metrics::router() } else { Router::new() };
     Ok(Router::new()
         .merge(routes::ext_login::router())
         .merge(routes::acs::router())
@@ -50,6 +51,7 @@ pub async fn router(svc: Services) -> Result<Router, tower_sessions::session_sto
         .merge(routes::health::router())
         .merge(routes::scim::router())
         .merge(routes::admin::router(&svc))
+        .merge(metrics)
         .layer(sessions)
         // A whole request (body included) must be done within this deadline, however it trickles:
         // a per-chunk timeout alone would let one byte every few seconds hold a buffer forever.
@@ -61,7 +63,35 @@ pub async fn router(svc: Services) -> Result<Router, tower_sessions::session_sto
         .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(svc.settings.limits.body_read_timeout))
         .layer(middleware::from_fn(move |req, next| security_headers(hsts, req, next)))
         .layer(middleware::from_fn(request_id::assign))
+        // Outermost, so the duration covers every layer; `Router::layer` still runs it after
+        // routing, so the route template is known.
+        .layer(middleware::from_fn(observe))
         .with_state(svc))
+}
+
+/// Request duration by method, route template and status (`spconnect_http_request_duration_seconds`).
+async fn observe(req: axum::extract::Request, next: middleware::Next) -> axum::response::Response {
+    let route = req.extensions().get::<axum::extract::MatchedPath>().map(|p| p.as_str().to_owned());
+    let method = method_label(req.method());
+    let started = std::time::Instant::now();
+    let res = next.run(req).await;
+    crate::metrics::http_request(method, route, res.status().as_u16(), started.elapsed());
+    res
+}
+
+/// The method as a metric label, from a fixed set (clients may send any token as a method).
+fn method_label(method: &axum::http::Method) -> &'static str {
+    use axum::http::Method;
+    match *method {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::OPTIONS => "OPTIONS",
+        _ => "other",
+    }
 }
 
 async fn security_headers(hsts: bool, req: axum::extract::Request, next: middleware::Next) -> axum::response::Response {

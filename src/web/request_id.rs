@@ -10,9 +10,14 @@ use axum::response::Response;
 pub struct RequestId(pub String);
 
 pub async fn assign(mut req: Request, next: Next) -> Response {
+    use tracing::Instrument;
     let id = uuid::Uuid::new_v4().simple().to_string();
     req.extensions_mut().insert(RequestId(id.clone()));
-    let mut res = next.run(req).await;
+    // Every line logged while handling the request carries its id (as `request_id` of the span
+    // `request`, also in JSON logs), whether or not the call site names it. At error level so
+    // that no log filter that lets any line through disables the span (a span's level decides
+    // only whether it is recorded; it writes no line of its own).
+    let mut res = next.run(req).instrument(tracing::error_span!("request", request_id = %id)).await;
     if let Ok(v) = HeaderValue::from_str(&id) {
         res.headers_mut().insert("x-request-id", v);
     }

@@ -16,6 +16,8 @@ mod acs_accepts;
 mod acs_rejects;
 #[path = "../it/admin_console.rs"]
 mod admin_console;
+#[path = "../it/config_file.rs"]
+mod config_file;
 #[path = "../it/db_ops.rs"]
 mod db_ops;
 #[path = "../it/ext_login.rs"]
@@ -32,6 +34,8 @@ mod journeys;
 mod live_idp;
 #[path = "../it/multi_instance.rs"]
 mod multi_instance;
+#[path = "../it/ops.rs"]
+mod ops;
 #[path = "../it/ops_layer.rs"]
 mod ops_layer;
 #[path = "../it/outbox_smtp.rs"]

@@ -51,15 +51,22 @@ async fn acs(
     Path(raw): Path<String>,
     body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Result<Response, WebError> {
+    let started = std::time::Instant::now();
     let refuse = |err: LoginError| WebError::Login { err, request_id: request_id.clone() };
-    let sso_id = parse_id(&raw).ok_or_else(|| refuse(LoginError::UnknownSso))?;
+    // Refusals before `finish` are counted here; `finish` counts its own outcomes.
+    let refuse_early = |err: LoginError| {
+        crate::metrics::login(Some(err.code()), started.elapsed());
+        refuse(err)
+    };
+    let sso_id = parse_id(&raw).ok_or_else(|| refuse_early(LoginError::UnknownSso))?;
     let body = body.map_err(|rejection| {
         if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
             tracing::warn!(%request_id, sso_id, reason = "SAML_RESPONSE_TOO_LARGE", "ACS body refused");
-            refuse(Rejection::TooLarge { limit: MAX_FORM_BYTES }.into())
+            refuse_early(Rejection::TooLarge { limit: MAX_FORM_BYTES }.into())
         } else {
             // Cut off mid-body: the client stopped sending, or trickled past the body timeout.
             tracing::warn!(%request_id, sso_id, reason = "REQUEST_BODY_INCOMPLETE", "ACS body not received in time");
+            crate::metrics::login(Some("REQUEST_BODY_INCOMPLETE"), started.elapsed());
             WebError::BodyIncomplete { request_id: request_id.clone() }
         }
     })?;

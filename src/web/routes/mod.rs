@@ -6,6 +6,7 @@ pub mod continue_login;
 pub mod ext_login;
 pub mod health;
 pub mod metadata;
+pub mod metrics;
 pub mod scim;
 pub mod slo;
 pub mod vault;

@@ -57,8 +57,45 @@ pub fn router() -> Router<AppState> {
             any(|| async { ScimError::NotImplemented("bulk operations are not supported".into()) }),
         )
         .fallback(|| async { ScimError::NotFound("no such SCIM endpoint".into()) })
-        .layer(Extension(Arc::new(TokenThrottle::default())));
+        .layer(Extension(Arc::new(TokenThrottle::default())))
+        .layer(axum::middleware::from_fn(count_request));
     Router::new().nest(SCIM_PREFIX, inner)
+}
+
+/// Count every SCIM request by resource, operation and status (`spconnect_scim_requests_total`).
+async fn count_request(req: Request, next: axum::middleware::Next) -> Response {
+    let template = req.extensions().get::<axum::extract::MatchedPath>().map(|p| p.as_str().to_owned());
+    let (resource, has_id) = scim_resource(template.as_deref());
+    let operation = match (req.method().clone(), has_id) {
+        (Method::GET, false) => "list",
+        (Method::GET, true) => "get",
+        (Method::POST, _) => "create",
+        (Method::PUT, _) => "replace",
+        (Method::PATCH, _) => "patch",
+        (Method::DELETE, _) => "delete",
+        _ => "other",
+    };
+    let res = next.run(req).await;
+    crate::metrics::scim_request(resource, operation, res.status().as_u16());
+    res
+}
+
+/// The resource a matched route template names (`…/{node_id}/Users/{id}` → `Users`, with an id),
+/// from a fixed list: metric labels never hold what the client typed.
+fn scim_resource(template: Option<&str>) -> (&'static str, bool) {
+    let Some(template) = template else { return ("unmatched", false) };
+    let mut rest = template.split("/{node_id}/").nth(1).unwrap_or_default().split('/');
+    let resource = match rest.next().unwrap_or_default() {
+        "Users" => "Users",
+        "Groups" => "Groups",
+        "ServiceProviderConfig" => "ServiceProviderConfig",
+        "ResourceTypes" => "ResourceTypes",
+        "Schemas" => "Schemas",
+        ".search" => ".search",
+        "Bulk" => "Bulk",
+        _ => "unmatched",
+    };
+    (resource, rest.next().is_some())
 }
 
 async fn not_allowed() -> ScimError {

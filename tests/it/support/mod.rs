@@ -298,14 +298,46 @@ pub fn cli(dir: &Path, args: &[&str]) -> (bool, String, String) {
 }
 
 /// `spconnect serve --http` (the real binary) on a free loopback port, its log in a file.
-pub struct ServerProcess(pub std::process::Child, PathBuf);
+pub struct ServerProcess(pub std::process::Child, PathBuf, std::sync::Arc<std::sync::Mutex<String>>);
 
 impl ServerProcess {
     /// Stop the server and return what it logged.
     pub fn stop(&mut self) -> String {
         let _ = self.0.kill();
         let _ = self.0.wait();
+        self.log()
+    }
+
+    /// What it logged so far (standard error).
+    pub fn log(&self) -> String {
         std::fs::read_to_string(&self.1).unwrap_or_default()
+    }
+
+    /// What it printed so far (standard output: the banner).
+    pub fn stdout(&self) -> String {
+        self.2.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+
+    /// Send a signal (SIGTERM, SIGINT, …) to the server.
+    pub fn signal(&self, signal: i32) {
+        let pid = i32::try_from(self.0.id()).expect("pid");
+        // SAFETY: kill(2) on our own child's pid; no memory is involved.
+        let rc = unsafe { libc::kill(pid, signal) };
+        assert_eq!(rc, 0, "kill({pid}, {signal})");
+    }
+
+    /// Wait up to `limit` for the server to exit; its exit status, or `None` if still running.
+    pub fn wait_exit(&mut self, limit: std::time::Duration) -> Option<std::process::ExitStatus> {
+        let until = std::time::Instant::now() + limit;
+        loop {
+            if let Some(status) = self.0.try_wait().expect("try_wait") {
+                return Some(status);
+            }
+            if std::time::Instant::now() >= until {
+                return None;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
     }
 }
 
@@ -321,27 +353,40 @@ pub fn serve_http(dir: &Path) -> (ServerProcess, String) {
     serve_http_with(dir, &[], &[])
 }
 
-/// `serve_http` with more `serve` arguments and environment variables.
+/// As [`serve_http`], with more `serve` arguments and environment variables.
 pub fn serve_http_with(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> (ServerProcess, String) {
     use std::io::BufRead;
     let log = dir.join("server.log");
     let mut child = spconnect(dir)
         .args(["serve", "--http", "--listen", "127.0.0.1:0"])
         .args(args)
-        .envs(env.iter().copied())
         .env("SPCONNECT_LOG", "info,sqlx=warn")
+        .envs(env.iter().copied())
         .stdout(std::process::Stdio::piped())
         .stderr(std::fs::File::create(&log).expect("log file"))
         .spawn()
         .expect("spawn spconnect serve");
     let mut reader = std::io::BufReader::new(child.stdout.take().expect("stdout"));
+    let printed = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
     let mut line = String::new();
     while !line.contains("listening on") {
         line.clear();
-        assert!(reader.read_line(&mut line).expect("banner") > 0, "server exited before listening");
+        if reader.read_line(&mut line).expect("banner") == 0 {
+            let _ = child.wait();
+            panic!("server exited before listening: {}", std::fs::read_to_string(&log).unwrap_or_default());
+        }
+        printed.lock().expect("stdout").push_str(&line);
     }
     let port = line.split("listening on 127.0.0.1:").nth(1).and_then(|r| r.split(',').next()).expect("port");
     // Keep draining stdout so the banner never blocks the server.
-    std::thread::spawn(move || for _ in reader.lines() {});
-    (ServerProcess(child, log), format!("http://127.0.0.1:{port}"))
+    let keep = printed.clone();
+    std::thread::spawn(move || {
+        for l in reader.lines().map_while(Result::ok) {
+            if let Ok(mut k) = keep.lock() {
+                k.push_str(&l);
+                k.push('\n');
+            }
+        }
+    });
+    (ServerProcess(child, log, printed), format!("http://127.0.0.1:{port}"))
 }
