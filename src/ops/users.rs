@@ -10,10 +10,7 @@ pub const MAX_USER_NAME_CHARS: usize = 200;
 /// What unlocking restores: active once the user has logged in, else invited (the state a
 /// user is created in until the first login).
 pub fn unlocked_status(user: &User) -> UserStatus {
-    match user.last_login_at {
-        Some(_) => UserStatus::Active,
-        None => UserStatus::Invited,
-    }
+    crate::users::lifecycle::unlocked_status(user.last_login_at.is_some())
 }
 
 /// The user named by id or email, or `NotFound`.

@@ -5,6 +5,7 @@
 use super::teams::add_member;
 use super::users::{UserRow, SELECT_USER};
 use super::{Result, Store, StoreError, User, UserStatus, WriteLock};
+use crate::users::lifecycle;
 
 /// What SCIM says about a user, already validated by the SCIM layer.
 #[derive(Debug, Clone)]
@@ -114,29 +115,16 @@ impl Store {
         now: i64,
     ) -> Result<Created> {
         let mut tx = self.begin_serialized(WriteLock::Provisioning).await?;
-        let existing: Option<(i64, i64, Option<i64>, Option<i64>)> =
-            sqlx::query_as("SELECT user_id, node_id, scim_deleted_at, last_login_at FROM users WHERE email = $1")
-                .bind(super::email_key(&w.email))
-                .fetch_optional(&mut *tx)
-                .await?;
-        // Only this node's own tombstone may be revived; everything else is taken, and says so
-        // in the same words whichever node holds it.
-        let revive = match existing {
-            None => None,
-            Some((user_id, owner, Some(_), last_login)) if owner == node_id => Some((user_id, last_login)),
-            Some(_) => return Err(taken(&w.email)),
-        };
-        let status = match (w.active, &revive) {
-            (Some(false), _) => UserStatus::Locked,
-            (_, Some((_, Some(_)))) => UserStatus::Active,
-            _ => UserStatus::Invited,
-        };
-        if status != UserStatus::Locked {
+        let existing = existing_user(&mut tx, &w.email).await?;
+        // The rules (revive, status, seat, invitation) are lifecycle::scim_create's.
+        let plan = lifecycle::scim_create(existing, node_id, w.active).map_err(|lifecycle::Taken| taken(&w.email))?;
+        let status = plan.status;
+        if plan.takes_seat {
             check_seats(&mut tx, node_id).await?;
         }
         let scim_id = uuid::Uuid::new_v4().to_string();
-        let user_id = match revive {
-            Some((user_id, _)) => {
+        let user_id = match plan.revive {
+            Some(user_id) => {
                 // node_id is not written: the user stays where it is (this node).
                 let res = sqlx::query(
                     "UPDATE users SET email = $1, first_name = $2, last_name = $3, display_name = $4, external_id = $5, \
@@ -182,7 +170,7 @@ impl Store {
         for team_id in w.teams.iter().flatten() {
             add_member(&mut tx, *team_id, user_id, now).await?;
         }
-        let invited = status == UserStatus::Invited;
+        let invited = plan.invite;
         if invited {
             sqlx::query(
                 "INSERT INTO outbox (created_at, node_id, user_id, kind, recipient, subject, body) VALUES ($1, $2, $3, 'invitation', $4, $5, $6)",
@@ -212,19 +200,11 @@ impl Store {
         .fetch_optional(&mut *tx)
         .await?;
         let (status, node_id, last_login) = current.ok_or(StoreError::NotFound("user"))?;
-        let status = UserStatus::parse(&status);
-        let new_status = match (w.active, status) {
-            (Some(false), _) => UserStatus::Locked,
-            (Some(true), UserStatus::Locked) => {
-                check_seats(&mut tx, node_id).await?;
-                if last_login.is_some() {
-                    UserStatus::Active
-                } else {
-                    UserStatus::Invited
-                }
-            }
-            _ => status,
-        };
+        let (new_status, takes_seat) =
+            lifecycle::scim_replace(UserStatus::parse(&status), last_login.is_some(), w.active);
+        if takes_seat {
+            check_seats(&mut tx, node_id).await?;
+        }
         let taken: Option<i64> = sqlx::query_scalar("SELECT user_id FROM users WHERE email = $1 AND user_id != $2")
             .bind(super::email_key(&w.email))
             .bind(user_id)
@@ -335,6 +315,22 @@ impl Store {
 /// that SCIM cannot be used to learn which (issue 8, item 12).
 fn taken(email: &str) -> StoreError {
     StoreError::Conflict(format!("userName {email} is already in use"))
+}
+
+/// The user holding `email` (live or SCIM-deleted), as the lifecycle rules see it.
+async fn existing_user(tx: &mut sqlx::AnyConnection, email: &str) -> Result<Option<lifecycle::Existing>> {
+    let row: Option<(i64, i64, String, Option<i64>, Option<i64>)> =
+        sqlx::query_as("SELECT user_id, node_id, status, last_login_at, scim_deleted_at FROM users WHERE email = $1")
+            .bind(super::email_key(email))
+            .fetch_optional(&mut *tx)
+            .await?;
+    Ok(row.map(|(user_id, node_id, status, last_login, deleted)| lifecycle::Existing {
+        user_id,
+        node_id,
+        status: UserStatus::parse(&status),
+        has_logged_in: last_login.is_some(),
+        scim_deleted: deleted.is_some(),
+    }))
 }
 
 /// Refuse when the node's seats are all taken by users that are not locked.

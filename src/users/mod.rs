@@ -2,6 +2,7 @@
 
 pub mod attributes;
 pub mod jit;
+pub mod lifecycle;
 
 /// Identity and names asserted by the IdP. The email is the identity (lower-cased).
 #[derive(Debug, Clone, PartialEq, Eq)]
