@@ -319,17 +319,25 @@ fn taken(email: &str) -> StoreError {
 
 /// The user holding `email` (live or SCIM-deleted), as the lifecycle rules see it.
 async fn existing_user(tx: &mut sqlx::AnyConnection, email: &str) -> Result<Option<lifecycle::Existing>> {
-    let row: Option<(i64, i64, String, Option<i64>, Option<i64>)> =
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        user_id: i64,
+        node_id: i64,
+        status: String,
+        last_login_at: Option<i64>,
+        scim_deleted_at: Option<i64>,
+    }
+    let row: Option<Row> =
         sqlx::query_as("SELECT user_id, node_id, status, last_login_at, scim_deleted_at FROM users WHERE email = $1")
             .bind(super::email_key(email))
             .fetch_optional(&mut *tx)
             .await?;
-    Ok(row.map(|(user_id, node_id, status, last_login, deleted)| lifecycle::Existing {
-        user_id,
-        node_id,
-        status: UserStatus::parse(&status),
-        has_logged_in: last_login.is_some(),
-        scim_deleted: deleted.is_some(),
+    Ok(row.map(|r| lifecycle::Existing {
+        user_id: r.user_id,
+        node_id: r.node_id,
+        status: UserStatus::parse(&r.status),
+        has_logged_in: r.last_login_at.is_some(),
+        scim_deleted: r.scim_deleted_at.is_some(),
     }))
 }
 
