@@ -1,17 +1,13 @@
 //! The demo IdP: answers our AuthnRequests (and an IdP-initiated launch) with a signed
-//! assertion for a fixed demo user, posted back through an auto-submitting form.
+//! assertion for a fixed demo user, posted back through an auto-submitting form. Its HTTP
+//! endpoints are in `web/demo_idp.rs`.
 
 use std::io::Read;
 
-use axum::extract::{Query, State};
-use axum::response::Html;
-use axum::routing::get;
-use axum::Router;
 use base64::Engine;
 use chrono::{Duration, SecondsFormat, Utc};
 use openssl::pkey::{PKey, Private};
 use samael::crypto::{Crypto, CryptoProvider};
-use serde::Deserialize;
 
 use crate::config::DataDir;
 use crate::saml::sp_metadata::SpUrls;
@@ -96,46 +92,21 @@ impl DemoIdp {
     }
 }
 
-#[derive(Deserialize)]
-struct SsoQuery {
-    #[serde(rename = "SAMLRequest")]
-    saml_request: String,
-    #[serde(rename = "RelayState")]
-    relay_state: Option<String>,
-}
-
-pub async fn serve(idp: DemoIdp, listener: std::net::TcpListener) -> std::io::Result<()> {
-    listener.set_nonblocking(true)?;
-    let app = Router::new()
-        .route("/metadata", get(|State(idp): State<DemoIdp>| async move { idp.metadata() }))
-        .route("/sso", get(sso))
-        .route("/launch", get(launch))
-        .with_state(idp);
-    axum::serve(tokio::net::TcpListener::from_std(listener)?, app).await
-}
-
-async fn sso(State(idp): State<DemoIdp>, Query(q): Query<SsoQuery>) -> Html<String> {
-    let id = request_id(&q.saml_request).unwrap_or_default();
-    post_form(&idp, Some(&id), q.relay_state.as_deref())
-}
-
-async fn launch(State(idp): State<DemoIdp>) -> Html<String> {
-    post_form(&idp, None, Some("/vault"))
-}
-
-fn post_form(idp: &DemoIdp, in_response_to: Option<&str>, relay: Option<&str>) -> Html<String> {
+/// The auto-submitting page that posts a signed response to the SP's ACS (the HTTP-POST
+/// binding), as an IdP's browser step does; `in_response_to` answers an AuthnRequest.
+pub fn post_form(idp: &DemoIdp, in_response_to: Option<&str>, relay: Option<&str>) -> String {
     match idp.response(in_response_to.filter(|s| !s.is_empty())) {
-        Ok(resp) => Html(format!(
+        Ok(resp) => format!(
             r#"<!doctype html><html><body onload="document.forms[0].submit()"><p>Demo IdP: signing you in as alice@demo.example…</p><form method="post" action="{acs}"><input type="hidden" name="SAMLResponse" value="{resp}"/><input type="hidden" name="RelayState" value="{relay}"/><noscript><button type="submit">Continue</button></noscript></form></body></html>"#,
             acs = xml_escape(&idp.sp.acs),
             relay = xml_escape(relay.unwrap_or_default()),
-        )),
-        Err(e) => Html(format!("<p>demo IdP error: {}</p>", xml_escape(&e))),
+        ),
+        Err(e) => format!("<p>demo IdP error: {}</p>", xml_escape(&e)),
     }
 }
 
 /// The ID of an incoming AuthnRequest (deflated, base64). The demo trusts its own SP.
-fn request_id(saml_request: &str) -> Option<String> {
+pub fn request_id(saml_request: &str) -> Option<String> {
     let raw = base64::engine::general_purpose::STANDARD.decode(saml_request.trim()).ok()?;
     let mut xml = String::new();
     flate2::read::DeflateDecoder::new(&raw[..]).take(64 * 1024).read_to_string(&mut xml).ok()?;

@@ -3,7 +3,7 @@
 //! own signer; the test suite never trusts it as proof of anything (tests sign with xmlsec1 and
 //! pysaml2).
 
-mod idp;
+pub mod idp;
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -48,7 +48,7 @@ pub async fn run(data_dir: &Path, port: u16) -> Result<ExitCode, String> {
     println!("  then:                 {sp_url}/vault");
     println!("Stop with Ctrl-C.");
 
-    let idp_task = tokio::spawn(idp::serve(demo_idp, idp_listener));
+    let idp_task = tokio::spawn(crate::web::demo_idp::serve(demo_idp, idp_listener));
     let sp = app::serve(svc, sp_listener, Tls::Off);
     tokio::select! {
         r = sp => r.map_err(|e| e.to_string())?,

@@ -5,11 +5,13 @@ pub mod admin_pages;
 pub mod admin_session;
 pub mod conn_limit;
 pub mod cookies;
+pub mod demo_idp;
 pub mod error;
 pub mod reason_help;
 pub mod request_id;
 pub mod routes;
 pub mod scim_error;
+pub mod server;
 pub mod session;
 pub mod templates;
 

@@ -11,6 +11,7 @@ pub const BACKEND: support::Backend = support::Backend::Sqlite;
 mod acs_accepts;
 mod acs_rejects;
 mod admin_console;
+mod code_shape;
 mod config_file;
 mod db_ops;
 mod ext_login;
