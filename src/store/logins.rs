@@ -250,11 +250,12 @@ impl Store {
                 return Err(StoreError::RequestAlreadyUsed);
             }
         }
+        // Locked for the rest of the transaction (PostgreSQL): an admin lock or a SCIM
+        // deprovision committed meanwhile is seen here, or waits for this login to commit, and
+        // is never overwritten by the `status = 'active'` below.
+        let lookup = format!("SELECT user_id, status, provisioned_by FROM users WHERE email = $1{}", self.for_update());
         let existing: Option<(i64, String, String)> =
-            sqlx::query_as("SELECT user_id, status, provisioned_by FROM users WHERE email = $1")
-                .bind(super::email_key(&c.email))
-                .fetch_optional(&mut *tx)
-                .await?;
+            sqlx::query_as(&lookup).bind(super::email_key(&c.email)).fetch_optional(&mut *tx).await?;
         let (user_id, provisioned_by) = match existing {
             Some((_, status, _)) if UserStatus::parse(&status) == UserStatus::Locked => {
                 // Locked between validation and commit: refuse, roll back.
@@ -292,10 +293,7 @@ impl Store {
                     Some(id) => (id, "jit".to_string()),
                     None => {
                         let (id, status, provisioned_by): (i64, String, String) =
-                            sqlx::query_as("SELECT user_id, status, provisioned_by FROM users WHERE email = $1")
-                                .bind(super::email_key(&c.email))
-                                .fetch_one(&mut *tx)
-                                .await?;
+                            sqlx::query_as(&lookup).bind(super::email_key(&c.email)).fetch_one(&mut *tx).await?;
                         if UserStatus::parse(&status) == UserStatus::Locked {
                             return Err(StoreError::UserLocked);
                         }

@@ -259,6 +259,17 @@ impl Store {
         self.sessions.clone()
     }
 
+    /// `SELECT … FOR UPDATE` where the engine has it: the row read is locked until the
+    /// transaction ends, so a status read and the write that depends on it cannot be split by a
+    /// concurrent lock or deprovision (PostgreSQL). SQLite needs none: a write transaction holds
+    /// the database's one write lock from its first write, and the reads below follow one.
+    fn for_update(&self) -> &'static str {
+        match self.backend {
+            Backend::Sqlite => "",
+            Backend::Postgres => " FOR UPDATE",
+        }
+    }
+
     /// Begin a transaction in which `lock`'s writers run one at a time (see `WriteLock`).
     async fn begin_serialized(&self, lock: WriteLock) -> Result<Transaction<'static, Any>> {
         match self.backend {

@@ -193,9 +193,12 @@ impl Store {
     /// unlocks a locked user (to `active` if it ever logged in, else back to `invited`).
     pub async fn scim_replace_user(&self, user_id: i64, w: &ScimUserWrite, now: i64) -> Result<User> {
         let mut tx = self.begin_serialized(WriteLock::Provisioning).await?;
-        let current: Option<(String, i64, Option<i64>)> = sqlx::query_as(
-            "SELECT status, node_id, last_login_at FROM users WHERE user_id = $1 AND scim_deleted_at IS NULL",
-        )
+        // Row-locked (PostgreSQL) so a login or an admin lock cannot slip between this read and
+        // the status written back below.
+        let current: Option<(String, i64, Option<i64>)> = sqlx::query_as(&format!(
+            "SELECT status, node_id, last_login_at FROM users WHERE user_id = $1 AND scim_deleted_at IS NULL{}",
+            self.for_update()
+        ))
         .bind(user_id)
         .fetch_optional(&mut *tx)
         .await?;

@@ -428,3 +428,36 @@ async fn failed_tokens_are_throttled_per_client_address() {
     assert_eq!(events.len(), 1, "{events:?}");
     assert_eq!(events[0].client_addr.as_deref(), Some("127.0.0.2"));
 }
+
+/// Outside review after issue 9: on PostgreSQL a login read the user's status without a row lock
+/// and wrote `active` back, so a SCIM DELETE (or an admin lock) committing in between was undone:
+/// a deprovisioned user kept signing in and SCIM could no longer see it. Here every user is
+/// deprovisioned while four of its logins run at once; none may end up both deleted and active.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deprovision_racing_logins_always_leaves_the_user_locked() {
+    let app = TestApp::spawn().await;
+    let scim = app.scim().await;
+    for round in 0..40 {
+        let email = format!("race{round}@example.com");
+        let id = scim.create_user(&email).await;
+        let mut tasks = tokio::task::JoinSet::new();
+        for _ in 0..4 {
+            let (client, acs) =
+                (reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap(), app.acs());
+            let value = app.spec(&email).signed_b64(&app.idp_key);
+            tasks.spawn(async move {
+                client.post(acs).form(&[("SAMLResponse", value)]).send().await.unwrap().status().as_u16()
+            });
+        }
+        let deleted = scim.delete(&format!("/Users/{id}")).await;
+        assert_eq!(deleted.status, 204);
+        while let Some(s) = tasks.join_next().await {
+            assert!(matches!(s.unwrap(), 303 | 403), "a login either happened before the deprovision or was refused");
+        }
+        let user = app.svc.store.find_user_by_email(&email).await.unwrap().unwrap();
+        assert!(user.scim_deleted_at.is_some());
+        assert_eq!(user.status, spconnect::store::UserStatus::Locked, "round {round}: {user:?}");
+        let late = app.post_acs_raw(&app.spec(&email).signed_b64(&app.idp_key), None).await;
+        assert_eq!(late.status(), 403, "round {round}: a deprovisioned user cannot sign in");
+    }
+}
