@@ -24,6 +24,16 @@ pub async fn serve(args: Effective) -> Result<ExitCode, String> {
     args.apply(&mut settings);
     settings.smtp = args.smtp_url.clone().map(|url| crate::mailer::SmtpConfig { url, from: args.smtp_from.clone() });
     let svc = app::services_with(settings).await.map_err(|e| e.to_string())?;
+    // The key-encryption key must open the SP keys in the database before this instance takes
+    // traffic: with the wrong one every sign-in through it would fail while /readyz said ready.
+    svc.keys.kek(&svc.store).await.map_err(|e| e.to_string())?;
+    for config in svc.store.list_sso().await.map_err(|e| e.to_string())? {
+        // Loaded (and cached) now; a configuration whose stored key is damaged is reported and
+        // the others keep working.
+        if let Err(e) = svc.sp_keys(config.sso_id).await {
+            tracing::error!(sso_id = config.sso_id, error = %e, "the SP key of this configuration cannot be used");
+        }
+    }
     svc.store.put_setting(PUBLIC_URL_KEY, &svc.settings.public_url).await.map_err(|e| e.to_string())?;
     let tls = match (args.http, args.tls_cert.clone(), args.tls_key.clone()) {
         (true, _, _) => Tls::Off,

@@ -22,21 +22,25 @@ pub struct Kek {
 
 impl Kek {
     /// The KEK from `env_value` when given, else from `file` (created with a fresh random key,
-    /// mode 0600, when missing). A file readable by group or others is refused.
+    /// mode 0600, when missing and `may_create`). A file readable by group or others is refused.
     pub fn load(env_value: Option<&str>, file: &Path) -> Result<Kek, CryptoError> {
+        Kek::load_or_create(env_value, file, true)
+    }
+
+    /// As [`Kek::load`]; without `may_create` a missing file is an error (the deployment already
+    /// has keys sealed under some KEK, and a new one would only seal keys nobody else can open).
+    pub fn load_or_create(env_value: Option<&str>, file: &Path, may_create: bool) -> Result<Kek, CryptoError> {
         if let Some(v) = env_value.map(str::trim).filter(|v| !v.is_empty()) {
             return Kek::from_base64(v).map_err(|e| CryptoError::Kek(format!("{KEK_ENV}: {e}")));
         }
         if !file.exists() {
-            let mut key = [0u8; 32];
-            openssl::rand::rand_bytes(&mut key)?;
-            let encoded = base64::engine::general_purpose::STANDARD.encode(key);
-            match write_private(file, format!("{encoded}\n").as_bytes()) {
-                Ok(()) => {}
-                // Another process created it a moment ago: use theirs.
-                Err(_) if file.exists() => {}
-                Err(e) => return Err(e),
+            if !may_create {
+                return Err(CryptoError::Kek(format!(
+                    "no key-encryption key: {KEK_ENV} is not set and {} does not exist",
+                    file.display()
+                )));
             }
+            create_file(file)?;
         }
         {
             use std::os::unix::fs::PermissionsExt;
@@ -93,6 +97,26 @@ impl Kek {
         let (nonce, rest) = raw.split_at(NONCE_LEN);
         let (ct, tag) = rest.split_at(rest.len() - TAG_LEN);
         decrypt_aead(Cipher::aes_256_gcm(), &self.key, Some(nonce), aad, ct, tag).map_err(|_| bad())
+    }
+}
+
+/// Write a fresh random KEK to `file` all at once: into a private temporary file first, then
+/// linked into place only if nothing is there, so a reader never sees a half-written key and
+/// two processes starting together end up with the same one.
+fn create_file(file: &Path) -> Result<(), CryptoError> {
+    let mut key = [0u8; 32];
+    openssl::rand::rand_bytes(&mut key)?;
+    let encoded = base64::engine::general_purpose::STANDARD.encode(key);
+    let tmp = file.with_extension(format!("tmp-{}", std::process::id()));
+    let _ = std::fs::remove_file(&tmp);
+    write_private(&tmp, format!("{encoded}\n").as_bytes())?;
+    let linked = std::fs::hard_link(&tmp, file);
+    let _ = std::fs::remove_file(&tmp);
+    match linked {
+        Ok(()) => Ok(()),
+        // Another process created it a moment ago: use theirs.
+        Err(_) if file.exists() => Ok(()),
+        Err(source) => Err(CryptoError::Io { path: file.display().to_string(), source }),
     }
 }
 

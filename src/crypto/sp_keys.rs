@@ -98,11 +98,35 @@ impl SpKeyRing {
         }
     }
 
-    /// The key-encryption key of this instance (environment, else `certs/kek`).
-    pub async fn kek(&self) -> Result<&Kek, CryptoError> {
+    /// The key-encryption key of this instance (environment, else `certs/kek`), checked against
+    /// the database: when SP keys are stored there, this KEK must be the one that sealed them.
+    /// A missing `certs/kek` is generated only for a deployment that has no sealed keys yet, so
+    /// an admin command run without the KEK cannot seal a new configuration's key under a stray
+    /// key of its own (which no instance could then open). `serve` calls this at start, so an
+    /// instance with the wrong key never starts serving.
+    pub async fn kek(&self, store: &Store) -> Result<&Kek, CryptoError> {
         self.kek
             .get_or_try_init(|| async {
-                Kek::load(std::env::var(KEK_ENV).ok().as_deref(), &self.dir.certs().join("kek"))
+                let stored = store.sp_key_kek_ids().await.map_err(store_err)?;
+                let env = std::env::var(KEK_ENV).ok();
+                let file = self.dir.certs().join("kek");
+                let kek = Kek::load_or_create(env.as_deref(), &file, stored.is_empty()).map_err(|e| match e {
+                    CryptoError::Kek(m) if !stored.is_empty() => CryptoError::Kek(format!(
+                        "{m}; the database holds SP keys sealed with key-encryption key {}: give this process \
+                         the same key ({KEK_ENV}, or certs/kek copied from an instance)",
+                        stored.join(", ")
+                    )),
+                    other => other,
+                })?;
+                if !stored.is_empty() && !stored.contains(&kek.id()) {
+                    return Err(CryptoError::Kek(format!(
+                        "this process's key-encryption key is {}, but the database's SP keys are sealed with {}: \
+                         give every instance and admin command the same key ({KEK_ENV}, or the same certs/kek)",
+                        kek.id(),
+                        stored.join(", ")
+                    )));
+                }
+                Ok(kek)
             })
             .await
     }
@@ -116,7 +140,7 @@ impl SpKeyRing {
         if let Some(k) = cached() {
             return Ok(k);
         }
-        let kek = self.kek().await?;
+        let kek = self.kek(store).await?;
         let stored = match store.get_sp_key(sso_id).await.map_err(store_err)? {
             Some(stored) => stored,
             None => {
@@ -149,12 +173,19 @@ impl SpKeyRing {
             }
         };
         let pem = kek.open(&stored.key_sealed, &aad(sso_id)).map_err(|_| {
-            CryptoError::Kek(format!(
-                "the SP key of configuration {sso_id} was sealed with key-encryption key {} but this instance has {}: \
-                 give every instance that shares the database the same {KEK_ENV} (or certs/kek)",
-                stored.kek_id,
-                kek.id()
-            ))
+            CryptoError::Kek(if stored.kek_id == kek.id() {
+                format!(
+                    "the sealed SP key of configuration {sso_id} does not open with the key that sealed it: \
+                     the stored row was altered or copied from another configuration; restore it from a backup"
+                )
+            } else {
+                format!(
+                    "the SP key of configuration {sso_id} was sealed with key-encryption key {} but this instance \
+                     has {}: give every instance that shares the database the same {KEK_ENV} (or certs/kek)",
+                    stored.kek_id,
+                    kek.id()
+                )
+            })
         })?;
         let key = PKey::private_key_from_pem(&pem)?;
         let cert = X509::from_pem(stored.cert_pem.as_bytes())?;

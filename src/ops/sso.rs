@@ -87,6 +87,9 @@ pub struct NewSso<'a> {
 pub async fn create(svc: &Services, actor: &Actor, new: NewSso<'_>, now: i64) -> Result<SsoConfig> {
     let name = display_name(new.name, "configuration")?;
     let domain = domain(new.domain)?;
+    // The SP key pair is sealed under the deployment's key-encryption key: without the right
+    // one, refuse before anything is written.
+    svc.keys.kek(&svc.store).await.map_err(|e| OpsError::Internal(e.to_string()))?;
     if svc.store.get_node(new.node_id).await?.is_none() {
         return Err(OpsError::NotFound(format!("there is no node {}", new.node_id)));
     }

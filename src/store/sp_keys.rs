@@ -22,6 +22,11 @@ impl Store {
             .await?)
     }
 
+    /// The fingerprints of the key-encryption keys the stored SP keys are sealed with.
+    pub async fn sp_key_kek_ids(&self) -> Result<Vec<String>> {
+        Ok(sqlx::query_scalar("SELECT DISTINCT kek_id FROM sp_keys ORDER BY kek_id").fetch_all(&self.pool).await?)
+    }
+
     /// Store a configuration's first key pair unless one is there already (another instance
     /// may have made one a moment ago); the caller reads back whichever won.
     pub async fn insert_sp_key_if_absent(&self, k: &StoredSpKey) -> Result<()> {

@@ -404,3 +404,40 @@ fn a_bad_database_url_is_one_clear_line_and_a_failing_exit() {
         assert!(!stderr.contains("not-the-password") && !stderr.contains("secret-pw"), "password shown: {stderr}");
     }
 }
+
+/// Outside review after issue 9: an admin command run without the deployment's key-encryption
+/// key made a KEK of its own and sealed a new configuration's SP key with it (broken on every
+/// instance), and an instance with the wrong KEK started and answered /readyz while every login
+/// through it failed. Both are refused now, with the fingerprint that is needed.
+#[tokio::test]
+async fn a_process_without_the_deployments_key_encryption_key_is_refused() {
+    let (dir_a, stray) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    share_database(stray.path(), dir_a.path());
+    let kek_a = kek();
+    configure(dir_a.path(), &kek_a);
+
+    // An admin command elsewhere, without the KEK: refused, and no stray certs/kek is made.
+    let out = crate::support::spconnect(stray.path())
+        .env_remove("SPCONNECT_KEY_ENCRYPTION_KEY")
+        .args(["sso", "create", "--name", "Oops", "--domain", "oops.example"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "refused: {stderr}");
+    assert!(stderr.contains("sealed with key-encryption key"), "{stderr}");
+    assert!(!stray.path().join("certs/kek").exists(), "no KEK of its own was made");
+    let (ok, list, _) = cli_kek(dir_a.path(), &kek_a, &["--json", "sso", "list"]);
+    assert!(ok);
+    assert!(!list.contains("oops.example"), "nothing was created: {list}");
+
+    // An instance with another KEK does not start.
+    let other = kek();
+    let out = crate::support::spconnect(stray.path())
+        .env("SPCONNECT_KEY_ENCRYPTION_KEY", &other)
+        .args(["serve", "--http", "--listen", "127.0.0.1:0"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "must not start");
+    assert!(stderr.contains("key-encryption key") && !stderr.contains(&other), "{stderr}");
+}
