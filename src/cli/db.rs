@@ -29,6 +29,15 @@ pub async fn run(
             println!("backed up to {} (restore: stop the service and put it in place of spconnect.db)", out.display());
         }
         Command::Db(DbCommand::Copy { to }) => {
+            // SP keys that still exist only as key files of an older data directory are sealed
+            // into the store first, so the copy carries them (else the new deployment would make
+            // new keys and every IdP's pinned certificate would be wrong).
+            let keys = crate::crypto::sp_keys::SpKeyRing::new(dir.clone(), "spconnect");
+            for config in store.list_sso().await.map_err(|e| e.to_string())? {
+                keys.get(&store, config.sso_id)
+                    .await
+                    .map_err(|e| format!("the SP key of configuration {}: {e}", config.sso_id))?;
+            }
             let target = Store::open(Some(&to), &dir.database()).await.map_err(|e| e.to_string())?;
             let report = store.copy_into(&target).await.map_err(|e| e.to_string())?;
             if json {

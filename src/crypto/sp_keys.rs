@@ -146,7 +146,14 @@ impl SpKeyRing {
             None => {
                 let (key, cert) = match load(&self.dir, sso_id) {
                     // A data directory from before keys moved into the database.
-                    Ok(files) => (files.key, files.cert),
+                    Ok(files) => {
+                        tracing::warn!(
+                            sso_id,
+                            file = %self.dir.sp_key(sso_id).display(),
+                            "SP key imported into the database (sealed); once backups are safe, delete the key file"
+                        );
+                        (files.key, files.cert)
+                    }
                     Err(_) => {
                         // RSA key generation takes a while: off the async runtime.
                         let cn = self.common_name.clone();

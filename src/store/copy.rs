@@ -4,6 +4,7 @@
 
 use std::path::Path;
 
+use sqlx::sqlite::SqliteJournalMode;
 use sqlx::{Column, Row};
 
 use super::{Backend, Result, Store, StoreError};
@@ -84,10 +85,52 @@ impl Store {
                 "this deployment uses PostgreSQL: back it up with pg_dump (see docs/operations.md)".into(),
             ));
         }
-        if out.exists() {
-            return Err(StoreError::Conflict(format!("{} exists; choose a new file", out.display())));
+        // Created here, empty, owner-only and never through a symlink or over an existing file;
+        // VACUUM INTO then fills it (it accepts an empty file).
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .custom_flags(libc::O_NOFOLLOW)
+                .open(out)
+                .map_err(|e| match e.kind() {
+                    std::io::ErrorKind::AlreadyExists => {
+                        StoreError::Conflict(format!("{} exists; choose a new file", out.display()))
+                    }
+                    _ => StoreError::Conflict(format!("cannot create {}: {e}", out.display())),
+                })?;
         }
-        sqlx::query("VACUUM INTO $1").bind(out.display().to_string()).execute(&self.pool).await?;
+        let made = sqlx::query("VACUUM INTO $1").bind(out.display().to_string()).execute(&self.pool).await;
+        if let Err(e) = made {
+            let _ = std::fs::remove_file(out);
+            return Err(e.into());
+        }
+        // Sessions are bearer secrets and worthless after a restore: not in the backup.
+        let cleared = async {
+            let opts = sqlx::sqlite::SqliteConnectOptions::new().filename(out).journal_mode(SqliteJournalMode::Delete);
+            let pool = sqlx::sqlite::SqlitePoolOptions::new().max_connections(1).connect_with(opts).await?;
+            let has_sessions: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'tower_sessions'",
+            )
+            .fetch_one(&pool)
+            .await?;
+            if has_sessions > 0 {
+                sqlx::query("DELETE FROM tower_sessions").execute(&pool).await?;
+                sqlx::query("VACUUM").execute(&pool).await?;
+            }
+            pool.close().await;
+            Ok::<_, sqlx::Error>(())
+        }
+        .await;
+        if let Err(e) = cleared {
+            let _ = std::fs::remove_file(out);
+            return Err(e.into());
+        }
+        for suffix in ["-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", out.display()));
+        }
         Ok(())
     }
 
@@ -105,7 +148,11 @@ impl Store {
                 )));
             }
         }
+        // One read transaction on one connection: every table comes from the same snapshot
+        // (a live service may keep writing; its later writes are simply not in the copy).
+        let mut source = self.pool.begin().await?;
         let mut tx = target.pool.begin().await?;
+        let mut report = Vec::new();
         for table in TABLES {
             // Values are read as the target's column types say (SQLite's own typing is loose).
             let types: std::collections::HashMap<String, String> = sqlx::query_as(
@@ -117,7 +164,7 @@ impl Store {
             .await?
             .into_iter()
             .collect();
-            let rows = sqlx::query(&format!("SELECT * FROM {table}")).fetch_all(&self.pool).await?;
+            let rows = sqlx::query(&format!("SELECT * FROM {table}")).fetch_all(&mut *source).await?;
             for row in &rows {
                 let columns: Vec<&str> = row.columns().iter().map(|c| c.name()).collect();
                 let marks: Vec<String> = (1..=columns.len()).map(|i| format!("${i}")).collect();
@@ -154,33 +201,26 @@ impl Store {
                 }
                 q.execute(&mut *tx).await?;
             }
-        }
-        if target.backend == Backend::Postgres {
-            for (table, column) in IDENTITIES {
-                sqlx::query(&format!(
-                    "SELECT 1 FROM (SELECT setval(pg_get_serial_sequence('{table}', '{column}'), \
-                     GREATEST((SELECT MAX({column}) FROM {table}), 1))) AS s"
-                ))
-                .execute(&mut *tx)
-                .await?;
-            }
-        }
-        tx.commit().await?;
-        let mut report = Vec::new();
-        for table in TABLES {
-            let count = |store: &Store| {
-                let sql = format!("SELECT COUNT(*) FROM {table}");
-                let pool = store.pool.clone();
-                async move { sqlx::query_scalar::<_, i64>(&sql).fetch_one(&pool).await }
-            };
-            report.push(CopiedTable { table, source_rows: count(self).await?, target_rows: count(target).await? });
+            // Checked before anything is committed: a mismatch leaves the target empty.
+            let copied: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table}")).fetch_one(&mut *tx).await?;
+            report.push(CopiedTable { table, source_rows: rows.len() as i64, target_rows: copied });
         }
         if let Some(t) = report.iter().find(|t| t.source_rows != t.target_rows) {
             return Err(StoreError::Conflict(format!(
-                "copied, but {} has {} rows in the source and {} in the target",
+                "nothing copied: {} has {} rows in the source but {} in the target",
                 t.table, t.source_rows, t.target_rows
             )));
         }
+        for (table, column) in IDENTITIES {
+            sqlx::query(&format!(
+                "SELECT 1 FROM (SELECT setval(pg_get_serial_sequence('{table}', '{column}'), \
+                 GREATEST((SELECT MAX({column}) FROM {table}), 1))) AS s"
+            ))
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        source.rollback().await?;
         Ok(report)
     }
 }

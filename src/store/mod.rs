@@ -325,15 +325,40 @@ fn pool_options() -> PoolOptions<Any> {
     AnyPoolOptions::new().acquire_timeout(Duration::from_secs(5))
 }
 
-/// A database URL as it may be shown: without its password.
+/// A database URL as it may be shown: the password masked, and no query string (libpq-style
+/// URLs may carry `?password=…` or `sslpassword=…` there).
 pub fn redact_url(url: &str) -> String {
     match url::Url::parse(url) {
-        Ok(mut u) if u.password().is_some() => {
-            let _ = u.set_password(Some("***"));
-            u.to_string()
+        Ok(mut u) => {
+            if u.password().is_some() {
+                let _ = u.set_password(Some("***"));
+            }
+            let had_query = u.query().is_some();
+            u.set_query(None);
+            if had_query {
+                format!("{u}?…")
+            } else {
+                u.to_string()
+            }
         }
-        Ok(u) => u.to_string(),
         Err(_) => "(unparseable URL)".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn redacted_urls_show_no_password_anywhere() {
+        for (url, shown) in [
+            ("postgres://u:secret@db/x", "postgres://u:***@db/x"),
+            ("postgres://u@db/x?password=secret", "postgres://u@db/x?…"),
+            ("postgres://u@db/x?sslmode=require&sslpassword=secret", "postgres://u@db/x?…"),
+            ("postgres://db/x", "postgres://db/x"),
+            ("not a url secret", "(unparseable URL)"),
+        ] {
+            assert_eq!(super::redact_url(url), shown);
+            assert!(!super::redact_url(url).contains("secret"));
+        }
     }
 }
 

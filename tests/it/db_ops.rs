@@ -29,12 +29,23 @@ async fn a_backup_of_a_live_store_holds_what_was_committed() {
         Backend::Sqlite => {
             assert!(ok, "{err}");
             assert!(stdout.contains("backed up"), "{stdout}");
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&out).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600, "user data and sealed keys: owner only");
+            assert!(app.counts().await.sessions > 0, "the live store has a session");
             let copy = spconnect::store::Store::open_sqlite(&out).await.unwrap();
+            assert_eq!(copy.counts().await.unwrap().sessions, 0, "sessions (bearer secrets) are not backed up");
             assert_eq!(copy.find_user_by_email(ALICE).await.unwrap().unwrap().email, ALICE);
             assert_eq!(copy.get_sso(app.sso_id()).await.unwrap().unwrap().domain, "example.com");
-            // Never overwrites.
+            // Never overwrites, never follows a symlink.
             let (ok, _, err) = cli(app.data_dir(), &["backup", "--out", out.to_str().unwrap()]);
             assert!(!ok && err.contains("exists"), "{err}");
+            let link = app.data_dir().join("link.db");
+            let target = app.data_dir().join("elsewhere.db");
+            std::os::unix::fs::symlink(&target, &link).unwrap();
+            let (ok, _, err) = cli(app.data_dir(), &["backup", "--out", link.to_str().unwrap()]);
+            assert!(!ok, "a dangling symlink is not followed: {err}");
+            assert!(!target.exists());
         }
         Backend::Postgres => {
             assert!(!ok && err.contains("pg_dump"), "PostgreSQL is backed up with its own tools: {err}");
@@ -91,6 +102,26 @@ async fn db_copy_moves_a_sqlite_deployment_into_postgresql() {
     let md_before = metadata(base.clone()).await;
     old.stop();
 
+    // A second configuration whose SP key exists only as key files, as an older data directory
+    // kept them: `db copy` must seal it into the copy, not leave it behind.
+    let out = on_sqlite(&["--json", "sso", "create", "--name", "Legacy", "--domain", "legacy.example"]);
+    let legacy: i64 = serde_json::from_str::<Value>(&out).unwrap()["sso_id"].as_i64().unwrap();
+    let pool = sqlx::SqlitePool::connect(&sqlite).await.unwrap();
+    sqlx::query("DELETE FROM sp_keys WHERE sso_id = ?").bind(legacy).execute(&pool).await.unwrap();
+    pool.close().await;
+    let (key_file, cert_file) =
+        (dir.path().join(format!("certs/sp-{legacy}.key")), dir.path().join(format!("certs/sp-{legacy}.crt")));
+    let made = std::process::Command::new("openssl")
+        .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "30", "-subj", "/CN=legacy", "-keyout"])
+        .arg(&key_file)
+        .arg("-out")
+        .arg(&cert_file)
+        .output()
+        .unwrap();
+    assert!(made.status.success());
+    let legacy_cert: String =
+        std::fs::read_to_string(&cert_file).unwrap().lines().filter(|l| !l.starts_with("-----")).collect();
+
     let admin = crate::support::postgres::admin_url();
     let name = format!("t_{}", uuid::Uuid::new_v4().simple());
     crate::support::postgres::psql(&admin, &format!("CREATE DATABASE {name}"));
@@ -98,8 +129,8 @@ async fn db_copy_moves_a_sqlite_deployment_into_postgresql() {
     let report: Vec<Value> = serde_json::from_str(&on_sqlite(&["--json", "db", "copy", "--to", &target])).unwrap();
     let rows = |table: &str| report.iter().find(|t| t["table"] == table).unwrap()["target_rows"].as_i64().unwrap();
     assert_eq!(rows("users"), 1);
-    assert_eq!(rows("sso_configs"), 1);
-    assert_eq!(rows("sp_keys"), 1);
+    assert_eq!(rows("sso_configs"), 2);
+    assert_eq!(rows("sp_keys"), 2, "the file-only key was sealed into the copy");
     assert!(report.iter().all(|t| t["source_rows"] == t["target_rows"]), "{report:?}");
     // Into a database that is no longer empty: refused.
     let mut again = crate::support::spconnect(dir.path());
@@ -108,6 +139,9 @@ async fn db_copy_moves_a_sqlite_deployment_into_postgresql() {
 
     let (_new, base) = serve_http_with(dir.path(), &["--database-url", &target, "--public-url", public], &[]);
     assert_eq!(metadata(base.clone()).await, md_before, "same SP key and metadata after the move");
+    let legacy_md =
+        reqwest::get(format!("{base}/api/rest/sso/saml/{legacy}/metadata")).await.unwrap().text().await.unwrap();
+    assert!(legacy_md.contains(&legacy_cert), "the file-only SP key moved too");
     let scim = reqwest::Client::new()
         .get(format!("{base}/api/rest/scim/v2/1/Users"))
         .bearer_auth(&token)
