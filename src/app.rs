@@ -93,11 +93,13 @@ pub async fn serve_with(
             let _ = task.await;
         }
     };
-    if tokio::time::timeout(grace, finished).await.is_err() {
+    // The main listener already had `grace`; what is left gets a short, fixed bound so the whole
+    // shutdown stays within grace + 4 s (a slow client of the metrics listener cannot stretch it).
+    if tokio::time::timeout(Duration::from_secs(2), finished).await.is_err() {
         tracing::warn!("background tasks still busy after the shutdown grace period; leaving them");
     }
     // Waits for connections still checked out; bounded in case a task left above holds one.
-    if tokio::time::timeout(Duration::from_secs(5), store.close()).await.is_err() {
+    if tokio::time::timeout(Duration::from_secs(2), store.close()).await.is_err() {
         tracing::warn!("database connections still in use at exit");
     }
     served

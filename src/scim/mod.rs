@@ -88,6 +88,7 @@ impl ScimError {
             ScimError::MethodNotAllowed => "METHOD_NOT_ALLOWED",
             ScimError::NotImplemented(_) => "NOT_IMPLEMENTED",
             ScimError::SeatLimit(_) => "SEAT_LIMIT",
+            ScimError::Store(e) if e.is_unavailable() => "DATABASE_UNAVAILABLE",
             ScimError::Store(_) => "INTERNAL_ERROR",
             other => other.scim_type().unwrap_or("INVALID"),
         }

@@ -32,6 +32,23 @@ pub enum WebError {
     Internal {
         request_id: String,
     },
+    /// The database did not answer: a temporary condition, said as such.
+    Unavailable {
+        request_id: String,
+    },
+}
+
+impl WebError {
+    /// A store failure as the browser should see it: "try again" while the database is down,
+    /// else an internal error.
+    pub fn from_store(e: &crate::store::StoreError, request_id: &str) -> WebError {
+        let request_id = request_id.to_string();
+        if e.is_unavailable() {
+            WebError::Unavailable { request_id }
+        } else {
+            WebError::Internal { request_id }
+        }
+    }
 }
 
 impl WebError {
@@ -72,6 +89,12 @@ impl WebError {
                 StatusCode::BAD_REQUEST,
                 "LOGIN_CONTINUATION_EXPIRED",
                 "This sign-in has expired or was already used. Start again from your identity provider or the Login URL.".into(),
+                request_id,
+            ),
+            WebError::Unavailable { request_id } => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "DATABASE_UNAVAILABLE",
+                "This service is unavailable for a moment (it cannot reach its database). Try again in a minute.".into(),
                 request_id,
             ),
             WebError::Internal { request_id } => (

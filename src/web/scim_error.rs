@@ -25,6 +25,7 @@ pub fn status_of(err: &ScimError) -> StatusCode {
         ScimError::NotImplemented(_) => StatusCode::NOT_IMPLEMENTED,
         // Keeper answers 428 when the licensed seats are used up.
         ScimError::SeatLimit(_) => StatusCode::PRECONDITION_REQUIRED,
+        ScimError::Store(e) if e.is_unavailable() => StatusCode::SERVICE_UNAVAILABLE,
         ScimError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }

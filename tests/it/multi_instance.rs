@@ -363,6 +363,20 @@ async fn with_the_database_down_logins_get_a_clear_page_and_resume_when_it_is_ba
     let res = post(signed("during@example.com")).await;
     let (status, code) = crate::support::reason_code(res).await;
     assert_eq!((status, code.as_str()), (503, "DATABASE_UNAVAILABLE"));
+    let ready = reqwest::get(format!("{base}/readyz")).await.unwrap();
+    assert_eq!(ready.status(), 503);
+    assert_eq!(ready.json::<Value>().await.unwrap()["reason"], "DATABASE_UNREACHABLE");
+    assert_eq!(reqwest::get(format!("{base}/healthz")).await.unwrap().status(), 200, "alive all the same");
+    let md = reqwest::get(format!("{base}/api/rest/sso/saml/{sso_id}/metadata")).await.unwrap();
+    let (status, code) = crate::support::reason_code(md).await;
+    assert_eq!((status, code.as_str()), (503, "DATABASE_UNAVAILABLE"), "not a 404 while the database is down");
+    let scim = reqwest::Client::new()
+        .get(format!("{base}/api/rest/scim/v2/1/Users"))
+        .bearer_auth("not-a-token")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(scim.status(), 503, "SCIM says unavailable, not 500");
 
     pg.run(&[]);
     // Back without restarting the service (the pool reconnects on the next request).

@@ -24,7 +24,8 @@ pub fn router() -> Router<AppState> {
 async fn metadata_xml(svc: &AppState, raw: &str, request_id: &str) -> Result<(i64, String), WebError> {
     let not_found = || WebError::NotFound { request_id: request_id.to_string() };
     let sso_id = parse_id(raw).ok_or_else(not_found)?;
-    let config = svc.store.get_sso(sso_id).await.ok().flatten().ok_or_else(not_found)?;
+    let config =
+        svc.store.get_sso(sso_id).await.map_err(|e| WebError::from_store(&e, request_id))?.ok_or_else(not_found)?;
     let xml = svc.sp_metadata(&config).await.map_err(|e| {
         tracing::error!(%request_id, error = %e, "SP metadata unavailable");
         WebError::Internal { request_id: request_id.to_string() }
@@ -59,7 +60,7 @@ async fn cert_download(
 ) -> Result<Response, WebError> {
     let not_found = || WebError::NotFound { request_id: rid.clone() };
     let sso_id = parse_id(&raw).ok_or_else(not_found)?;
-    svc.store.get_sso(sso_id).await.ok().flatten().ok_or_else(not_found)?;
+    svc.store.get_sso(sso_id).await.map_err(|e| WebError::from_store(&e, &rid))?.ok_or_else(not_found)?;
     let keys = svc.sp_keys(sso_id).await.map_err(|_| WebError::Internal { request_id: rid.clone() })?;
     let disposition = format!("attachment; filename=\"spconnect-{sso_id}-sp.crt\"");
     Ok((
