@@ -85,6 +85,8 @@ pub struct Settings {
     pub limits: ConnectionLimits,
     /// Whether the main listener answers `/metrics` (to loopback clients); off when metrics
     /// have their own listener (`serve --metrics-listen`).
+    /// Reverse proxies whose `X-Forwarded-For` names the client (see `web::client_addr`).
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     pub metrics_on_main_listener: bool,
 }
 
@@ -138,6 +140,7 @@ impl Settings {
             continue_ttl_secs: 120,
             limits: ConnectionLimits::default(),
             metrics_on_main_listener: true,
+            trusted_proxies: Vec::new(),
         }
     }
 }

@@ -43,6 +43,10 @@ pub struct OperationArgs {
     /// the main listener answers /metrics to loopback clients only (see docs/operations.md).
     #[arg(long, env = "SPCONNECT_METRICS_LISTEN")]
     pub metrics_listen: Option<String>,
+    /// Reverse proxies (addresses or networks, comma-separated) whose X-Forwarded-For names the
+    /// client. Without it the TCP peer is the client (behind a proxy: the proxy, for everyone).
+    #[arg(long = "trusted-proxy", env = "SPCONNECT_TRUSTED_PROXIES", value_delimiter = ',')]
+    pub trusted_proxy: Vec<String>,
     /// Seconds requests in flight may take to finish after SIGTERM or SIGINT.
     #[arg(long, env = "SPCONNECT_SHUTDOWN_GRACE_SECS", default_value_t = 10)]
     pub shutdown_grace_secs: u64,
@@ -95,6 +99,7 @@ pub struct OperationArgs {
 #[serde(deny_unknown_fields)]
 struct FileSettings {
     data_dir: Option<PathBuf>,
+    trusted_proxy: Option<Vec<String>>,
     database_url: Option<String>,
     listen: Option<String>,
     public_url: Option<String>,
@@ -157,6 +162,7 @@ pub struct Effective {
     pub smtp_url: Option<String>,
     pub smtp_from: String,
     pub metrics_listen: Option<String>,
+    pub trusted_proxy: Vec<String>,
     pub shutdown_grace_secs: u64,
     pub log_format: LogFormat,
     pub log_filter: String,
@@ -281,6 +287,7 @@ fn resolve_serve(r: &mut Resolver<'_>, args: &ServeArgs, f: FileSettings, data_d
         smtp_url: r.pick_opt("smtp_url", args.smtp_url.clone(), f.smtp_url),
         smtp_from: r.pick("smtp_from", args.smtp_from.clone(), f.smtp_from),
         metrics_listen: r.pick_opt("metrics_listen", o.metrics_listen.clone(), f.metrics_listen),
+        trusted_proxy: r.pick("trusted_proxy", o.trusted_proxy.clone(), f.trusted_proxy),
         shutdown_grace_secs: r.pick("shutdown_grace_secs", o.shutdown_grace_secs, f.shutdown_grace_secs),
         log_format: r.pick("log_format", o.log_format, f.log_format),
         log_filter: r.pick("log_filter", o.log_filter.clone(), f.log_filter),
@@ -309,6 +316,7 @@ impl Effective {
         if self.tls_cert.is_some() != self.tls_key.is_some() {
             return Err("tls_cert and tls_key go together: set both or neither".into());
         }
+        crate::web::client_addr::parse_trusted(&self.trusted_proxy)?;
         if self.shutdown_grace_secs > 3600 {
             return Err(format!("shutdown_grace_secs = {} is more than an hour", self.shutdown_grace_secs));
         }
@@ -335,6 +343,8 @@ impl Effective {
 
     /// Put the limits into the service's settings (unset ones keep their built-in values).
     pub fn apply(&self, s: &mut Settings) {
+        // Checked in `check` when the settings were resolved.
+        s.trusted_proxies = crate::web::client_addr::parse_trusted(&self.trusted_proxy).unwrap_or_default();
         let l = &self.limits;
         let secs = std::time::Duration::from_secs;
         set(&mut s.session_absolute_secs, l.session_absolute_secs);
@@ -374,6 +384,14 @@ impl Effective {
                 self.metrics_listen
                     .clone()
                     .unwrap_or_else(|| "(none: /metrics on the main listener, loopback only)".into()),
+            ),
+            (
+                "trusted_proxy",
+                if self.trusted_proxy.is_empty() {
+                    "(none: the TCP peer is the client)".into()
+                } else {
+                    self.trusted_proxy.join(", ")
+                },
             ),
             ("shutdown_grace_secs", self.shutdown_grace_secs.to_string()),
             ("log_format", format!("{:?}", self.log_format).to_lowercase()),

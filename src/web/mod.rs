@@ -3,6 +3,7 @@
 
 pub mod admin_pages;
 pub mod admin_session;
+pub mod client_addr;
 pub mod conn_limit;
 pub mod cookies;
 pub mod demo_idp;

@@ -376,3 +376,31 @@ async fn json_log_lines_carry_the_request_id_of_the_response() {
     assert_eq!(refused["reason"], "SSO_NOT_FOUND", "{refused}");
     assert_eq!(refused["level"], "WARN");
 }
+
+/// Behind a reverse proxy: the client address recorded (and used for the per-address bounds) is
+/// the one a trusted proxy reports in X-Forwarded-For; from anyone else the header is ignored.
+#[tokio::test]
+async fn x_forwarded_for_is_believed_from_trusted_proxies_only() {
+    for (trusted, expected) in [(true, "203.0.113.7"), (false, "127.0.0.1")] {
+        let app = TestApp::spawn_custom("jumpcloud.xml", None, |s| {
+            if trusted {
+                s.trusted_proxies = spconnect::web::client_addr::parse_trusted(&["127.0.0.1".into()]).unwrap();
+            }
+        })
+        .await;
+        let forged = app.spec("alice@example.com");
+        let mut forged_xml = forged.signed_b64(&app.idp_key);
+        forged_xml.insert(10, 'A'); // a broken signature: refused and recorded
+        let res = app
+            .client
+            .post(app.acs())
+            .header("x-forwarded-for", "6.6.6.6, 203.0.113.7")
+            .form(&[("SAMLResponse", forged_xml.as_str())])
+            .send()
+            .await
+            .unwrap();
+        assert!(res.status().is_client_error());
+        let events = app.svc.store.list_login_events(true, 10).await.unwrap();
+        assert_eq!(events[0].client_addr.as_deref(), Some(expected), "trusted={trusted}");
+    }
+}

@@ -3,10 +3,8 @@
 //! The IdP's POST is cross-site: the only cookie it can carry is the browser binding
 //! (`SameSite=None`), which a solicited response must present (login CSRF).
 
-use std::net::SocketAddr;
-
 use axum::body::Bytes;
-use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, State};
+use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::post;
@@ -20,6 +18,7 @@ use crate::login::finish::{self, Attempt};
 use crate::login::LoginError;
 use crate::saml::xml::MAX_ENCODED_LEN;
 use crate::saml::Rejection;
+use crate::web::client_addr::ClientAddr;
 use crate::web::cookies;
 use crate::web::error::WebError;
 use crate::web::request_id::RequestId;
@@ -45,7 +44,7 @@ struct AcsForm {
 async fn acs(
     State(svc): State<AppState>,
     Extension(RequestId(request_id)): Extension<RequestId>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientAddr(client_ip): ClientAddr,
     session: Session,
     headers: HeaderMap,
     Path(raw): Path<String>,
@@ -75,7 +74,7 @@ async fn acs(
         sso_id,
         saml_response: form.saml_response.unwrap_or_default(),
         relay_state: form.relay_state.filter(|r| r.len() <= 1024),
-        client_addr: Some(peer.ip().to_string()),
+        client_addr: Some(client_ip.to_string()),
         request_id: request_id.clone(),
         browser_binding: cookies::get(
             &headers,

@@ -1,8 +1,8 @@
 //! GET /api/rest/sso/ext_login/{sso_id}: the Login URL admins paste into the IdP.
 
-use std::net::SocketAddr;
+use axum::extract::{Path, Query, State};
 
-use axum::extract::{ConnectInfo, Path, Query, State};
+use crate::web::client_addr::ClientAddr;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
@@ -34,7 +34,7 @@ struct LoginQuery {
 async fn ext_login(
     State(svc): State<AppState>,
     Extension(RequestId(request_id)): Extension<RequestId>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientAddr(client_ip): ClientAddr,
     headers: HeaderMap,
     Path(raw): Path<String>,
     Query(q): Query<LoginQuery>,
@@ -50,7 +50,7 @@ async fn ext_login(
         Some(t) if svc.store.binding_in_use(&binding::hash(&t)).await.unwrap_or(false) => t,
         _ => binding::new_token(),
     };
-    let client = peer.ip().to_string();
+    let client = client_ip.to_string();
     let who = Starter { browser_binding: &token, client_addr: &client };
     match login::start::start(&svc, sso_id, q.target.as_deref(), who, chrono::Utc::now()).await {
         // 302 as the Redirect binding expects (saml-bindings §3.4.4).

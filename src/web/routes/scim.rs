@@ -117,7 +117,10 @@ impl FromRequestParts<AppState> for ScimCtx {
 
     async fn from_request_parts(parts: &mut Parts, svc: &AppState) -> Result<Self, Self::Rejection> {
         let request_id = parts.extensions.get::<RequestId>().map(|r| r.0.clone()).unwrap_or_default();
-        let client_ip = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
+        let client_ip = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| crate::web::client_addr::client_ip(c.0.ip(), &parts.headers, &svc.settings.trusted_proxies));
         let client_addr = client_ip.map(|ip| ip.to_string());
         let throttle = parts.extensions.get::<Arc<TokenThrottle>>().cloned();
         // Too many refused tokens from this address: answer before looking at the token, the

@@ -1,8 +1,8 @@
 //! GET/POST /admin/login and POST /admin/logout.
 
-use std::net::SocketAddr;
+use axum::extract::State;
 
-use axum::extract::{ConnectInfo, State};
+use crate::web::client_addr::ClientAddr;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::get;
@@ -56,13 +56,13 @@ const DEVICE_COOKIE_DAYS: i64 = 180;
 
 async fn submit(
     State(svc): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientAddr(client_ip): ClientAddr,
     headers: HeaderMap,
     session: Session,
     Form(form): Form<SignInForm>,
 ) -> Response {
     let email: String = form.email.trim().chars().take(254).collect();
-    let client = peer.ip().to_string();
+    let client = client_ip.to_string();
     let refuse = |status: StatusCode, message: &str, csrf: &str| {
         (status, Html(render(&SignInPage { csrf, message, email: &email }))).into_response()
     };
