@@ -114,6 +114,9 @@ pub async fn evaluate(
     evaluate_config(svc, config, saml_response, now).await
 }
 
+/// Encoded responses up to this size are verified on the async worker (see `evaluate_config`).
+const VERIFY_INLINE_MAX: usize = 24 * 1024;
+
 /// `evaluate` with the configuration already read.
 async fn evaluate_config(
     svc: &Services,
@@ -137,9 +140,7 @@ async fn evaluate_config(
     );
     let (encrypted_requires_signed_response, encrypted_gcm_only) =
         (config.encrypted_requires_signed_response, config.encrypted_gcm_only);
-    let encoded = saml_response.to_string();
-    // Parsing, canonicalisation and RSA are synchronous and CPU-bound: keep them off the async workers.
-    let verified = tokio::task::spawn_blocking(move || {
+    let verify = move |encoded: &str| {
         let exp = Expectations {
             sp_entity_id: &urls.entity_id,
             acs_url: &urls.acs,
@@ -153,10 +154,20 @@ async fn evaluate_config(
                 gcm_only: encrypted_gcm_only,
             },
         };
-        response::verify(&encoded, &exp, &keys.key, now)
-    })
-    .await
-    .map_err(|e| LoginError::Internal(e.to_string()))??;
+        response::verify(encoded, &exp, &keys.key, now)
+    };
+    // Parsing, canonicalisation and RSA are synchronous and CPU-bound. A response of ordinary
+    // size is verified in well under a millisecond (~50 µs signed, ~350 µs encrypted), less than
+    // the two thread hand-overs of `spawn_blocking` cost on a busy core; a large one (up to
+    // `MAX_ENCODED_LEN`) is kept off the async workers.
+    let verified = if saml_response.len() <= VERIFY_INLINE_MAX {
+        verify(saml_response)?
+    } else {
+        let encoded = saml_response.to_string();
+        tokio::task::spawn_blocking(move || verify(&encoded))
+            .await
+            .map_err(|e| LoginError::Internal(e.to_string()))??
+    };
 
     if svc.store.is_assertion_used(sso_id, &verified.assertion.id).await? {
         return Err(Rejection::Replayed(clip(&verified.assertion.id)).into());

@@ -223,12 +223,17 @@ impl Store {
         // also creates the file and switches it to WAL, which is a property of the file.
         let session_pool = sqlx::sqlite::SqlitePoolOptions::new()
             .max_connections(4)
+            .test_before_acquire(false)
             .connect_with(opts)
             .await
             .map_err(|e| StoreError::Connect(format!("cannot open the SQLite database {}: {e}", path.display())))?;
         let url = format!("sqlite://{}", path.display());
+        // No ping before each use: a SQLite connection is a file handle in this process that
+        // cannot go stale between uses, and sqlx's ping is a round trip to the connection's
+        // worker thread on every acquire.
         let pool = pool_options()
             .max_connections(8)
+            .test_before_acquire(false)
             .after_connect(|conn, _| {
                 Box::pin(async move {
                     conn.execute("PRAGMA busy_timeout = 10000; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON")
