@@ -169,7 +169,16 @@ async fn evaluate_config(
             .map_err(|e| LoginError::Internal(e.to_string()))??
     };
 
-    if svc.store.is_assertion_used(sso_id, &verified.assertion.id).await? {
+    // The profile is read from the verified assertion (no I/O) before the replay check so that
+    // the user can be looked up in the same round trip; its refusal still comes after the
+    // replay and InResponseTo refusals, as before.
+    let names = AttributeNames { email: &config.attr_email, first: &config.attr_first, last: &config.attr_last };
+    let profile = attributes::profile(&verified.assertion, &names);
+    let (used, existing) = match &profile {
+        Ok(p) => svc.store.assertion_used_and_user(sso_id, &verified.assertion.id, &p.email).await?,
+        Err(_) => (svc.store.is_assertion_used(sso_id, &verified.assertion.id).await?, None),
+    };
+    if used {
         return Err(Rejection::Replayed(clip(&verified.assertion.id)).into());
     }
     let mut target = None;
@@ -189,9 +198,7 @@ async fn evaluate_config(
         target = Some(pending.target);
         request_binding = pending.browser_binding;
     }
-    let names = AttributeNames { email: &config.attr_email, first: &config.attr_first, last: &config.attr_last };
-    let profile = attributes::profile(&verified.assertion, &names)?;
-    let existing = svc.store.find_user_by_email(&profile.email).await?;
+    let profile = profile?;
     let in_scope = match &existing {
         Some(u) => node_within(svc, u.node_id, config.node_id).await?,
         None => true,

@@ -215,6 +215,30 @@ impl Store {
         Ok(n > 0)
     }
 
+    /// `is_assertion_used` and `find_user_by_email` in one round trip (a login's evaluation).
+    pub async fn assertion_used_and_user(
+        &self,
+        sso_id: i64,
+        assertion_id: &str,
+        email: &str,
+    ) -> Result<(bool, Option<User>)> {
+        let row = sqlx::query(&format!(
+            "SELECT (SELECT COUNT(*) FROM used_assertions WHERE sso_id = $1 AND assertion_id = $2) AS used_count, \
+             {USER_COLUMNS} FROM (SELECT 1 AS one) AS one LEFT JOIN users ON users.email = $3"
+        ))
+        .bind(sso_id)
+        .bind(assertion_id)
+        .bind(super::email_key(email))
+        .fetch_one(&self.pool)
+        .await?;
+        let used = row.try_get::<i64, _>("used_count")? > 0;
+        let user = match row.try_get::<Option<i64>, _>("user_id")? {
+            Some(_) => Some(User::from(<UserRow as sqlx::FromRow<'_, sqlx::any::AnyRow>>::from_row(&row)?)),
+            None => None,
+        };
+        Ok((used, user))
+    }
+
     /// Mark the assertion used, consume the request, create or update the user, record the
     /// login and (unsolicited logins) park its continuation — all or nothing, in one transaction
     /// that also returns the user as written. The assertion-ID insert comes first: it takes
