@@ -13,8 +13,11 @@ CONNS=${CONNS:-16}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT"
 command -v wrk >/dev/null || { echo "needs wrk (apt-get install wrk)" >&2; exit 1; }
-cargo build --release --locked --bin spconnect >&2
-BIN=$ROOT/target/release/spconnect
+# BIN=path runs another build (e.g. main's, for a before/after figure).
+if [ -z "${BIN:-}" ]; then
+  cargo build --release --locked --bin spconnect >&2
+  BIN=$ROOT/target/release/spconnect
+fi
 WORK=$(mktemp -d /tmp/spconnect-scim-load.XXXXXX)
 SERVER=""
 cleanup() { [ -n "$SERVER" ] && kill "$SERVER" 2>/dev/null; wait 2>/dev/null; rm -rf "$WORK"; }
