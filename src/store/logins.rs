@@ -2,6 +2,7 @@
 
 use sqlx::Row;
 
+use super::users::{UserRow, USER_COLUMNS};
 use super::{Result, Store, StoreError, User, UserStatus, WriteLock};
 
 #[derive(Debug, Clone)]
@@ -60,6 +61,18 @@ pub struct LoginCommit {
     pub http_request_id: String,
     pub client_addr: Option<String>,
     pub issuer: String,
+    /// An unsolicited login's continuation, parked in the same transaction (see
+    /// `web::routes::continue_login`); its user is the one this login commits.
+    pub continuation: Option<NewContinuation>,
+}
+
+/// The continuation of an unsolicited login, keyed by the hash of its cookie's token.
+#[derive(Debug, Clone)]
+pub struct NewContinuation {
+    pub token_hash: String,
+    pub session_index: Option<String>,
+    pub target: String,
+    pub expires_at: i64,
 }
 
 #[derive(Debug, Clone)]
@@ -154,23 +167,6 @@ impl Store {
             .await?)
     }
 
-    pub async fn put_pending_login(&self, token_hash: &str, p: &PendingLogin) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO pending_logins (token_hash, user_id, sso_id, auth_at, session_index, target, expires_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
-        .bind(token_hash)
-        .bind(p.user_id)
-        .bind(p.sso_id)
-        .bind(p.auth_at)
-        .bind(&p.session_index)
-        .bind(&p.target)
-        .bind(p.expires_at)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
-    }
-
     /// The pending login for this continuation token, if unexpired; `take` also deletes it, so a
     /// continuation is used once.
     pub async fn pending_login(&self, token_hash: &str, now: i64, take: bool) -> Result<Option<PendingLogin>> {
@@ -219,12 +215,37 @@ impl Store {
         Ok(n > 0)
     }
 
-    /// Mark the assertion used, consume the request, create or update the user and record the
-    /// login — all or nothing. The assertion-ID insert comes first: it takes SQLite's write lock
-    /// at once (no read-then-upgrade deadlock) and its primary key is what makes 50 concurrent
-    /// posts of one response succeed exactly once.
+    /// `is_assertion_used` and `find_user_by_email` in one round trip (a login's evaluation).
+    pub async fn assertion_used_and_user(
+        &self,
+        sso_id: i64,
+        assertion_id: &str,
+        email: &str,
+    ) -> Result<(bool, Option<User>)> {
+        let row = sqlx::query(&format!(
+            "SELECT (SELECT COUNT(*) FROM used_assertions WHERE sso_id = $1 AND assertion_id = $2) AS used_count, \
+             {USER_COLUMNS} FROM (SELECT 1 AS one) AS one LEFT JOIN users ON users.email = $3"
+        ))
+        .bind(sso_id)
+        .bind(assertion_id)
+        .bind(super::email_key(email))
+        .fetch_one(&self.pool)
+        .await?;
+        let used = row.try_get::<i64, _>("used_count")? > 0;
+        let user = match row.try_get::<Option<i64>, _>("user_id")? {
+            Some(_) => Some(User::from(<UserRow as sqlx::FromRow<'_, sqlx::any::AnyRow>>::from_row(&row)?)),
+            None => None,
+        };
+        Ok((used, user))
+    }
+
+    /// Mark the assertion used, consume the request, create or update the user, record the
+    /// login and (unsolicited logins) park its continuation — all or nothing, in one transaction
+    /// that also returns the user as written. The assertion-ID insert comes first: it takes
+    /// SQLite's write lock at once (no read-then-upgrade deadlock) and its primary key is what
+    /// makes 50 concurrent posts of one response succeed exactly once.
     pub async fn commit_login(&self, c: &LoginCommit) -> Result<User> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let inserted = sqlx::query(
             "INSERT INTO used_assertions (sso_id, assertion_id, expires_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
         )
@@ -250,63 +271,56 @@ impl Store {
                 return Err(StoreError::RequestAlreadyUsed);
             }
         }
-        // Locked for the rest of the transaction (PostgreSQL): an admin lock or a SCIM
-        // deprovision committed meanwhile is seen here, or waits for this login to commit, and
-        // is never overwritten by the `status = 'active'` below.
-        let lookup = format!("SELECT user_id, status, provisioned_by FROM users WHERE email = $1{}", self.for_update());
-        let existing: Option<(i64, String, String)> =
-            sqlx::query_as(&lookup).bind(super::email_key(&c.email)).fetch_optional(&mut *tx).await?;
-        let (user_id, provisioned_by) = match existing {
-            Some((_, status, _)) if UserStatus::parse(&status) == UserStatus::Locked => {
-                // Locked between validation and commit: refuse, roll back.
-                return Err(StoreError::UserLocked);
-            }
-            Some((user_id, _, provisioned_by)) => {
-                sqlx::query(
+        // JIT (the caller saw no such user): insert first. ON CONFLICT: the user appeared since
+        // (another login or instance created it at this moment), and this login updates it.
+        // The SCIM id is given here (as SCIM creation does), not left to SQLite's AFTER INSERT
+        // trigger, whose change RETURNING would not show.
+        let created: Option<UserRow> = if c.create_if_missing {
+            sqlx::query_as(&format!(
+                "INSERT INTO users (email, first_name, last_name, status, provisioned_by, node_id, created_at, last_login_at, scim_id) \
+                 VALUES ($1, $2, $3, 'active', 'jit', $4, $5, $6, $7) ON CONFLICT (email) DO NOTHING RETURNING {USER_COLUMNS}"
+            ))
+            .bind(super::email_key(&c.email))
+            .bind(c.first_name.clone().unwrap_or_default())
+            .bind(c.last_name.clone().unwrap_or_default())
+            .bind(c.node_id)
+            .bind(c.now)
+            .bind(c.now)
+            .bind(uuid::Uuid::new_v4().to_string())
+            .fetch_optional(&mut *tx)
+            .await?
+        } else {
+            None
+        };
+        let user = match created {
+            Some(row) => User::from(row),
+            None => {
+                // Locked for the rest of the transaction (PostgreSQL): an admin lock or a SCIM
+                // deprovision committed meanwhile is seen here, or waits for this login to commit,
+                // and is never overwritten by the `status = 'active'` below.
+                let lookup = format!("SELECT user_id, status FROM users WHERE email = $1{}", self.for_update());
+                let existing: Option<(i64, String)> =
+                    sqlx::query_as(&lookup).bind(super::email_key(&c.email)).fetch_optional(&mut *tx).await?;
+                let user_id = match existing {
+                    Some((_, status)) if UserStatus::parse(&status) == UserStatus::Locked => {
+                        // Locked between validation and commit: refuse, roll back.
+                        return Err(StoreError::UserLocked);
+                    }
+                    Some((user_id, _)) => user_id,
+                    None => return Err(StoreError::NotFound("user")),
+                };
+                let row: UserRow = sqlx::query_as(&format!(
                     "UPDATE users SET first_name = COALESCE($1, first_name), last_name = COALESCE($2, last_name), \
-                     status = 'active', last_login_at = $3 WHERE user_id = $4",
-                )
+                     status = 'active', last_login_at = $3 WHERE user_id = $4 RETURNING {USER_COLUMNS}"
+                ))
                 .bind(&c.first_name)
                 .bind(&c.last_name)
                 .bind(c.now)
                 .bind(user_id)
-                .execute(&mut *tx)
+                .fetch_one(&mut *tx)
                 .await?;
-                (user_id, provisioned_by)
+                User::from(row)
             }
-            None if c.create_if_missing => {
-                // ON CONFLICT: on PostgreSQL another instance may create the same user at this
-                // moment (two first logins at once); then this login updates that user instead.
-                let id: Option<i64> = sqlx::query_scalar(
-                    "INSERT INTO users (email, first_name, last_name, status, provisioned_by, node_id, created_at, last_login_at) \
-                     VALUES ($1, $2, $3, 'active', 'jit', $4, $5, $6) ON CONFLICT (email) DO NOTHING RETURNING user_id",
-                )
-                .bind(super::email_key(&c.email))
-                .bind(c.first_name.clone().unwrap_or_default())
-                .bind(c.last_name.clone().unwrap_or_default())
-                .bind(c.node_id)
-                .bind(c.now)
-                .bind(c.now)
-                .fetch_optional(&mut *tx)
-                .await?;
-                match id {
-                    Some(id) => (id, "jit".to_string()),
-                    None => {
-                        let (id, status, provisioned_by): (i64, String, String) =
-                            sqlx::query_as(&lookup).bind(super::email_key(&c.email)).fetch_one(&mut *tx).await?;
-                        if UserStatus::parse(&status) == UserStatus::Locked {
-                            return Err(StoreError::UserLocked);
-                        }
-                        sqlx::query("UPDATE users SET status = 'active', last_login_at = $1 WHERE user_id = $2")
-                            .bind(c.now)
-                            .bind(id)
-                            .execute(&mut *tx)
-                            .await?;
-                        (id, provisioned_by)
-                    }
-                }
-            }
-            None => return Err(StoreError::NotFound("user")),
         };
         sqlx::query(
             "INSERT INTO login_events (at, sso_id, user_id, email, outcome, issuer, name_id, client_addr, request_id, provisioned_by) \
@@ -314,20 +328,36 @@ impl Store {
         )
         .bind(c.now)
         .bind(c.sso_id)
-        .bind(user_id)
+        .bind(user.user_id)
         .bind(&c.email)
         .bind(&c.issuer)
         .bind(&c.email)
         .bind(&c.client_addr)
         .bind(&c.http_request_id)
-        .bind(&provisioned_by)
+        .bind(&user.provisioned_by)
         .execute(&mut *tx)
         .await?;
+        if let Some(p) = &c.continuation {
+            sqlx::query(
+                "INSERT INTO pending_logins (token_hash, user_id, sso_id, auth_at, session_index, target, expires_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .bind(&p.token_hash)
+            .bind(user.user_id)
+            .bind(c.sso_id)
+            .bind(c.now)
+            .bind(&p.session_index)
+            .bind(&p.target)
+            .bind(p.expires_at)
+            .execute(&mut *tx)
+            .await?;
+        }
         tx.commit().await?;
-        self.get_user(user_id).await?.ok_or(StoreError::NotFound("user"))
+        Ok(user)
     }
 
     pub async fn record_login_failure(&self, f: &NewFailure) -> Result<()> {
+        let _turn = self.write_turn().await;
         sqlx::query(
             "INSERT INTO login_events (at, sso_id, outcome, reason_code, detail, issuer, name_id, client_addr, request_id) \
              VALUES ($1, $2, 'failure', $3, $4, $5, $6, $7, $8)",
@@ -382,7 +412,7 @@ impl Store {
         reason_code: Option<&str>,
         xml: &str,
     ) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         sqlx::query(
             "INSERT INTO debug_responses (sso_id, at, request_id, outcome, reason_code, xml) VALUES ($1, $2, $3, $4, $5, $6)",
         )

@@ -18,6 +18,7 @@ mod users;
 
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::any::{AnyPoolOptions, AnyRow};
@@ -30,7 +31,7 @@ pub use admin::{AdminAccount, AuditEvent, LoginEventFilter, SignInCounts};
 pub use copy::CopiedTable;
 pub use health::Readiness;
 pub use logins::{
-    DebugResponse, LoginCommit, LoginEvent, NewAuthnRequest, NewFailure, PendingLogin, PendingRequest,
+    DebugResponse, LoginCommit, LoginEvent, NewAuthnRequest, NewContinuation, NewFailure, PendingLogin, PendingRequest,
     DEBUG_RESPONSES_KEPT,
 };
 pub use nodes::Node;
@@ -147,6 +148,45 @@ pub struct Store {
     pool: AnyPool,
     backend: Backend,
     sessions: SessionBackend,
+    /// SQLite only: writers of this process take turns here before they take the database's
+    /// write lock. SQLite lets one writer in at a time and makes the others wait in its busy
+    /// handler, which sleeps (1, 2, 5, 10 … ms) and retries; queueing in-process instead hands
+    /// the lock over the moment it is free. It orders writers, nothing more: the database's own
+    /// locking still decides, so a writer that does not pass here (another process, the session
+    /// store) is as safe as before.
+    write_gate: Option<Arc<tokio::sync::Mutex<()>>>,
+}
+
+/// A write transaction begun through the write gate (see `Store::write_gate`); it holds its
+/// turn until it is committed, rolled back or dropped. Derefs to the connection like sqlx's
+/// `Transaction`, so statements run on `&mut *tx`.
+pub(crate) struct WriteTx {
+    // Field order: the transaction is dropped (its rollback queued) before the turn is released.
+    tx: Transaction<'static, Any>,
+    _turn: Option<tokio::sync::OwnedMutexGuard<()>>,
+}
+
+impl WriteTx {
+    pub(crate) async fn commit(self) -> std::result::Result<(), sqlx::Error> {
+        self.tx.commit().await
+    }
+
+    pub(crate) async fn rollback(self) -> std::result::Result<(), sqlx::Error> {
+        self.tx.rollback().await
+    }
+}
+
+impl std::ops::Deref for WriteTx {
+    type Target = sqlx::AnyConnection;
+    fn deref(&self) -> &Self::Target {
+        &self.tx
+    }
+}
+
+impl std::ops::DerefMut for WriteTx {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.tx
+    }
 }
 
 impl Store {
@@ -183,12 +223,17 @@ impl Store {
         // also creates the file and switches it to WAL, which is a property of the file.
         let session_pool = sqlx::sqlite::SqlitePoolOptions::new()
             .max_connections(4)
+            .test_before_acquire(false)
             .connect_with(opts)
             .await
             .map_err(|e| StoreError::Connect(format!("cannot open the SQLite database {}: {e}", path.display())))?;
         let url = format!("sqlite://{}", path.display());
+        // No ping before each use: a SQLite connection is a file handle in this process that
+        // cannot go stale between uses, and sqlx's ping is a round trip to the connection's
+        // worker thread on every acquire.
         let pool = pool_options()
             .max_connections(8)
+            .test_before_acquire(false)
             .after_connect(|conn, _| {
                 Box::pin(async move {
                     conn.execute("PRAGMA busy_timeout = 10000; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON")
@@ -199,7 +244,12 @@ impl Store {
             .connect(&url)
             .await
             .map_err(|e| StoreError::Connect(format!("cannot open the SQLite database {}: {e}", path.display())))?;
-        let store = Store { pool, backend: Backend::Sqlite, sessions: SessionBackend::sqlite(session_pool) };
+        let store = Store {
+            pool,
+            backend: Backend::Sqlite,
+            sessions: SessionBackend::sqlite(session_pool),
+            write_gate: Some(Arc::new(tokio::sync::Mutex::new(()))),
+        };
         store.migrate().await?;
         Ok(store)
     }
@@ -230,7 +280,12 @@ impl Store {
             .await
             .map_err(connect_err)?;
         let pool = pool_options().max_connections(16).connect(url).await.map_err(connect_err)?;
-        let store = Store { pool, backend: Backend::Postgres, sessions: SessionBackend::postgres(session_pool) };
+        let store = Store {
+            pool,
+            backend: Backend::Postgres,
+            sessions: SessionBackend::postgres(session_pool),
+            write_gate: None,
+        };
         store.migrate().await?;
         Ok(store)
     }
@@ -270,14 +325,31 @@ impl Store {
         }
     }
 
+    /// Wait for this process's turn to write (SQLite; nothing to wait for on PostgreSQL).
+    async fn write_turn(&self) -> Option<tokio::sync::OwnedMutexGuard<()>> {
+        match &self.write_gate {
+            Some(gate) => Some(gate.clone().lock_owned().await),
+            None => None,
+        }
+    }
+
+    /// Begin a transaction that writes (through the write gate on SQLite).
+    async fn begin_write(&self) -> Result<WriteTx> {
+        let turn = self.write_turn().await;
+        Ok(WriteTx { tx: self.pool.begin().await?, _turn: turn })
+    }
+
     /// Begin a transaction in which `lock`'s writers run one at a time (see `WriteLock`).
-    async fn begin_serialized(&self, lock: WriteLock) -> Result<Transaction<'static, Any>> {
+    async fn begin_serialized(&self, lock: WriteLock) -> Result<WriteTx> {
         match self.backend {
-            Backend::Sqlite => Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?),
+            Backend::Sqlite => {
+                let turn = self.write_turn().await;
+                Ok(WriteTx { tx: self.pool.begin_with("BEGIN IMMEDIATE").await?, _turn: turn })
+            }
             Backend::Postgres => {
                 let mut tx = self.pool.begin().await?;
                 sqlx::query("SELECT 1 FROM pg_advisory_xact_lock($1)").bind(lock as i64).execute(&mut *tx).await?;
-                Ok(tx)
+                Ok(WriteTx { tx, _turn: None })
             }
         }
     }

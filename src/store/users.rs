@@ -98,9 +98,17 @@ impl From<UserRow> for User {
     }
 }
 
-pub(super) const SELECT_USER: &str = "SELECT user_id, email, first_name, last_name, status, provisioned_by, node_id, \
-     created_at, last_login_at, COALESCE(scim_id, '') AS scim_id, external_id, display_name, updated_at, \
-     scim_deleted_at FROM users";
+macro_rules! user_columns {
+    () => {
+        "user_id, email, first_name, last_name, status, provisioned_by, node_id, created_at, last_login_at, \
+         COALESCE(scim_id, '') AS scim_id, external_id, display_name, updated_at, scim_deleted_at"
+    };
+}
+
+/// The columns a `UserRow` is read from (after SELECT, or after RETURNING).
+pub(super) const USER_COLUMNS: &str = user_columns!();
+
+pub(super) const SELECT_USER: &str = concat!("SELECT ", user_columns!(), " FROM users");
 
 impl Store {
     pub async fn find_user_by_email(&self, email: &str) -> Result<Option<User>> {

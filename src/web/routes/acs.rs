@@ -87,11 +87,13 @@ async fn acs(
     if !logged_in.solicited {
         // Unsolicited: this POST may come from anyone's page, and the session cookie (Lax) is
         // not sent with it, so we cannot see whose session it would replace. The session is
-        // made on a same-site GET instead, which asks first if another user is signed in.
-        return continue_login::park(&svc, logged_in, now).await.map_err(|e| {
-            tracing::error!(%request_id, error = %e, "unsolicited login could not be parked");
-            WebError::Internal { request_id: request_id.clone() }
-        });
+        // made on a same-site GET instead, which asks first if another user is signed in. The
+        // continuation was parked in the login's own transaction.
+        let Some(token) = logged_in.continuation_token.as_deref() else {
+            tracing::error!(%request_id, "unsolicited login without a continuation");
+            return Err(WebError::Internal { request_id: request_id.clone() });
+        };
+        return Ok(continue_login::park(&svc, token));
     }
     let login = LoginSession {
         user_id: logged_in.user.user_id,

@@ -16,8 +16,6 @@ use axum::{Extension, Form, Router};
 use serde::Deserialize;
 use tower_sessions::Session;
 
-use crate::login::finish::LoggedIn;
-use crate::store::{PendingLogin, StoreError};
 use crate::web::cookies::{self, SameSite};
 use crate::web::error::WebError;
 use crate::web::request_id::RequestId;
@@ -32,21 +30,12 @@ pub fn router() -> Router<AppState> {
     Router::new().route(PATH, get(show).post(decide))
 }
 
-/// Park a committed unsolicited login and send the browser to the continuation.
-pub async fn park(svc: &AppState, logged_in: LoggedIn, now: i64) -> Result<Response, StoreError> {
-    let token = hex::encode(rand::random::<[u8; 16]>());
-    let pending = PendingLogin {
-        user_id: logged_in.user.user_id,
-        sso_id: logged_in.sso_id,
-        auth_at: now,
-        session_index: logged_in.session_index,
-        target: logged_in.target,
-        expires_at: now + svc.settings.continue_ttl_secs,
-    };
-    svc.store.put_pending_login(&crate::login::binding::hash(&token), &pending).await?;
+/// Send the browser of a committed unsolicited login to its continuation, parked with the
+/// login (`login::finish`), with the token in a short-lived cookie.
+pub fn park(svc: &AppState, token: &str) -> Response {
     let mut res = Redirect::to(PATH).into_response();
-    set_cookie(svc, &mut res, &token, svc.settings.continue_ttl_secs);
-    Ok(res)
+    set_cookie(svc, &mut res, token, svc.settings.continue_ttl_secs);
+    res
 }
 
 /// The continuation cookie: `__Host-` over HTTPS (Path=/), else scoped to this path.
