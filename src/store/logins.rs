@@ -3,7 +3,8 @@
 use sqlx::Row;
 
 use super::users::{UserRow, USER_COLUMNS};
-use super::{Result, Store, StoreError, User, UserStatus, WriteLock};
+use super::{Result, Store, StoreError, User, WriteLock};
+use crate::users::lifecycle;
 
 #[derive(Debug, Clone)]
 pub struct PendingRequest {
@@ -298,16 +299,16 @@ impl Store {
                 // Locked for the rest of the transaction (PostgreSQL): an admin lock or a SCIM
                 // deprovision committed meanwhile is seen here, or waits for this login to commit,
                 // and is never overwritten by the `status = 'active'` below.
-                let lookup = format!("SELECT user_id, status FROM users WHERE email = $1{}", self.for_update());
-                let existing: Option<(i64, String)> =
-                    sqlx::query_as(&lookup).bind(super::email_key(&c.email)).fetch_optional(&mut *tx).await?;
-                let user_id = match existing {
-                    Some((_, status)) if UserStatus::parse(&status) == UserStatus::Locked => {
-                        // Locked between validation and commit: refuse, roll back.
-                        return Err(StoreError::UserLocked);
+                let existing = super::users::existing_user(&mut tx, &c.email, self.for_update()).await?;
+                // The rule is lifecycle::on_login's. JIT creation was tried above (and found the
+                // user there, or was not allowed), so it is not asked for again.
+                let user_id = match lifecycle::on_login(existing, false) {
+                    lifecycle::OnLogin::Update { user_id } => user_id,
+                    // Locked between validation and commit: refuse, roll back.
+                    lifecycle::OnLogin::RefuseLocked => return Err(StoreError::UserLocked),
+                    lifecycle::OnLogin::RefuseUnknown | lifecycle::OnLogin::Create => {
+                        return Err(StoreError::NotFound("user"))
                     }
-                    Some((user_id, _)) => user_id,
-                    None => return Err(StoreError::NotFound("user")),
                 };
                 let row: UserRow = sqlx::query_as(&format!(
                     "UPDATE users SET first_name = COALESCE($1, first_name), last_name = COALESCE($2, last_name), \

@@ -3,6 +3,7 @@
 //! team) leaves nothing behind.
 
 use super::teams::add_member;
+use super::users::existing_user;
 use super::users::{UserRow, SELECT_USER};
 use super::{Result, Store, StoreError, User, UserStatus, WriteLock};
 use crate::users::lifecycle;
@@ -115,7 +116,7 @@ impl Store {
         now: i64,
     ) -> Result<Created> {
         let mut tx = self.begin_serialized(WriteLock::Provisioning).await?;
-        let existing = existing_user(&mut tx, &w.email).await?;
+        let existing = existing_user(&mut tx, &w.email, "").await?;
         // The rules (revive, status, seat, invitation) are lifecycle::scim_create's.
         let plan = lifecycle::scim_create(existing, node_id, w.active).map_err(|lifecycle::Taken| taken(&w.email))?;
         let status = plan.status;
@@ -318,30 +319,6 @@ impl Store {
 /// that SCIM cannot be used to learn which (issue 8, item 12).
 fn taken(email: &str) -> StoreError {
     StoreError::Conflict(format!("userName {email} is already in use"))
-}
-
-/// The user holding `email` (live or SCIM-deleted), as the lifecycle rules see it.
-async fn existing_user(tx: &mut sqlx::AnyConnection, email: &str) -> Result<Option<lifecycle::Existing>> {
-    #[derive(sqlx::FromRow)]
-    struct Row {
-        user_id: i64,
-        node_id: i64,
-        status: String,
-        last_login_at: Option<i64>,
-        scim_deleted_at: Option<i64>,
-    }
-    let row: Option<Row> =
-        sqlx::query_as("SELECT user_id, node_id, status, last_login_at, scim_deleted_at FROM users WHERE email = $1")
-            .bind(super::email_key(email))
-            .fetch_optional(&mut *tx)
-            .await?;
-    Ok(row.map(|r| lifecycle::Existing {
-        user_id: r.user_id,
-        node_id: r.node_id,
-        status: UserStatus::parse(&r.status),
-        has_logged_in: r.last_login_at.is_some(),
-        scim_deleted: r.scim_deleted_at.is_some(),
-    }))
 }
 
 /// Refuse when the node's seats are all taken by users that are not locked.

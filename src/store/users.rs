@@ -1,6 +1,7 @@
 //! Users: identified by email (case-insensitive), created by JIT, SCIM or an admin.
 
 use super::{Result, Store};
+use crate::users::lifecycle;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -166,4 +167,35 @@ impl Store {
         }
         Ok(())
     }
+}
+
+/// The user holding `email` (live or SCIM-deleted), as the lifecycle rules see it. `lock` is
+/// appended to the query (`Store::for_update`, or nothing where the caller's transaction already
+/// serialises the writers).
+pub(super) async fn existing_user(
+    tx: &mut sqlx::AnyConnection,
+    email: &str,
+    lock: &str,
+) -> Result<Option<lifecycle::Existing>> {
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        user_id: i64,
+        node_id: i64,
+        status: String,
+        last_login_at: Option<i64>,
+        scim_deleted_at: Option<i64>,
+    }
+    let row: Option<Row> = sqlx::query_as(&format!(
+        "SELECT user_id, node_id, status, last_login_at, scim_deleted_at FROM users WHERE email = $1{lock}"
+    ))
+    .bind(super::email_key(email))
+    .fetch_optional(&mut *tx)
+    .await?;
+    Ok(row.map(|r| lifecycle::Existing {
+        user_id: r.user_id,
+        node_id: r.node_id,
+        status: UserStatus::parse(&r.status),
+        has_logged_in: r.last_login_at.is_some(),
+        scim_deleted: r.scim_deleted_at.is_some(),
+    }))
 }
