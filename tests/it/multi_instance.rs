@@ -455,3 +455,36 @@ async fn a_process_without_the_deployments_key_encryption_key_is_refused() {
     assert!(!out.status.success(), "must not start");
     assert!(stderr.contains("key-encryption key") && !stderr.contains(&other), "{stderr}");
 }
+
+/// Migrations are safe when several instances start at once on an empty database: one applies
+/// them (under sqlx's advisory lock), the others wait and find them done.
+#[test]
+fn instances_starting_together_on_an_empty_database_migrate_it_once() {
+    let admin = crate::support::postgres::admin_url();
+    let name = format!("t_{}", uuid::Uuid::new_v4().simple());
+    crate::support::postgres::psql(&admin, &format!("CREATE DATABASE {name}"));
+    let url = crate::support::postgres::with_database(&admin, &name);
+    let dirs: Vec<tempfile::TempDir> = (0..4).map(|_| tempfile::tempdir().unwrap()).collect();
+    let children: Vec<std::process::Child> = dirs
+        .iter()
+        .map(|d| {
+            std::process::Command::new(env!("CARGO_BIN_EXE_spconnect"))
+                .arg("--data-dir")
+                .arg(d.path())
+                .args(["--database-url", &url, "migrate"])
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for child in children {
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(String::from_utf8_lossy(&out.stdout).contains("level 2, Postgres"));
+    }
+    let applied = crate::support::postgres::psql(&url, "SELECT COUNT(*) FROM _sqlx_migrations WHERE success");
+    assert_eq!(applied, "2", "each migration recorded once");
+    let roots = crate::support::postgres::psql(&url, "SELECT COUNT(*) FROM nodes");
+    assert_eq!(roots, "1", "one root node");
+}
