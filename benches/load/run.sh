@@ -17,22 +17,8 @@ COUNT=${COUNT:-$((4000 * SECONDS_RUN))}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT"
 command -v wrk >/dev/null || { echo "needs wrk (apt-get install wrk)" >&2; exit 1; }
-cargo build --release --locked --bin spconnect >&2
-BIN=$ROOT/target/release/spconnect
-WORK=$(mktemp -d /tmp/spconnect-load.XXXXXX)
-SERVER=""
-cleanup() { [ -n "$SERVER" ] && kill "$SERVER" 2>/dev/null; wait 2>/dev/null; rm -rf "$WORK"; }
-trap cleanup EXIT
-
-DB=()
-if [ "$ENGINE" = postgres ]; then
-  ADMIN=$("$ROOT/.ci/postgres")
-  NAME="load_$(date +%s)_$$"
-  psql -X -q "$ADMIN" -c "CREATE DATABASE $NAME"
-  DB=(--database-url "${ADMIN%/postgres}/$NAME")
-fi
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-PUBLIC="https://127.0.0.1:$PORT"
+# shellcheck source=benches/load/common.sh
+source "$ROOT/benches/load/common.sh" load
 
 openssl req -x509 -newkey rsa:2048 -nodes -keyout "$WORK/idp.key" -out "$WORK/idp.crt" -days 2 \
   -subj /CN=load-idp 2>/dev/null

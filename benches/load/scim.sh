@@ -13,25 +13,8 @@ CONNS=${CONNS:-16}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT"
 command -v wrk >/dev/null || { echo "needs wrk (apt-get install wrk)" >&2; exit 1; }
-# BIN=path runs another build (e.g. main's, for a before/after figure).
-if [ -z "${BIN:-}" ]; then
-  cargo build --release --locked --bin spconnect >&2
-  BIN=$ROOT/target/release/spconnect
-fi
-WORK=$(mktemp -d /tmp/spconnect-scim-load.XXXXXX)
-SERVER=""
-cleanup() { [ -n "$SERVER" ] && kill "$SERVER" 2>/dev/null; wait 2>/dev/null; rm -rf "$WORK"; }
-trap cleanup EXIT
-
-DB=()
-if [ "$ENGINE" = postgres ]; then
-  ADMIN=$("$ROOT/.ci/postgres")
-  NAME="scimload_$(date +%s)_$$"
-  psql -X -q "$ADMIN" -c "CREATE DATABASE $NAME"
-  DB=(--database-url "${ADMIN%/postgres}/$NAME")
-fi
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-PUBLIC="https://127.0.0.1:$PORT"
+# shellcheck source=benches/load/common.sh
+source "$ROOT/benches/load/common.sh" scimload
 
 "$BIN" --data-dir "$WORK" "${DB[@]}" node set-domains 1 load.example >/dev/null 2>&1
 TOKEN=$("$BIN" --data-dir "$WORK" "${DB[@]}" --json scim token 1 2>/dev/null |

@@ -8,24 +8,8 @@ ENGINE=${1:-sqlite}
 RUNS=${2:-5}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT"
-# BIN=path runs another build (e.g. main's, for a before/after figure).
-if [ -z "${BIN:-}" ]; then
-  cargo build --release --locked --bin spconnect >&2
-  BIN=$ROOT/target/release/spconnect
-fi
-WORK=$(mktemp -d /tmp/spconnect-startup.XXXXXX)
-SERVER=""
-cleanup() { [ -n "$SERVER" ] && kill "$SERVER" 2>/dev/null; wait 2>/dev/null; rm -rf "$WORK"; }
-trap cleanup EXIT
-DB=()
-if [ "$ENGINE" = postgres ]; then
-  ADMIN=$("$ROOT/.ci/postgres")
-  NAME="startup_$(date +%s)_$$"
-  psql -X -q "$ADMIN" -c "CREATE DATABASE $NAME"
-  DB=(--database-url "${ADMIN%/postgres}/$NAME")
-fi
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-PUBLIC="https://127.0.0.1:$PORT"
+# shellcheck source=benches/load/common.sh
+source "$ROOT/benches/load/common.sh" startup
 "$BIN" --data-dir "$WORK" "${DB[@]}" --json sso create --name Start --domain start.example >/dev/null
 for run in $(seq 0 "$RUNS"); do
   T0=$(date +%s%N)
