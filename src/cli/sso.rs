@@ -23,6 +23,81 @@ pub async fn sso(svc: &Services, json: bool, cmd: SsoCommand) -> Result<ExitCode
             }
         }
         SsoCommand::List => list(svc, json).await?,
+        SsoCommand::Deactivate { sso_id } | SsoCommand::Activate { sso_id } => {
+            let on = matches!(cmd, SsoCommand::Activate { .. });
+            let c = ops::sso::set_active(svc, &ACTOR, sso_id, on, now()).await.or_message()?;
+            if json {
+                print_json(&c);
+            } else if on {
+                println!("{sso_id} is on: its Login URL and ACS accept sign-ins again");
+            } else {
+                println!(
+                    "{sso_id} is off: its Login URL and ACS refuse every sign-in (SSO_DEACTIVATED) until \
+                     `spconnect sso activate {sso_id}`"
+                );
+            }
+        }
+        SsoCommand::Delete { sso_id, yes } => {
+            if !yes {
+                let c = ops::sso::get(svc, sso_id).await.or_message()?;
+                return Err(format!(
+                    "deleting {sso_id} ({}, {}) removes its SP keys: the IdP's application stops working and cannot \
+                     be brought back by re-creating it. Users stay. Run again with --yes to delete, or use \
+                     `spconnect sso deactivate {sso_id}` to turn it off instead",
+                    c.name, c.domain
+                ));
+            }
+            let gone = ops::sso::delete(svc, &ACTOR, sso_id, now()).await.or_message()?;
+            if json {
+                print_json(&serde_json::json!({"deleted": gone.sso_id}));
+            } else {
+                println!(
+                    "{sso_id} ({}) deleted with its SP keys; its users stay, no longer attached to an SSO configuration. \
+                     Remove the application at the IdP too.",
+                    gone.name
+                );
+            }
+        }
+        SsoCommand::Rollover { sso_id, activate, retire, cert, key, pkcs12, password_file } => {
+            let step = match (activate, retire) {
+                (true, _) => ops::sso::RolloverStep::Activate,
+                (_, true) => ops::sso::RolloverStep::Retire,
+                _ => ops::sso::RolloverStep::Begin,
+            };
+            let imported = match (cert, key, pkcs12) {
+                (Some(c), Some(k), _) => Some(read_pem_pair(&c, &k, crate::crypto::import::Purpose::SpKey)?),
+                (_, _, Some(p)) => {
+                    Some(read_pkcs12(&p, password_file.as_deref(), crate::crypto::import::Purpose::SpKey)?)
+                }
+                _ => None,
+            };
+            let keys = ops::sso::rollover(svc, &ACTOR, sso_id, step, imported, now()).await.or_message()?;
+            if json {
+                print_json(&keys);
+            } else {
+                print_keys(&keys);
+                match step {
+                    ops::sso::RolloverStep::Begin => println!(
+                        "The next certificate is published in the SP metadata beside the current one. Once every IdP \
+                         has re-read the metadata (or has the new certificate uploaded), run \
+                         `spconnect sso rollover {sso_id} --activate`."
+                    ),
+                    ops::sso::RolloverStep::Activate => println!(
+                        "The new key signs from now on; the previous key still decrypts. When no IdP encrypts to the \
+                         old certificate any more, run `spconnect sso rollover {sso_id} --retire`."
+                    ),
+                    ops::sso::RolloverStep::Retire => println!("The previous key is removed."),
+                }
+            }
+        }
+        SsoCommand::Keys { sso_id } => {
+            let keys = ops::sso::sp_key_views(svc, sso_id).await.or_message()?;
+            if json {
+                print_json(&keys);
+            } else {
+                print_keys(&keys);
+            }
+        }
         SsoCommand::Status { sso_id } => status(svc, json, sso_id).await?,
         SsoCommand::Set {
             sso_id,
@@ -69,6 +144,73 @@ pub async fn sso(svc: &Services, json: bool, cmd: SsoCommand) -> Result<ExitCode
             }
         }
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_keys(keys: &[ops::sso::SpKeyView]) {
+    for k in keys {
+        println!(
+            "{:<8} {}  expires {}  {}  created {}{}{}",
+            k.role.as_str(),
+            k.fingerprint,
+            k.not_after.map(|t| t.format("%Y-%m-%d").to_string()).unwrap_or_else(|| "-".into()),
+            k.source,
+            fmt_time(Some(k.created_at)),
+            k.activated_at.map(|t| format!("  activated {}", fmt_time(Some(t)))).unwrap_or_default(),
+            if k.published { "  (in the metadata)" } else { "  (decrypts only)" }
+        );
+    }
+}
+
+fn read_file(path: &Path, what: &str) -> Result<Vec<u8>, String> {
+    std::fs::read(path).map_err(|e| format!("cannot read the {what} {}: {e}", path.display()))
+}
+
+fn read_pem_pair(
+    cert: &Path,
+    key: &Path,
+    purpose: crate::crypto::import::Purpose,
+) -> Result<crate::crypto::import::Imported, String> {
+    let (c, k) = (read_file(cert, "certificate")?, read_file(key, "key")?);
+    crate::crypto::import::from_pem(&c, &k, purpose, now()).map_err(|e| format!("refused: {e}"))
+}
+
+/// A PKCS#12 bundle; its password from the file (first line) or one line of standard input.
+fn read_pkcs12(
+    path: &Path,
+    password_file: Option<&Path>,
+    purpose: crate::crypto::import::Purpose,
+) -> Result<crate::crypto::import::Imported, String> {
+    let der = read_file(path, "PKCS#12 bundle")?;
+    let password = match password_file {
+        Some(f) => String::from_utf8(read_file(f, "password file")?).map_err(|_| "the password file is not text")?,
+        None => {
+            let mut line = String::new();
+            std::io::stdin().read_line(&mut line).map_err(|e| format!("cannot read the password: {e}"))?;
+            line
+        }
+    };
+    let password = password.lines().next().unwrap_or("");
+    crate::crypto::import::from_pkcs12(&der, password, purpose, now()).map_err(|e| format!("refused: {e}"))
+}
+
+/// `spconnect tls import`: no database needed, only the data directory.
+pub fn tls(dir: &Path, cmd: super::TlsCommand) -> Result<ExitCode, String> {
+    let super::TlsCommand::Import { cert, key, pkcs12, password_file } = cmd;
+    let purpose = crate::crypto::import::Purpose::Tls;
+    let pair = match (cert, key, pkcs12) {
+        (Some(c), Some(k), _) => read_pem_pair(&c, &k, purpose)?,
+        (_, _, Some(p)) => read_pkcs12(&p, password_file.as_deref(), purpose)?,
+        _ => return Err("give --cert and --key, or --pkcs12".into()),
+    };
+    let data = crate::config::DataDir::new(dir).map_err(|e| e.to_string())?;
+    let (cert_path, key_path) = crate::crypto::tls::install(&data, &pair).map_err(|e| e.to_string())?;
+    println!(
+        "HTTPS certificate installed: {} and {} (mode 0600), SHA-256 {}. Restart serve to use it.",
+        cert_path.display(),
+        key_path.display(),
+        crate::crypto::fingerprint(&pair.cert.to_der().map_err(|e| e.to_string())?)
+    );
     Ok(ExitCode::SUCCESS)
 }
 

@@ -14,6 +14,7 @@ use super::{Backend, Result, Store, StoreError};
 const TABLES: &[&str] = &[
     "nodes",
     "sso_configs",
+    "deleted_sso_configs",
     "sp_keys",
     "users",
     "authn_requests",
@@ -33,6 +34,7 @@ const TABLES: &[&str] = &[
     "admin_audit",
     "debug_responses",
     "pending_logins",
+    "certificate_alerts",
 ];
 
 /// Tables whose rows the target may already hold after its migrations (the root node) or that
@@ -50,6 +52,7 @@ fn on_conflict(table: &str) -> &'static str {
 /// Identity columns whose sequence must continue after the copied ids (PostgreSQL).
 const IDENTITIES: &[(&str, &str)] = &[
     ("nodes", "node_id"),
+    ("sp_keys", "key_id"),
     ("users", "user_id"),
     ("login_events", "id"),
     ("teams", "team_id"),

@@ -37,7 +37,7 @@ pub use logins::{
 pub use nodes::Node;
 pub use provisioning::{Created, Invitation, NewProvisioningEvent, OutboxMessage, ProvisioningEvent, ScimUserWrite};
 pub use sessions::SessionBackend;
-pub use sp_keys::StoredSpKey;
+pub use sp_keys::{SpKeyRole, StoredSpKey};
 pub use sso::{SsoConfig, SsoSettings};
 pub use teams::{Team, TeamWrite};
 pub use users::{NewUser, User, UserStatus};
@@ -119,6 +119,8 @@ enum WriteLock {
     AuthnRequests = 0x5350_0002,
     /// Admin sign-in attempts (counted before the password hash runs).
     AdminSignIn = 0x5350_0003,
+    /// A configuration's SP keys (rollover steps) and its deletion.
+    SsoLifecycle = 0x5350_0004,
 }
 
 /// Is this error a violation of the unique constraint or index `name`? PostgreSQL names the

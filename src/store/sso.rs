@@ -38,6 +38,12 @@ pub struct SsoConfig {
     pub encrypted_requires_signed_response: bool,
     /// Refuse AES-CBC encrypted assertions (AES-GCM only).
     pub encrypted_gcm_only: bool,
+    /// Off: logins through this configuration are refused until it is turned on again.
+    pub active: bool,
+    /// When it was last turned off or on.
+    pub active_changed_at: Option<i64>,
+    /// Moves on with every SP key rollover step (see `store::sp_keys`).
+    pub sp_keys_version: i64,
 }
 
 impl sqlx::FromRow<'_, AnyRow> for SsoConfig {
@@ -65,6 +71,9 @@ impl sqlx::FromRow<'_, AnyRow> for SsoConfig {
             debug_keep_responses: flag(r, "debug_keep_responses")?,
             encrypted_requires_signed_response: flag(r, "encrypted_requires_signed_response")?,
             encrypted_gcm_only: flag(r, "encrypted_gcm_only")?,
+            active: flag(r, "active")?,
+            active_changed_at: r.try_get("active_changed_at")?,
+            sp_keys_version: r.try_get("sp_keys_version")?,
         })
     }
 }
@@ -97,7 +106,8 @@ pub struct SsoSettings {
 const SELECT: &str = "SELECT sso_id, node_id, name, domain, jit, idp_initiated, clock_skew_secs, allow_sha1, \
      allow_other_domains, attr_email, attr_first, attr_last, idp_entity_id, idp_sso_url, idp_slo_url, \
      idp_certs, idp_metadata, idp_imported_at, created_at, debug_keep_responses, \
-     encrypted_requires_signed_response, encrypted_gcm_only FROM sso_configs";
+     encrypted_requires_signed_response, encrypted_gcm_only, active, active_changed_at, sp_keys_version \
+     FROM sso_configs";
 
 impl Store {
     pub async fn create_sso(&self, name: &str, domain: &str, node_id: i64, now: i64) -> Result<SsoConfig> {
@@ -110,6 +120,13 @@ impl Store {
         }
         for _ in 0..8 {
             let sso_id = rand::rng().random_range(100_000_000_000i64..1_000_000_000_000i64);
+            let deleted: Option<i64> = sqlx::query_scalar("SELECT sso_id FROM deleted_sso_configs WHERE sso_id = $1")
+                .bind(sso_id)
+                .fetch_optional(&self.pool)
+                .await?;
+            if deleted.is_some() {
+                continue;
+            }
             let res = sqlx::query(
                 "INSERT INTO sso_configs (sso_id, node_id, name, domain, created_at) VALUES ($1, $2, $3, $4, $5)",
             )
@@ -199,5 +216,54 @@ impl Store {
             return Err(StoreError::NotFound("sso configuration"));
         }
         Ok(())
+    }
+
+    /// Turn a configuration off (logins refused) or on again. `false` when it already was.
+    pub async fn set_sso_active(&self, sso_id: i64, active: bool, now: i64) -> Result<bool> {
+        if self.get_sso(sso_id).await?.is_none() {
+            return Err(StoreError::NotFound("sso configuration"));
+        }
+        let changed = sqlx::query(
+            "UPDATE sso_configs SET active = $1, active_changed_at = $2 WHERE sso_id = $3 AND active <> $1",
+        )
+        .bind(i64::from(active))
+        .bind(now)
+        .bind(sso_id)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        Ok(changed > 0)
+    }
+
+    /// Delete a configuration with its SP keys, pending sign-ins and debug copies, in one
+    /// transaction. Users, their login history and the audit trail stay; the SSO ID is recorded
+    /// so it is never given out again.
+    pub async fn delete_sso(&self, sso_id: i64, now: i64) -> Result<SsoConfig> {
+        let mut tx = self.begin_serialized(super::WriteLock::SsoLifecycle).await?;
+        let config: SsoConfig = sqlx::query_as(&format!("{SELECT} WHERE sso_id = $1{}", self.for_update()))
+            .bind(sso_id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or(StoreError::NotFound("sso configuration"))?;
+        sqlx::query("INSERT INTO deleted_sso_configs (sso_id, name, domain, deleted_at) VALUES ($1, $2, $3, $4)")
+            .bind(sso_id)
+            .bind(&config.name)
+            .bind(&config.domain)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        for table in ["sp_keys", "authn_requests", "pending_logins", "debug_responses", "sso_configs"] {
+            sqlx::query(&format!("DELETE FROM {table} WHERE sso_id = $1")).bind(sso_id).execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(config)
+    }
+
+    /// A deleted configuration's name, for pages that still refer to it.
+    pub async fn deleted_sso(&self, sso_id: i64) -> Result<Option<(String, i64)>> {
+        Ok(sqlx::query_as("SELECT name, deleted_at FROM deleted_sso_configs WHERE sso_id = $1")
+            .bind(sso_id)
+            .fetch_optional(&self.pool)
+            .await?)
     }
 }

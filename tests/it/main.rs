@@ -19,6 +19,7 @@ mod first_start;
 mod hardening;
 mod idp_import;
 mod journeys;
+mod lifecycle;
 mod live_idp;
 mod ops;
 mod ops_layer;

@@ -30,6 +30,8 @@ mod hardening;
 mod idp_import;
 #[path = "../it/journeys.rs"]
 mod journeys;
+#[path = "../it/lifecycle.rs"]
+mod lifecycle;
 #[path = "../it/live_idp.rs"]
 mod live_idp;
 #[path = "../it/multi_instance.rs"]
