@@ -33,6 +33,9 @@ pub const DB_POOL_IDLE_CONNECTIONS: &str = "spconnect_db_pool_idle_connections";
 /// (negative once expired). `fingerprint` is the first 16 hex digits of the SHA-256 of the
 /// certificate, so each of an IdP's signing certificates has its own series.
 pub const CERTIFICATE_DAYS_LEFT: &str = "spconnect_certificate_days_left";
+/// Gauge: certificates in use that expire within 30 days or have expired (see `ops::certs`);
+/// alert on > 0.
+pub const CERTIFICATE_WARNINGS: &str = "spconnect_certificate_warnings";
 
 /// Bucket bounds (seconds) of both duration histograms.
 const DURATION_BUCKETS: &[f64] = &[0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
@@ -92,6 +95,10 @@ fn describe() {
     describe_gauge!(DB_POOL_CONNECTIONS, "Database connections held by the pool (in use and idle).");
     describe_gauge!(DB_POOL_IDLE_CONNECTIONS, "Database connections held idle by the pool.");
     describe_gauge!(
+        CERTIFICATE_WARNINGS,
+        "Certificates in use that expire within 30 days or have expired (SP and IdP); alert on > 0."
+    );
+    describe_gauge!(
         CERTIFICATE_DAYS_LEFT,
         "Days until an SP or IdP signing certificate expires (negative once expired)."
     );
@@ -125,6 +132,10 @@ pub async fn render(svc: &Services) -> Option<String> {
     ::metrics::gauge!(DB_POOL_CONNECTIONS).set(f64::from(size));
     ::metrics::gauge!(DB_POOL_IDLE_CONNECTIONS).set(idle as f64);
     certificate_gauges(svc).await;
+    match crate::ops::certs::warnings(svc, chrono::Utc::now().timestamp()).await {
+        Ok(w) => ::metrics::gauge!(CERTIFICATE_WARNINGS).set(w.len() as f64),
+        Err(e) => tracing::warn!(error = %e, "certificate warnings not computable"),
+    }
     Some(handle.render())
 }
 

@@ -9,6 +9,7 @@ mod logins;
 mod nodes;
 pub mod ops_support;
 mod outbox;
+pub use outbox::AlertMessage;
 mod provisioning;
 mod sessions;
 mod sp_keys;

@@ -9,6 +9,8 @@ pub struct Chrome {
     pub admin_email: String,
     pub csrf: String,
     pub section: &'static str,
+    /// Banners shown on every page until their cause is fixed: (message, what to do).
+    pub warnings: Vec<(String, &'static str)>,
 }
 
 impl Chrome {

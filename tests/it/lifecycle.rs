@@ -458,3 +458,55 @@ async fn expired_idp_certificates_are_no_longer_trusted() {
     assert_eq!((status, code.as_str()), (403, "SAML_SIGNATURE_INVALID"));
     assert_eq!(app.post_acs(&app.spec(ALICE).signed_b64(&current), None).await.status(), 303);
 }
+
+#[tokio::test]
+async fn certificates_close_to_expiry_raise_a_banner_a_metric_and_one_email_per_threshold() {
+    let (smtp_port, received) = crate::outbox_smtp::smtp_sink();
+    let app = TestApp::spawn_custom("jumpcloud.xml", None, |s| {
+        s.smtp = Some(spconnect::mailer::SmtpConfig {
+            url: format!("smtp://127.0.0.1:{smtp_port}"),
+            from: "spconnect <sso@example.com>".into(),
+        });
+    })
+    .await;
+    app.sign_in_admin().await;
+    let (_, calm) = app.get_html("/admin/users").await;
+    assert!(!calm.contains("class=\"banner warning\""), "no warning while every certificate is far from expiry");
+
+    let now = chrono::Utc::now().timestamp();
+    let ending = keys::generate_valid("idp.example.net", now - 86_400, now + 5 * 86_400);
+    let xml = crate::support::idp_metadata("jumpcloud.xml", &app.idp_entity_id, &app.idp_sso_url, &ending, None);
+    let parsed = spconnect::saml::idp_metadata::parse(&xml).unwrap();
+    app.svc.store.set_idp(app.sso_id(), &parsed, &xml, now).await.unwrap();
+
+    // The banner is on every console page, with what to do.
+    for page in ["/admin/users", "/admin/sso", "/admin/nodes", "/admin/events"] {
+        let (status, html) = app.get_html(page).await;
+        assert_eq!(status, 200);
+        let banner = html.split("class=\"banner warning\"").nth(1).unwrap_or_default();
+        assert!(
+            banner.contains("The IdP signing certificate of") && banner.contains("(within 7 days)"),
+            "{page}: {html}"
+        );
+        assert!(banner.contains("current metadata with its new signing certificate"), "{banner}");
+    }
+    let metrics = app.client.get(format!("{}/metrics", app.base)).send().await.unwrap().text().await.unwrap();
+    assert!(metrics.lines().any(|l| l == "spconnect_certificate_warnings 1"), "{metrics}");
+
+    // The hourly check: one email to each admin, once per certificate and threshold.
+    let raised = spconnect::ops::certs::alert(&app.svc, now).await.unwrap();
+    assert_eq!(raised.len(), 1);
+    let got = tokio::task::spawn_blocking(move || received.recv_timeout(std::time::Duration::from_secs(20)));
+    let Ok((rcpt, data)) = got.await.unwrap() else {
+        panic!("the alert did not reach the relay; outbox: {:?}", app.svc.store.list_outbox(10).await);
+    };
+    assert_eq!(rcpt, format!("<{}>", crate::admin_console::ADMIN));
+    assert!(data.contains("within 7 days") && data.contains("SHA-256 fingerprint"), "{data}");
+    spconnect::ops::certs::alert(&app.svc, now + 60).await.unwrap();
+    let queued = app.svc.store.list_outbox(100).await.unwrap();
+    assert_eq!(queued.iter().filter(|m| m.kind == "certificate_alert").count(), 1, "not queued twice");
+    // Crossing the next threshold is a new alert.
+    spconnect::ops::certs::alert(&app.svc, now + 4 * 86_400 + 60).await.unwrap();
+    let queued = app.svc.store.list_outbox(100).await.unwrap();
+    assert_eq!(queued.iter().filter(|m| m.kind == "certificate_alert").count(), 2);
+}

@@ -94,8 +94,15 @@ pub fn router(svc: &AppState) -> Router<AppState> {
         )
 }
 
-async fn chrome(session: &Session, admin: &CurrentAdmin, section: &'static str) -> Chrome {
-    Chrome { admin_email: admin.email.clone(), csrf: admin_session::csrf_token(session).await, section }
+async fn chrome(svc: &AppState, session: &Session, admin: &CurrentAdmin, section: &'static str) -> Chrome {
+    let warnings = match crate::ops::certs::warnings(svc, now()).await {
+        Ok(w) => w.iter().map(|w| (w.message(), w.fix())).collect(),
+        Err(e) => {
+            tracing::warn!(error = %e, "certificate warnings not computable for the console banner");
+            Vec::new()
+        }
+    };
+    Chrome { admin_email: admin.email.clone(), csrf: admin_session::csrf_token(session).await, section, warnings }
 }
 
 /// Console failures: the page says what, the log says why.

@@ -66,7 +66,7 @@ async fn page(
         .iter()
         .map(|n| NodeChoice { node_id: n.node_id, label: n.name.clone(), selected: n.node_id == ROOT_NODE_ID })
         .collect();
-    Ok(NodesPage { chrome: chrome(session, admin, "nodes").await, nodes: rows, parents, message })
+    Ok(NodesPage { chrome: chrome(svc, session, admin, "nodes").await, nodes: rows, parents, message })
 }
 
 async fn list(State(svc): State<AppState>, Extension(admin): Extension<CurrentAdmin>, session: Session) -> AdminResult {
@@ -106,7 +106,7 @@ async fn generate_token(
     let node_id = parse_id(&raw).ok_or(AdminError::NotFound)?;
     let issued = ops::nodes::issue_scim_token(&svc, &actor(&admin), node_id, now()).await?;
     let page = ScimTokenPage {
-        chrome: chrome(&session, &admin, "nodes").await,
+        chrome: chrome(&svc, &session, &admin, "nodes").await,
         node_name: issued.node.name,
         token: issued.token,
         base_url: issued.base_url,

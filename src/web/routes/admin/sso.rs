@@ -77,7 +77,7 @@ async fn list_page(
         })
         .collect();
     Ok(SsoListPage {
-        chrome: chrome(session, admin, "sso").await,
+        chrome: chrome(svc, session, admin, "sso").await,
         configs,
         nodes,
         message,
@@ -197,7 +197,7 @@ async fn view(
         _ => "",
     };
     let page = SsoViewPage {
-        chrome: chrome(&session, &admin, "sso").await,
+        chrome: chrome(&svc, &session, &admin, "sso").await,
         sso_id: c.sso_id,
         name: c.name,
         domain: c.domain,
@@ -214,9 +214,15 @@ async fn view(
     Ok(Html(render(&page)).into_response())
 }
 
-async fn edit_page(session: &Session, admin: &CurrentAdmin, c: SsoConfig, error: String) -> SsoEditPage {
+async fn edit_page(
+    svc: &AppState,
+    session: &Session,
+    admin: &CurrentAdmin,
+    c: SsoConfig,
+    error: String,
+) -> SsoEditPage {
     SsoEditPage {
-        chrome: chrome(session, admin, "sso").await,
+        chrome: chrome(svc, session, admin, "sso").await,
         sso_id: c.sso_id,
         name: c.name,
         jit: c.jit,
@@ -237,7 +243,7 @@ async fn edit(
     Path(raw): Path<String>,
 ) -> AdminResult {
     let c = config(&svc, &raw).await?;
-    Ok(Html(render(&edit_page(&session, &admin, c, String::new()).await)).into_response())
+    Ok(Html(render(&edit_page(&svc, &session, &admin, c, String::new()).await)).into_response())
 }
 
 #[derive(Deserialize)]
@@ -280,7 +286,7 @@ async fn save_settings(
     match result {
         Ok(_) => Ok(Redirect::to(&format!("/admin/sso/{}?notice=saved", c.sso_id)).into_response()),
         Err(OpsError::Invalid(message)) => {
-            let page = edit_page(&session, &admin, c, message).await;
+            let page = edit_page(&svc, &session, &admin, c, message).await;
             Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(render(&page))).into_response())
         }
         Err(e) => Err(e.into()),
@@ -308,7 +314,7 @@ async fn upload_idp(
     match result {
         Ok(_) => Ok(Redirect::to(&format!("/admin/sso/{}?notice=idp", c.sso_id)).into_response()),
         Err(OpsError::Invalid(message)) => {
-            let page = edit_page(&session, &admin, c, message).await;
+            let page = edit_page(&svc, &session, &admin, c, message).await;
             Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(render(&page))).into_response())
         }
         Err(e) => Err(e.into()),

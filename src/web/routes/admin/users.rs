@@ -58,8 +58,13 @@ async fn list(
             locked: u.status == UserStatus::Locked,
         })
         .collect();
-    let page =
-        UsersPage { chrome: chrome(&session, &admin, "users").await, users, q: query.q, status: query.status, total };
+    let page = UsersPage {
+        chrome: chrome(&svc, &session, &admin, "users").await,
+        users,
+        q: query.q,
+        status: query.status,
+        total,
+    };
     Ok(Html(render(&page)).into_response())
 }
 
