@@ -227,9 +227,17 @@ pub enum SsoCommand {
     List,
     /// What the console's status panel shows: IdP metadata, certificate expiry, last logins.
     Status { sso_id: i64 },
-    /// Change a configuration's switches.
+    /// Change a configuration: its name, enterprise domain, node and switches.
     Set {
         sso_id: i64,
+        #[arg(long)]
+        name: Option<String>,
+        /// The enterprise domain users sign in with (the part after the @).
+        #[arg(long)]
+        domain: Option<String>,
+        /// Move the configuration to another node.
+        #[arg(long)]
+        node: Option<i64>,
         #[arg(long)]
         jit: Option<OnOff>,
         #[arg(long)]

@@ -101,6 +101,9 @@ pub async fn sso(svc: &Services, json: bool, cmd: SsoCommand) -> Result<ExitCode
         SsoCommand::Status { sso_id } => status(svc, json, sso_id).await?,
         SsoCommand::Set {
             sso_id,
+            name,
+            domain,
+            node,
             jit,
             idp_initiated,
             clock_skew,
@@ -126,6 +129,10 @@ pub async fn sso(svc: &Services, json: bool, cmd: SsoCommand) -> Result<ExitCode
                 encrypted_requires_signed_response: encrypted_requires_signed_response.map(Into::into),
                 encrypted_gcm_only: encrypted_gcm_only.map(Into::into),
             };
+            if name.is_some() || domain.is_some() || node.is_some() {
+                let change = ops::sso::Identity { name, domain, node_id: node };
+                ops::sso::change_identity(svc, &ACTOR, sso_id, change, now()).await.or_message()?;
+            }
             let c = ops::sso::change_settings(svc, &ACTOR, sso_id, settings, now()).await.or_message()?;
             if let Some(w) = jit_with_scim_warning(svc, &c).await {
                 eprintln!("warning: {w}");

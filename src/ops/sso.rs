@@ -226,6 +226,59 @@ pub async fn status(svc: &Services, sso_id: i64) -> Result<SsoStatus> {
     Ok(SsoStatus { config, idp_cert_expires, sp_cert_expires, last_success, last_failure, jit_while_scim })
 }
 
+/// What may change about a configuration besides its switches; `None` leaves it.
+#[derive(Debug, Clone, Default)]
+pub struct Identity {
+    pub name: Option<String>,
+    pub domain: Option<String>,
+    pub node_id: Option<i64>,
+}
+
+/// Rename a configuration, change its enterprise domain or move it to another node (checked
+/// with the same rules as `create`). Users already signed in keep their node; the next logins
+/// are decided with the new values.
+pub async fn change_identity(
+    svc: &Services,
+    actor: &Actor,
+    sso_id: i64,
+    change: Identity,
+    now: i64,
+) -> Result<SsoConfig> {
+    let before = get(svc, sso_id).await?;
+    let name = change.name.as_deref().map(|n| display_name(n, "configuration")).transpose()?;
+    let domain = change.domain.as_deref().map(domain).transpose()?;
+    if let Some(node) = change.node_id {
+        if svc.store.get_node(node).await?.is_none() {
+            return Err(OpsError::NotFound(format!("there is no node {node}")));
+        }
+    }
+    let after =
+        svc.store.change_sso_identity(sso_id, name.as_deref(), domain.as_deref(), change.node_id).await.map_err(
+            |e| match OpsError::from(e) {
+                OpsError::Conflict(m) => OpsError::Conflict(format!("{m}.")),
+                other => other,
+            },
+        )?;
+    let mut changes = Vec::new();
+    if after.name != before.name {
+        changes.push(format!("name {:?} -> {:?}", before.name, after.name));
+    }
+    if after.domain != before.domain {
+        changes.push(format!("domain {} -> {}", before.domain, after.domain));
+    }
+    if after.node_id != before.node_id {
+        changes.push(format!("node {} -> {}", before.node_id, after.node_id));
+    }
+    if !changes.is_empty() {
+        audit(svc, actor, "sso.identity", &sso_id.to_string(), &changes.join(", "), now).await?;
+        if after.name != before.name {
+            // The service name in the SP metadata copy follows the configuration's name.
+            svc.sp_metadata(&after).await.map_err(|e| OpsError::Internal(e.to_string()))?;
+        }
+    }
+    Ok(after)
+}
+
 /// Turn a configuration off (`active = false`: its Login URL and ACS refuse every sign-in
 /// with `SSO_DEACTIVATED`) or on again. Turning it off twice is not an error.
 pub async fn set_active(svc: &Services, actor: &Actor, sso_id: i64, active: bool, now: i64) -> Result<SsoConfig> {

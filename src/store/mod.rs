@@ -41,7 +41,7 @@ pub use sessions::SessionBackend;
 pub use sp_keys::{SpKeyRole, StoredSpKey};
 pub use sso::{SsoConfig, SsoSettings};
 pub use teams::{Team, TeamWrite};
-pub use users::{NewUser, User, UserStatus};
+pub use users::{NewUser, SsoAttachment, User, UserStatus};
 
 pub const ROOT_NODE_ID: i64 = 1;
 

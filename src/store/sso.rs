@@ -266,4 +266,60 @@ impl Store {
             .fetch_optional(&self.pool)
             .await?)
     }
+
+    /// Rename a configuration, change its enterprise domain or move it to another node; `None`
+    /// leaves a value as it is. A domain another configuration has, or another node lists for its
+    /// SCIM, is refused: one domain, one node.
+    pub async fn change_sso_identity(
+        &self,
+        sso_id: i64,
+        name: Option<&str>,
+        domain: Option<&str>,
+        node_id: Option<i64>,
+    ) -> Result<SsoConfig> {
+        let mut tx = self.begin_serialized(super::WriteLock::Provisioning).await?;
+        let current: SsoConfig = sqlx::query_as(&format!("{SELECT} WHERE sso_id = $1{}", self.for_update()))
+            .bind(sso_id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or(StoreError::NotFound("sso configuration"))?;
+        let domain = domain.map(str::to_ascii_lowercase).unwrap_or(current.domain);
+        let node_id = node_id.unwrap_or(current.node_id);
+        let node: Option<i64> = sqlx::query_scalar("SELECT node_id FROM nodes WHERE node_id = $1")
+            .bind(node_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if node.is_none() {
+            return Err(StoreError::NotFound("node"));
+        }
+        let listed: Option<i64> =
+            sqlx::query_scalar("SELECT node_id FROM node_domains WHERE lower(domain) = $1 AND node_id != $2 LIMIT 1")
+                .bind(&domain)
+                .bind(node_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        if let Some(other) = listed {
+            return Err(StoreError::Conflict(format!(
+                "the domain {domain} is listed for node {other} (spconnect node set-domains); remove it there first"
+            )));
+        }
+        let res = sqlx::query("UPDATE sso_configs SET name = $1, domain = $2, node_id = $3 WHERE sso_id = $4")
+            .bind(name.unwrap_or(&current.name))
+            .bind(&domain)
+            .bind(node_id)
+            .bind(sso_id)
+            .execute(&mut *tx)
+            .await;
+        match res {
+            Ok(_) => {}
+            Err(e) if violates(&e, "sso_configs_domain") => {
+                return Err(StoreError::Conflict(format!(
+                    "the enterprise domain {domain} already has an SSO configuration"
+                )));
+            }
+            Err(e) => return Err(e.into()),
+        }
+        tx.commit().await?;
+        self.get_sso(sso_id).await?.ok_or(StoreError::NotFound("sso configuration"))
+    }
 }

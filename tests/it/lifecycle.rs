@@ -510,3 +510,136 @@ async fn certificates_close_to_expiry_raise_a_banner_a_metric_and_one_email_per_
     let queued = app.svc.store.list_outbox(100).await.unwrap();
     assert_eq!(queued.iter().filter(|m| m.kind == "certificate_alert").count(), 2);
 }
+
+#[tokio::test]
+async fn the_console_rolls_the_sp_key_over_turns_a_configuration_off_and_deletes_it_with_confirmation() {
+    let app = TestApp::spawn().await;
+    assert_eq!(app.post_acs(&app.spec(ALICE).signed_b64(&app.idp_key), None).await.status(), 303);
+    let csrf = app.sign_in_admin().await;
+    let id = app.sso_id();
+    let page = format!("/admin/sso/{id}");
+    let post = |path: &str, confirm: Option<&str>| {
+        let mut form = vec![("csrf", csrf.clone())];
+        if let Some(c) = confirm {
+            form.push(("confirm", c.to_string()));
+        }
+        let url = app.admin_url(&format!("/admin/sso/{id}/{path}"));
+        let client = app.client.clone();
+        async move { client.post(url).form(&form).send().await.unwrap() }
+    };
+    let (_, html) = app.get_html(&page).await;
+    assert!(html.contains("id=\"sp-keys\"") && html.contains("<td>active</td>"), "{html}");
+    assert!(html.contains("id=\"start-rollover\""));
+
+    assert_eq!(post("keys/rollover", None).await.status(), 303);
+    let (_, html) = app.get_html(&page).await;
+    assert!(html.contains("<td>next</td>"), "no next row: {html}");
+    assert_eq!(html.matches("<td>published</td>").count(), 2, "{html}");
+    let refused = post("keys/activate", None).await;
+    assert_eq!(refused.status(), 409);
+    assert!(refused.text().await.unwrap().contains("Nothing was changed"));
+    assert_eq!(post("keys/activate", Some("yes")).await.status(), 303);
+    let (_, html) = app.get_html(&page).await;
+    assert!(html.contains("<td>previous</td>") && html.contains("decrypts only"), "{html}");
+    assert_eq!(post("keys/retire", Some("yes")).await.status(), 303);
+    assert_eq!(app.svc.store.sp_keys_of(id).await.unwrap().len(), 1);
+
+    assert_eq!(post("deactivate", None).await.status(), 409, "not without the confirmation");
+    assert!(app.svc.store.get_sso(id).await.unwrap().unwrap().active);
+    assert_eq!(post("deactivate", Some("yes")).await.status(), 303);
+    let (_, html) = app.get_html(&page).await;
+    assert!(html.contains("id=\"deactivated-state\"") && html.contains("Turned off"), "{html}");
+    let (status, code) = reason_code(app.client.get(app.login_url()).send().await.unwrap()).await;
+    assert_eq!((status, code.as_str()), (409, "SSO_DEACTIVATED"));
+    assert_eq!(post("activate", None).await.status(), 303);
+    assert!(app.svc.store.get_sso(id).await.unwrap().unwrap().active);
+
+    assert_eq!(post("delete", Some("123")).await.status(), 409, "the SSO ID must be typed");
+    assert!(app.svc.store.get_sso(id).await.unwrap().is_some());
+    let res = post("delete", Some(&id.to_string())).await;
+    assert_eq!(res.status(), 303);
+    assert_eq!(res.headers()["location"], "/admin/sso?notice=deleted");
+    assert!(app.svc.store.get_sso(id).await.unwrap().is_none());
+    let (_, users) = app.get_html("/admin/users").await;
+    assert!(users.contains("no longer attached to an SSO configuration (Example deleted)"), "{users}");
+
+    let trail = app.svc.store.list_audit(None, 50).await.unwrap();
+    let by_admin: Vec<&str> =
+        trail.iter().filter(|e| e.admin_email == crate::admin_console::ADMIN).map(|e| e.action.as_str()).collect();
+    for action in [
+        "sp_key_rollover",
+        "sp_key_activate",
+        "sp_key_retire",
+        "sso_integration_deactivate",
+        "sso_integration_activate",
+        "sso_integration_delete",
+    ] {
+        assert!(by_admin.contains(&action), "{action} by the admin: {by_admin:?}");
+    }
+}
+
+#[tokio::test]
+async fn name_domain_node_and_every_switch_change_from_the_cli_and_the_console() {
+    let app = TestApp::spawn().await;
+    let id = app.sso_id();
+    let ids = id.to_string();
+    let (ok, node, err) = cli(app.data_dir(), &["node", "create", "Sales"]);
+    assert!(ok, "{err}");
+    let node = node.trim().to_string();
+    let (ok, _, err) =
+        cli(app.data_dir(), &["sso", "set", &ids, "--name", "Sales SSO", "--domain", "Sales.Example", "--node", &node]);
+    assert!(ok, "{err}");
+    let c = app.svc.store.get_sso(id).await.unwrap().unwrap();
+    assert_eq!(
+        (c.name.as_str(), c.domain.as_str(), c.node_id.to_string()),
+        ("Sales SSO", "sales.example", node.clone())
+    );
+    let other = app.svc.store.create_sso("Other", "other.example", 1, 0).await.unwrap();
+    let (ok, _, err) = cli(app.data_dir(), &["sso", "set", &ids, "--domain", "other.example"]);
+    assert!(!ok && err.contains("already has an SSO configuration"), "{err}");
+    let (ok, _, err) = cli(app.data_dir(), &["sso", "set", &ids, "--domain", "not a domain"]);
+    assert!(!ok && err.contains("is not a domain name"), "{err}");
+    assert_eq!(app.svc.store.get_sso(id).await.unwrap().unwrap().domain, "sales.example", "refusals change nothing");
+    assert!(app.svc.store.list_audit(Some("sso.identity"), 10).await.unwrap().len() == 1);
+
+    let csrf = app.sign_in_admin().await;
+    let (status, html) = app.get_html(&format!("/admin/sso/{id}/edit")).await;
+    assert_eq!(status, 200);
+    for field in ["id=\"name\"", "id=\"domain\"", "id=\"node\"", "id=\"allow_sha1\"", "id=\"debug_responses\""] {
+        assert!(html.contains(field), "{field}");
+    }
+    let res = app
+        .post_form(
+            &format!("/admin/sso/{id}/identity"),
+            &[("csrf", &csrf), ("name", "Example"), ("domain", &other.domain), ("node", "1")],
+        )
+        .await;
+    assert_eq!(res.status(), 422);
+    assert!(res.text().await.unwrap().contains("already has an SSO configuration"));
+    let res = app
+        .post_form(
+            &format!("/admin/sso/{id}/identity"),
+            &[("csrf", &csrf), ("name", "Example"), ("domain", "example.com"), ("node", "1")],
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    let switches = [
+        ("csrf", csrf.as_str()),
+        ("jit", "on"),
+        ("clock_skew", "120"),
+        ("attr_email", "Email"),
+        ("attr_first", "First"),
+        ("attr_last", "Last"),
+        ("allow_sha1", "on"),
+        ("allow_other_domains", "on"),
+        ("debug_responses", "on"),
+        ("encrypted_requires_signed_response", "on"),
+        ("encrypted_gcm_only", "on"),
+    ];
+    assert_eq!(app.post_form(&format!("/admin/sso/{id}/settings"), &switches).await.status(), 303);
+    let c = app.svc.store.get_sso(id).await.unwrap().unwrap();
+    assert_eq!((c.name.as_str(), c.domain.as_str(), c.node_id), ("Example", "example.com", 1));
+    assert!(c.jit && !c.idp_initiated && c.clock_skew_secs == 120);
+    assert!(c.allow_sha1 && c.allow_other_domains && c.debug_keep_responses);
+    assert!(c.encrypted_requires_signed_response && c.encrypted_gcm_only);
+}

@@ -365,6 +365,10 @@ async fn the_console_revokes_a_scim_token_and_the_audit_names_the_admin() {
     let (_, html) = app.get_html("/admin/nodes").await;
     assert!(html.contains("action=\"/admin/nodes/1/scim-token/revoke\""), "a revoke button once SCIM is on");
     let res = app.post_form("/admin/nodes/1/scim-token/revoke", &[("csrf", csrf.as_str())]).await;
+    assert_eq!(res.status(), 409, "not without the confirmation");
+    assert!(app.svc.store.get_node(1).await.unwrap().unwrap().scim_enabled);
+    let confirmed = [("csrf", csrf.as_str()), ("confirm", "yes")];
+    let res = app.post_form("/admin/nodes/1/scim-token/revoke", &confirmed).await;
     assert_eq!(res.status(), 303);
     assert!(!app.svc.store.get_node(1).await.unwrap().unwrap().scim_enabled);
     let users_url = format!("{}/api/rest/scim/v2/1/Users", app.base);
@@ -372,7 +376,7 @@ async fn the_console_revokes_a_scim_token_and_the_audit_names_the_admin() {
     let (_, html) = app.get_html("/admin/nodes").await;
     assert!(!html.contains("/scim-token/revoke"), "no revoke button once SCIM is off");
     // Revoking again is refused with the reason, and nothing more is audited.
-    let res = app.post_form("/admin/nodes/1/scim-token/revoke", &[("csrf", csrf.as_str())]).await;
+    let res = app.post_form("/admin/nodes/1/scim-token/revoke", &confirmed).await;
     assert_eq!(res.status(), 409);
     assert!(res.text().await.unwrap().contains("node 1 has no SCIM token"));
     let trail = app.svc.store.list_audit(Some("idm_integration_delete"), 10).await.unwrap();

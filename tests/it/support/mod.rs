@@ -77,6 +77,15 @@ pub fn spconnect(dir: &Path) -> std::process::Command {
 pub const DOMAIN: &str = "example.com";
 pub const ALICE: &str = "alice@example.com";
 
+/// How many migrations the engine `dir` (`sqlite` or `postgres`) has: the level a fresh
+/// database reaches.
+pub fn migration_count(engine: &str) -> usize {
+    std::fs::read_dir(repo_root().join("migrations").join(engine))
+        .expect("migrations directory")
+        .filter(|e| e.as_ref().is_ok_and(|e| e.path().extension().is_some_and(|x| x == "sql")))
+        .count()
+}
+
 pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }

@@ -116,12 +116,25 @@ async fn generate_token(
     Ok(res)
 }
 
+#[derive(serde::Deserialize, Default)]
+struct ConfirmForm {
+    #[serde(default)]
+    confirm: String,
+}
+
+/// "Deactivate IdM connection": the token stops working at once (confirmed first).
 async fn revoke_token(
     State(svc): State<AppState>,
     Extension(admin): Extension<CurrentAdmin>,
     Path(raw): Path<String>,
+    axum::Form(form): axum::Form<ConfirmForm>,
 ) -> AdminResult {
     let node_id = parse_id(&raw).ok_or(AdminError::NotFound)?;
+    if form.confirm != "yes" {
+        return Err(AdminError::Refused(
+            "Nothing was changed: tick the box to confirm that SCIM stops for this node.".into(),
+        ));
+    }
     ops::nodes::revoke_scim_token(&svc, &actor(&admin), node_id, now()).await?;
     Ok(Redirect::to("/admin/nodes").into_response())
 }

@@ -13,7 +13,9 @@ use tower_sessions::Session;
 use super::{actor, chrome, now, AdminError, AdminResult};
 use crate::ops::{self, OpsError};
 use crate::store::{SsoConfig, SsoSettings, ROOT_NODE_ID};
-use crate::web::admin_pages::{fmt_time, NodeChoice, SsoEditPage, SsoListPage, SsoRow, SsoViewPage, StatusLine};
+use crate::web::admin_pages::{
+    fmt_time, KeyRow, NodeChoice, SsoEditPage, SsoListPage, SsoRow, SsoViewPage, StatusLine,
+};
 use crate::web::admin_session::CurrentAdmin;
 use crate::web::routes::parse_id;
 use crate::web::templates::render;
@@ -26,6 +28,110 @@ pub fn router() -> Router<AppState> {
         .route("/admin/sso/{sso_id}/edit", get(edit))
         .route("/admin/sso/{sso_id}/settings", post(save_settings))
         .route("/admin/sso/{sso_id}/idp", post(upload_idp))
+        .route("/admin/sso/{sso_id}/identity", post(save_identity))
+        .route("/admin/sso/{sso_id}/deactivate", post(deactivate))
+        .route("/admin/sso/{sso_id}/activate", post(activate))
+        .route("/admin/sso/{sso_id}/delete", post(delete))
+        .route("/admin/sso/{sso_id}/keys/{step}", post(key_step))
+}
+
+/// A destructive or disruptive action's form: a checkbox (or, for deletion, the SSO ID typed
+/// again) the admin must fill in, checked here as well as in the browser.
+#[derive(Deserialize, Default)]
+struct ConfirmForm {
+    #[serde(default)]
+    confirm: String,
+}
+
+fn confirmed(form: &ConfirmForm, expected: &str, what: &str) -> Result<(), AdminError> {
+    if form.confirm.trim() == expected {
+        Ok(())
+    } else {
+        Err(AdminError::Refused(format!("Nothing was changed: confirm {what} first.")))
+    }
+}
+
+#[derive(Deserialize)]
+struct IdentityForm {
+    name: String,
+    domain: String,
+    node: i64,
+}
+
+async fn save_identity(
+    State(svc): State<AppState>,
+    Extension(admin): Extension<CurrentAdmin>,
+    session: Session,
+    Path(raw): Path<String>,
+    Form(f): Form<IdentityForm>,
+) -> AdminResult {
+    let c = config(&svc, &raw).await?;
+    let change = ops::sso::Identity { name: Some(f.name), domain: Some(f.domain), node_id: Some(f.node) };
+    match ops::sso::change_identity(&svc, &actor(&admin), c.sso_id, change, now()).await {
+        Ok(_) => Ok(Redirect::to(&format!("/admin/sso/{}?notice=saved", c.sso_id)).into_response()),
+        Err(OpsError::Invalid(message) | OpsError::Conflict(message) | OpsError::NotFound(message)) => {
+            let page = edit_page(&svc, &session, &admin, c, message).await;
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(render(&page))).into_response())
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn deactivate(
+    State(svc): State<AppState>,
+    Extension(admin): Extension<CurrentAdmin>,
+    Path(raw): Path<String>,
+    Form(form): Form<ConfirmForm>,
+) -> AdminResult {
+    let c = config(&svc, &raw).await?;
+    confirmed(&form, "yes", "that sign-ins through this configuration stop")?;
+    ops::sso::set_active(&svc, &actor(&admin), c.sso_id, false, now()).await?;
+    Ok(Redirect::to(&format!("/admin/sso/{}?notice=deactivated", c.sso_id)).into_response())
+}
+
+async fn activate(
+    State(svc): State<AppState>,
+    Extension(admin): Extension<CurrentAdmin>,
+    Path(raw): Path<String>,
+) -> AdminResult {
+    let c = config(&svc, &raw).await?;
+    ops::sso::set_active(&svc, &actor(&admin), c.sso_id, true, now()).await?;
+    Ok(Redirect::to(&format!("/admin/sso/{}?notice=activated", c.sso_id)).into_response())
+}
+
+async fn delete(
+    State(svc): State<AppState>,
+    Extension(admin): Extension<CurrentAdmin>,
+    Path(raw): Path<String>,
+    Form(form): Form<ConfirmForm>,
+) -> AdminResult {
+    let c = config(&svc, &raw).await?;
+    confirmed(&form, &c.sso_id.to_string(), "the deletion by typing the SSO ID")?;
+    ops::sso::delete(&svc, &actor(&admin), c.sso_id, now()).await?;
+    Ok(Redirect::to("/admin/sso?notice=deleted").into_response())
+}
+
+async fn key_step(
+    State(svc): State<AppState>,
+    Extension(admin): Extension<CurrentAdmin>,
+    Path((raw, step)): Path<(String, String)>,
+    Form(form): Form<ConfirmForm>,
+) -> AdminResult {
+    let c = config(&svc, &raw).await?;
+    let step = match step.as_str() {
+        "rollover" => ops::sso::RolloverStep::Begin,
+        "activate" => {
+            confirmed(&form, "yes", "that every IdP has re-read the metadata")?;
+            ops::sso::RolloverStep::Activate
+        }
+        "retire" => {
+            confirmed(&form, "yes", "that no IdP encrypts to the old certificate any more")?;
+            ops::sso::RolloverStep::Retire
+        }
+        _ => return Err(AdminError::NotFound),
+    };
+    ops::sso::rollover(&svc, &actor(&admin), c.sso_id, step, None, now()).await?;
+    Ok(Redirect::to(&format!("/admin/sso/{}?notice=keys#keys-title", c.sso_id)).into_response())
 }
 
 async fn config(svc: &AppState, raw: &str) -> Result<SsoConfig, AdminError> {
@@ -187,6 +293,13 @@ async fn view(
         ("Clock skew allowance", format!("{} seconds", c.clock_skew_secs)),
         ("Attribute names", format!("{} / {} / {}", c.attr_email, c.attr_first, c.attr_last)),
         ("SHA-1 signatures", if c.allow_sha1 { "accepted (weak)".into() } else { "refused".into() }),
+        (
+            "Users outside the enterprise domain",
+            if c.allow_other_domains { "accepted".into() } else { "refused".into() },
+        ),
+        ("Encrypted assertions need a signed Response", on_off(c.encrypted_requires_signed_response)),
+        ("AES-GCM only", on_off(c.encrypted_gcm_only)),
+        ("Keep responses for troubleshooting", on_off(c.debug_keep_responses)),
     ];
     let notice = match q.notice.as_deref() {
         Some("created") => {
@@ -194,8 +307,27 @@ async fn view(
         }
         Some("saved") => "Settings saved.",
         Some("idp") => "IdP metadata uploaded.",
+        Some("deactivated") => "Configuration turned off: its Login URL and ACS refuse every sign-in.",
+        Some("activated") => "Configuration turned on: sign-ins work again.",
+        Some("keys") => "SP keys changed; the metadata now publishes the certificates listed as published.",
         _ => "",
     };
+    let keys = ops::sso::sp_key_views(&svc, c.sso_id).await?;
+    let has = |role| keys.iter().any(|k| k.role == role);
+    let (has_next, has_previous) = (has(crate::store::SpKeyRole::Next), has(crate::store::SpKeyRole::Previous));
+    let keys = keys
+        .into_iter()
+        .map(|k| KeyRow {
+            role: k.role.as_str(),
+            fingerprint: k.fingerprint,
+            subject: k.subject,
+            expires: k.not_after.map(|t| t.format("%Y-%m-%d").to_string()).unwrap_or_else(|| "-".into()),
+            source: k.source,
+            created: fmt_time(Some(k.created_at)),
+            activated: fmt_time(k.activated_at),
+            published: k.published,
+        })
+        .collect();
     let page = SsoViewPage {
         chrome: chrome(&svc, &session, &admin, "sso").await,
         sso_id: c.sso_id,
@@ -210,6 +342,11 @@ async fn view(
         status,
         settings,
         notice: notice.to_string(),
+        active: c.active,
+        active_changed: fmt_time(c.active_changed_at),
+        keys,
+        has_next,
+        has_previous,
     };
     Ok(Html(render(&page)).into_response())
 }
@@ -221,9 +358,28 @@ async fn edit_page(
     c: SsoConfig,
     error: String,
 ) -> SsoEditPage {
+    let nodes = svc
+        .store
+        .list_nodes()
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .map(|n| NodeChoice {
+            node_id: n.node_id,
+            label: if n.parent_id.is_none() { format!("{} (root)", n.name) } else { n.name.clone() },
+            selected: n.node_id == c.node_id,
+        })
+        .collect();
     SsoEditPage {
         chrome: chrome(svc, session, admin, "sso").await,
         sso_id: c.sso_id,
+        domain: c.domain,
+        nodes,
+        allow_sha1: c.allow_sha1,
+        allow_other_domains: c.allow_other_domains,
+        debug_keep_responses: c.debug_keep_responses,
+        encrypted_requires_signed_response: c.encrypted_requires_signed_response,
+        encrypted_gcm_only: c.encrypted_gcm_only,
         name: c.name,
         jit: c.jit,
         idp_initiated: c.idp_initiated,
@@ -255,6 +411,11 @@ struct SettingsForm {
     attr_email: String,
     attr_first: String,
     attr_last: String,
+    allow_sha1: Option<String>,
+    allow_other_domains: Option<String>,
+    debug_responses: Option<String>,
+    encrypted_requires_signed_response: Option<String>,
+    encrypted_gcm_only: Option<String>,
 }
 
 async fn save_settings(
@@ -278,7 +439,11 @@ async fn save_settings(
                 attr_email: Some(f.attr_email),
                 attr_first: Some(f.attr_first),
                 attr_last: Some(f.attr_last),
-                ..Default::default()
+                allow_sha1: Some(f.allow_sha1.is_some()),
+                allow_other_domains: Some(f.allow_other_domains.is_some()),
+                debug_keep_responses: Some(f.debug_responses.is_some()),
+                encrypted_requires_signed_response: Some(f.encrypted_requires_signed_response.is_some()),
+                encrypted_gcm_only: Some(f.encrypted_gcm_only.is_some()),
             };
             ops::sso::change_settings(&svc, &actor(&admin), c.sso_id, settings, now()).await
         }
