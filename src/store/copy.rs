@@ -15,6 +15,7 @@ const TABLES: &[&str] = &[
     "nodes",
     "sso_configs",
     "sp_keys",
+    "idp_metadata_sources",
     "users",
     "authn_requests",
     "used_assertions",
