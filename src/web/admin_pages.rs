@@ -85,6 +85,8 @@ pub struct SsoViewPage {
     pub status: Vec<StatusLine>,
     pub settings: Vec<(&'static str, String)>,
     pub notice: String,
+    /// Why the last IdP metadata refresh failed (the banner); empty when it did not.
+    pub idp_warning: String,
 }
 
 #[derive(Template)]
@@ -102,6 +104,14 @@ pub struct SsoEditPage {
     pub idp_entity_id: String,
     /// Why the last settings change or metadata upload was refused; empty when it was not.
     pub error: String,
+    /// Why the last IdP metadata refresh failed (the banner); empty when it did not.
+    pub idp_warning: String,
+    /// The metadata URL the configuration is refreshed from; empty for a file import.
+    pub idp_url: String,
+    pub idp_allow_http: bool,
+    pub idp_allow_private: bool,
+    /// SHA-256 of the pinned metadata signing certificate; empty when none is pinned.
+    pub pinned: String,
 }
 
 pub struct UserRow {

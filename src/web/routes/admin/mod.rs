@@ -46,6 +46,8 @@ pub const POST_FORMS: &[&str] = &[
     "/admin/sso",
     "/admin/sso/{sso_id}/settings",
     "/admin/sso/{sso_id}/idp",
+    "/admin/sso/{sso_id}/idp-url",
+    "/admin/sso/{sso_id}/idp-refresh",
     "/admin/users/{user_id}/lock",
     "/admin/users/{user_id}/unlock",
     "/admin/nodes",
