@@ -48,7 +48,7 @@ impl Default for FetchPolicy {
             max_bytes: MAX_METADATA_BYTES,
             max_redirects: 3,
             connect_timeout: Duration::from_secs(5),
-            total_timeout: Duration::from_secs(20),
+            total_timeout: Duration::from_secs(10),
         }
     }
 }
