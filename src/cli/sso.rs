@@ -6,9 +6,9 @@ use std::process::ExitCode;
 
 use super::common::{cell, fmt_time, jit_with_scim_warning, now, on_off, print_json, print_records, OrMessage, ACTOR};
 use super::{IdpCommand, SsoCommand};
-use crate::ops::idp_refresh::PinChange;
 use crate::login::finish;
 use crate::ops;
+use crate::ops::idp_refresh::PinChange;
 use crate::services::Services;
 use crate::store::SsoSettings;
 
@@ -172,17 +172,22 @@ pub async fn idp(svc: &Services, json: bool, cmd: IdpCommand) -> Result<ExitCode
                 (Some(file), _) => import_idp(svc, json, sso_id, &file, pin).await,
                 (None, Some(url)) => {
                     let imp = ops::idp_refresh::UrlImport { url: &url, allow_http, allow_private };
-                    let idp = ops::idp_refresh::import_from_url(svc, &ACTOR, sso_id, imp, pin, now())
-                        .await
-                        .map_err(|e| match e {
-                            ops::OpsError::Invalid(m) => format!("{}: {m}", crate::logsafe::clip_to(&url, 200)),
-                            other => other.to_string(),
+                    let idp =
+                        ops::idp_refresh::import_from_url(svc, &ACTOR, sso_id, imp, pin, now()).await.map_err(|e| {
+                            match e {
+                                ops::OpsError::Invalid(m) => format!("{}: {m}", crate::logsafe::clip_to(&url, 200)),
+                                other => other.to_string(),
+                            }
                         })?;
                     print_imported(json, sso_id, &idp);
                     if !json {
                         let source = ops::idp_refresh::source(svc, sso_id).await.or_message()?;
                         if let Some(next) = source.and_then(|s| s.next_refresh_at) {
-                            println!("  refreshed from {} by `serve`; next refresh due {}", url.trim(), fmt_time(Some(next)));
+                            println!(
+                                "  refreshed from {} by `serve`; next refresh due {}",
+                                url.trim(),
+                                fmt_time(Some(next))
+                            );
                         }
                     }
                     Ok(ExitCode::SUCCESS)
@@ -206,7 +211,11 @@ pub async fn idp(svc: &Services, json: bool, cmd: IdpCommand) -> Result<ExitCode
                             println!("  the signing certificates changed (recorded in the audit trail)");
                         }
                         for c in &idp.signing_certs {
-                            println!("  signing certificate: {} (expires {})", c.subject, c.not_after.format("%Y-%m-%d"));
+                            println!(
+                                "  signing certificate: {} (expires {})",
+                                c.subject,
+                                c.not_after.format("%Y-%m-%d")
+                            );
                         }
                         println!("  next refresh due {}", fmt_time(Some(next_refresh_at)));
                     }

@@ -93,8 +93,13 @@ fn policy(allow_http: bool, allow_private: bool) -> FetchPolicy {
 
 /// The checks every metadata document passes before it is stored: UTF-8, the parser, an
 /// unexpired `validUntil`, and the pinned certificate's signature when there is a pin.
-fn accept(bytes: &[u8], pin: Option<&[u8]>, now: i64) -> std::result::Result<(IdpDescriptor, Validity, String), String> {
-    let xml = std::str::from_utf8(bytes).map_err(|_| "the document is not UTF-8 text (is it the XML file?)".to_string())?;
+fn accept(
+    bytes: &[u8],
+    pin: Option<&[u8]>,
+    now: i64,
+) -> std::result::Result<(IdpDescriptor, Validity, String), String> {
+    let xml =
+        std::str::from_utf8(bytes).map_err(|_| "the document is not UTF-8 text (is it the XML file?)".to_string())?;
     if xml.trim().is_empty() {
         return Err("the document is empty".into());
     }
@@ -123,14 +128,7 @@ fn pin_after(source: Option<&IdpSource>, change: &PinChange) -> Option<Vec<u8>> 
 }
 
 /// Store accepted metadata, keep the admin's copy, and audit a change of signing certificates.
-async fn store(
-    svc: &Services,
-    who: &str,
-    sso_id: i64,
-    idp: &IdpDescriptor,
-    xml: &str,
-    now: i64,
-) -> Result<()> {
+async fn store(svc: &Services, who: &str, sso_id: i64, idp: &IdpDescriptor, xml: &str, now: i64) -> Result<()> {
     let old: Vec<String> = get(svc, sso_id).await?.idp_certs_der().iter().map(|d| fingerprint(d)).collect();
     svc.store.set_idp(sso_id, idp, xml, now).await?;
     let copy = svc.settings.data_dir.idp_metadata_copy(sso_id);
@@ -256,8 +254,8 @@ pub async fn refresh(svc: &Services, who: &str, sso_id: i64, now: i64) -> Result
             store(svc, who, sso_id, &idp, &xml, now).await?;
             let next = next_refresh_at(now, validity, bounds);
             svc.store.record_idp_refresh_ok(sso_id, now, next).await?;
-            let certificates_changed = before.len() != idp.signing_certs.len()
-                || !idp.signing_certs.iter().all(|c| before.contains(&c.der));
+            let certificates_changed =
+                before.len() != idp.signing_certs.len() || !idp.signing_certs.iter().all(|c| before.contains(&c.der));
             tracing::info!(sso_id, next_refresh_at = next, certificates_changed, "IdP metadata refreshed");
             Ok(Refreshed::Stored { idp, certificates_changed, next_refresh_at: next })
         }

@@ -52,8 +52,7 @@ pub fn validity(metadata_xml: &str, now: i64) -> Result<Validity, MetadataError>
     let doc = xml::parse_with(text, METADATA_LIMITS).map_err(|r| MetadataError::Xml(r.to_string()))?;
     let idp = doc.descendants().find(|n| is(*n, NS_MD, "IDPSSODescriptor")).ok_or(MetadataError::NotIdp)?;
     let mut v = Validity::default();
-    for scope in idp.ancestors().filter(|n| is(*n, NS_MD, "EntityDescriptor") || is(*n, NS_MD, "EntitiesDescriptor"))
-    {
+    for scope in idp.ancestors().filter(|n| is(*n, NS_MD, "EntityDescriptor") || is(*n, NS_MD, "EntitiesDescriptor")) {
         if let Some(raw) = scope.attribute("validUntil") {
             let t = parse_date_time(raw)
                 .ok_or_else(|| MetadataError::BadValidity("validUntil", crate::logsafe::clip_to(raw, 60)))?;
@@ -132,7 +131,8 @@ pub fn verify_pinned_signature(metadata_xml: &str, pinned_der: &[u8]) -> Result<
     if !is(root, NS_MD, "EntityDescriptor") && !is(root, NS_MD, "EntitiesDescriptor") {
         return Err(refuse("the root element is neither EntityDescriptor nor EntitiesDescriptor"));
     }
-    let keys = signature::parse_idp_keys(&[pinned_der.to_vec()]).map_err(|_| refuse("the pinned certificate cannot be read"))?;
+    let keys = signature::parse_idp_keys(&[pinned_der.to_vec()])
+        .map_err(|_| refuse("the pinned certificate cannot be read"))?;
     match signature::verify_enveloped_root(&doc, &keys, xml::AlgorithmPolicy::default()) {
         Ok(()) => Ok(()),
         Err(crate::saml::Rejection::Unsigned) => Err(refuse("the document carries no signature on its root element")),

@@ -94,7 +94,9 @@ pub fn address_refusal(ip: IpAddr, allow_private: bool) -> Option<&'static str> 
                 Some("a loopback address")
             } else if v4.is_link_local() {
                 Some("a link-local address (cloud metadata services live there)")
-            } else if v4.is_private() || (a == 100 && (64..128).contains(&b)) || (a == 192 && b == 0 && v4.octets()[2] == 0)
+            } else if v4.is_private()
+                || (a == 100 && (64..128).contains(&b))
+                || (a == 192 && b == 0 && v4.octets()[2] == 0)
             {
                 Some("a private address")
             } else if a >= 240 || v4.is_documentation() || (a == 198 && (b == 18 || b == 19)) {
@@ -293,9 +295,17 @@ async fn fetch_inner(url: &str, policy: &FetchPolicy) -> Result<Vec<u8>, FetchEr
     }
 }
 
-/// The error and its causes on one line, without the URL (already known to the admin).
+/// The error and its causes on one line. reqwest's own message names the URL, which the admin
+/// already has; the causes say what went wrong (refused connection, TLS, reset).
 fn network_message(e: &reqwest::Error) -> String {
-    let mut parts = vec![e.without_url_ref().to_string()];
+    let what = if e.is_connect() {
+        "cannot connect"
+    } else if e.is_body() || e.is_decode() {
+        "the answer broke off"
+    } else {
+        "the request failed"
+    };
+    let mut parts = vec![what.to_string()];
     let mut source = std::error::Error::source(e);
     while let Some(s) = source {
         parts.push(s.to_string());
@@ -303,22 +313,6 @@ fn network_message(e: &reqwest::Error) -> String {
     }
     parts.dedup();
     crate::logsafe::clip_to(&parts.join(": "), 300)
-}
-
-trait WithoutUrl {
-    fn without_url_ref(&self) -> String;
-}
-
-impl WithoutUrl for reqwest::Error {
-    fn without_url_ref(&self) -> String {
-        if self.is_connect() {
-            "cannot connect".into()
-        } else if self.is_body() || self.is_decode() {
-            "the answer broke off".into()
-        } else {
-            "request failed".into()
-        }
-    }
 }
 
 #[cfg(test)]

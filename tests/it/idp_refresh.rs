@@ -92,14 +92,20 @@ impl MetadataServer {
         let path = text.split_whitespace().nth(1).unwrap_or("/").to_string();
         let answer = self.answers.lock().unwrap().get(&path).cloned().unwrap_or(Answer::Status(404));
         let head = |status: &str, extra: &str| {
-            format!("HTTP/1.1 {status}\r\nContent-Type: application/samlmetadata+xml\r\nConnection: close\r\n{extra}\r\n")
+            format!(
+                "HTTP/1.1 {status}\r\nContent-Type: application/samlmetadata+xml\r\nConnection: close\r\n{extra}\r\n"
+            )
         };
         let _ = match answer {
             Answer::Xml(body) => {
-                conn.write_all(format!("{}{body}", head("200 OK", &format!("Content-Length: {}\r\n", body.len()))).as_bytes())
-                    .await
+                conn.write_all(
+                    format!("{}{body}", head("200 OK", &format!("Content-Length: {}\r\n", body.len()))).as_bytes(),
+                )
+                .await
             }
-            Answer::Redirect(to) => conn.write_all(head("302 Found", &format!("Location: {to}\r\nContent-Length: 0\r\n")).as_bytes()).await,
+            Answer::Redirect(to) => {
+                conn.write_all(head("302 Found", &format!("Location: {to}\r\nContent-Length: 0\r\n")).as_bytes()).await
+            }
             Answer::Status(code) => {
                 conn.write_all(head(&format!("{code} Nope"), "Content-Length: 0\r\n").as_bytes()).await
             }
@@ -215,7 +221,10 @@ async fn import_by_url_stores_the_metadata_and_remembers_the_url_and_files_still
     let file = app.data_dir().join("idp.xml");
     std::fs::write(&file, metadata_for(&app, &app.idp_key, None)).unwrap();
     let id = app.sso_id().to_string();
-    for args in [vec!["idp", "import", &id, file.to_str().unwrap()], vec!["idp", "import", &id, "--file", file.to_str().unwrap()]] {
+    for args in [
+        vec!["idp", "import", &id, file.to_str().unwrap()],
+        vec!["idp", "import", &id, "--file", file.to_str().unwrap()],
+    ] {
         let (ok, out, err) = cli(app.data_dir(), &args);
         assert!(ok, "{args:?}: {out}{err}");
         assert!(out.contains("imported IdP"), "{out}");
@@ -245,14 +254,19 @@ async fn refused_fetches_say_why_and_store_nothing() {
     idp.set("/hop5", Answer::Xml(good.clone()));
     idp.set("/slow", Answer::Slow);
     idp.set("/error", Answer::Status(500));
-    let expired = good.replacen("<md:EntityDescriptor ", r#"<md:EntityDescriptor validUntil="2020-01-01T00:00:00Z" "#, 1);
+    let expired =
+        good.replacen("<md:EntityDescriptor ", r#"<md:EntityDescriptor validUntil="2020-01-01T00:00:00Z" "#, 1);
     idp.set("/expired", Answer::Xml(expired));
     let expired_outer = format!(
         r#"<md:EntitiesDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" validUntil="2021-06-01T00:00:00Z">{}</md:EntitiesDescriptor>"#,
         good.trim_start_matches(r#"<?xml version="1.0" encoding="UTF-8"?>"#)
     );
     idp.set("/expired-outer", Answer::Xml(expired_outer));
-    let doctype = good.replacen("<md:EntityDescriptor", "<!DOCTYPE md:EntityDescriptor [<!ENTITY x \"y\">]><md:EntityDescriptor", 1);
+    let doctype = good.replacen(
+        "<md:EntityDescriptor",
+        "<!DOCTYPE md:EntityDescriptor [<!ENTITY x \"y\">]><md:EntityDescriptor",
+        1,
+    );
     idp.set("/doctype", Answer::Xml(doctype));
     idp.set("/not-metadata", Answer::Xml("<html><body>Sign in</body></html>".into()));
     let port = idp.port;
@@ -260,14 +274,34 @@ async fn refused_fetches_say_why_and_store_nothing() {
     let loopback = |path: &str| format!("http://127.0.0.1:{port}{path}");
     let only_http = ["--allow-http"];
     let cases: Vec<(&str, String, &[&str], &str)> = vec![
-        ("plain http without --allow-http", loopback("/good"), &[], "is plain http://; metadata is fetched over https:// only"),
+        (
+            "plain http without --allow-http",
+            loopback("/good"),
+            &[],
+            "is plain http://; metadata is fetched over https:// only",
+        ),
         ("loopback without --allow-private", loopback("/good"), &only_http, "127.0.0.1 is a loopback address"),
-        ("a name resolving to loopback", format!("http://localhost:{port}/good"), &only_http, "localhost resolves to 127.0.0.1 which is a loopback address"),
+        (
+            "a name resolving to loopback",
+            format!("http://localhost:{port}/good"),
+            &only_http,
+            "localhost resolves to 127.0.0.1 which is a loopback address",
+        ),
         ("a decimal IP host", format!("http://2130706433:{port}/good"), &only_http, "127.0.0.1 is a loopback address"),
         ("an octal IP host", format!("http://0177.0.0.1:{port}/good"), &only_http, "127.0.0.1 is a loopback address"),
-        ("an IPv4-mapped IPv6 host", format!("http://[::ffff:127.0.0.1]:{port}/good"), &only_http, "is a loopback address"),
+        (
+            "an IPv4-mapped IPv6 host",
+            format!("http://[::ffff:127.0.0.1]:{port}/good"),
+            &only_http,
+            "is a loopback address",
+        ),
         ("IPv6 loopback", format!("http://[::1]:{port}/good"), &only_http, "::1 is a loopback address"),
-        ("the cloud metadata address", "https://169.254.169.254/latest/meta-data/".into(), &[], "169.254.169.254 is a link-local address"),
+        (
+            "the cloud metadata address",
+            "https://169.254.169.254/latest/meta-data/".into(),
+            &[],
+            "169.254.169.254 is a link-local address",
+        ),
         ("a file URL", "file:///etc/passwd".into(), &[], "the \"file\" scheme is not fetched"),
     ];
     let id = app.sso_id().to_string();
@@ -287,8 +321,16 @@ async fn refused_fetches_say_why_and_store_nothing() {
         ("redirect to gopher", "/to-gopher", "a redirect was refused: the \"gopher\" scheme is not fetched"),
         ("a redirect chain", "/hop1", "more than 3 redirects"),
         ("an error status", "/error", "the IdP answered HTTP 500"),
-        ("an expired validUntil", "/expired", "the metadata expired: its validUntil (2020-01-01T00:00:00+00:00) has passed"),
-        ("an expired enclosing EntitiesDescriptor", "/expired-outer", "its validUntil (2021-06-01T00:00:00+00:00) has passed"),
+        (
+            "an expired validUntil",
+            "/expired",
+            "the metadata expired: its validUntil (2020-01-01T00:00:00+00:00) has passed",
+        ),
+        (
+            "an expired enclosing EntitiesDescriptor",
+            "/expired-outer",
+            "its validUntil (2021-06-01T00:00:00+00:00) has passed",
+        ),
         ("a DOCTYPE", "/doctype", "DOCTYPE or entity declaration"),
         ("not metadata", "/not-metadata", "no IDPSSODescriptor found"),
     ];
@@ -316,7 +358,11 @@ async fn comments_are_accepted_in_metadata_but_not_in_responses() {
     let idp = MetadataServer::start().await;
     let key = keys::generate("shibboleth idp");
     let shibboleth = metadata_for(&app, &key, None)
-        .replacen("<md:IDPSSODescriptor", "<!-- This is example metadata only. Do *NOT* supply it as is. --><md:IDPSSODescriptor", 1)
+        .replacen(
+            "<md:IDPSSODescriptor",
+            "<!-- This is example metadata only. Do *NOT* supply it as is. --><md:IDPSSODescriptor",
+            1,
+        )
         .replacen("<md:KeyDescriptor", "<!-- The signing key --><md:KeyDescriptor", 1)
         .replacen("</md:IDPSSODescriptor>", "<!-- end --></md:IDPSSODescriptor>", 1);
     idp.set("/shibboleth", Answer::Xml(shibboleth.clone()));
@@ -324,7 +370,8 @@ async fn comments_are_accepted_in_metadata_but_not_in_responses() {
     assert!(ok, "{out}{err}");
     let file = app.data_dir().join("shib.xml");
     std::fs::write(&file, &shibboleth).unwrap();
-    let (ok, out, err) = cli(app.data_dir(), &["idp", "import", &app.sso_id().to_string(), "--file", file.to_str().unwrap()]);
+    let (ok, out, err) =
+        cli(app.data_dir(), &["idp", "import", &app.sso_id().to_string(), "--file", file.to_str().unwrap()]);
     assert!(ok, "{out}{err}");
     // A response with a comment is still refused.
     let signed = app.spec(ALICE).signed_xml(&key);
@@ -350,7 +397,11 @@ async fn a_refresh_that_adds_a_signing_certificate_trusts_it_and_audits_the_chan
     assert!(ok, "{out}{err}");
     assert!(out.contains("the signing certificates changed"), "{out}");
     assert_eq!(login_with(&app, &new_key, "bob@example.com").await.0, 303, "trusted after the refresh");
-    assert_eq!(login_with(&app, &app.idp_key, "bob@example.com").await.0, 303, "the old key is still trusted during the overlap");
+    assert_eq!(
+        login_with(&app, &app.idp_key, "bob@example.com").await.0,
+        303,
+        "the old key is still trusted during the overlap"
+    );
 
     let (ok, out, _) = cli(app.data_dir(), &["audit", "--action", "idp.metadata.certificates_changed", "--json"]);
     assert!(ok);
@@ -387,7 +438,13 @@ async fn a_failed_refresh_keeps_the_last_good_copy_shows_a_banner_and_counts_in_
         .text("url", idp.url("/metadata"))
         .text("allow_http", "on")
         .text("allow_private", "on");
-    let res = app.client.post(app.admin_url(&format!("/admin/sso/{}/idp-url", app.sso_id()))).multipart(form).send().await.unwrap();
+    let res = app
+        .client
+        .post(app.admin_url(&format!("/admin/sso/{}/idp-url", app.sso_id())))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 303, "{}", res.text().await.unwrap());
     let (_, page) = app.get_html(&format!("/admin/sso/{}?notice=idp-url", app.sso_id())).await;
     assert!(page.contains("imported from its URL"), "{page}");
@@ -397,7 +454,13 @@ async fn a_failed_refresh_keeps_the_last_good_copy_shows_a_banner_and_counts_in_
 
     // The console refuses a URL it may not fetch, with the reason, and keeps what it had.
     let form = reqwest::multipart::Form::new().text("csrf", csrf.clone()).text("url", idp.url("/metadata"));
-    let res = app.client.post(app.admin_url(&format!("/admin/sso/{}/idp-url", app.sso_id()))).multipart(form).send().await.unwrap();
+    let res = app
+        .client
+        .post(app.admin_url(&format!("/admin/sso/{}/idp-url", app.sso_id())))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 422);
     assert!(res.text().await.unwrap().contains("is plain http://; metadata is fetched over https:// only"));
     assert_eq!(stored_metadata(&app).await, good);
@@ -405,7 +468,12 @@ async fn a_failed_refresh_keeps_the_last_good_copy_shows_a_banner_and_counts_in_
     // The IdP breaks: first an error, then a document that is not acceptable metadata.
     for (answer, why) in [
         (Answer::Status(503), "the IdP answered HTTP 503"),
-        (Answer::Xml("<md:EntityDescriptor xmlns:md=\"urn:oasis:names:tc:SAML:2.0:metadata\" entityID=\"x\"/>".into()), "no IDPSSODescriptor found"),
+        (
+            Answer::Xml(
+                "<md:EntityDescriptor xmlns:md=\"urn:oasis:names:tc:SAML:2.0:metadata\" entityID=\"x\"/>".into(),
+            ),
+            "no IDPSSODescriptor found",
+        ),
     ] {
         idp.set("/metadata", answer);
         let res = app.post_form(&format!("/admin/sso/{}/idp-refresh", app.sso_id()), &[("csrf", &csrf)]).await;
@@ -495,7 +563,8 @@ async fn a_pinned_certificate_requires_a_valid_metadata_signature() {
     let (ok, _, err) = cli(app.data_dir(), &["idp", "import", &app.sso_id().to_string(), file.to_str().unwrap()]);
     assert!(!ok && err.contains("not signed by the pinned certificate"), "{err}");
     // Until the admin removes the pin.
-    let (ok, out, err) = cli(app.data_dir(), &["idp", "import", &app.sso_id().to_string(), file.to_str().unwrap(), "--unpin"]);
+    let (ok, out, err) =
+        cli(app.data_dir(), &["idp", "import", &app.sso_id().to_string(), file.to_str().unwrap(), "--unpin"]);
     assert!(ok, "{out}{err}");
     let (_, out, _) = cli(app.data_dir(), &["audit", "--action", "idp.metadata.", "--json"]);
     let actions: Vec<String> = serde_json::from_str::<Vec<serde_json::Value>>(&out)
@@ -503,7 +572,10 @@ async fn a_pinned_certificate_requires_a_valid_metadata_signature() {
         .iter()
         .map(|e| e["action"].as_str().unwrap().to_string())
         .collect();
-    assert!(actions.contains(&"idp.metadata.pin".to_string()) && actions.contains(&"idp.metadata.unpin".to_string()), "{actions:?}");
+    assert!(
+        actions.contains(&"idp.metadata.pin".to_string()) && actions.contains(&"idp.metadata.unpin".to_string()),
+        "{actions:?}"
+    );
 }
 
 #[tokio::test]
@@ -549,7 +621,9 @@ async fn the_schedule_refreshes_inside_a_running_serve() {
     let (key, new_key) = (keys::generate("idp one"), keys::generate("idp two"));
     let md = |k2: Option<&KeyPair>| match k2 {
         None => idp_metadata("jumpcloud.xml", "https://idp.example.net/i", "https://idp.example.net/sso", &key, None),
-        Some(k2) => idp_metadata("entra.xml", "https://idp.example.net/i", "https://idp.example.net/sso", &key, Some(k2)),
+        Some(k2) => {
+            idp_metadata("entra.xml", "https://idp.example.net/i", "https://idp.example.net/sso", &key, Some(k2))
+        }
     };
     idp.set("/metadata", Answer::Xml(md(None)));
     let (ok, out, err) =

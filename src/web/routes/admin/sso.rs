@@ -252,7 +252,13 @@ fn refresh_warning(source: Option<&IdpSource>) -> String {
     }
 }
 
-async fn edit_page(svc: &AppState, session: &Session, admin: &CurrentAdmin, c: SsoConfig, error: String) -> SsoEditPage {
+async fn edit_page(
+    svc: &AppState,
+    session: &Session,
+    admin: &CurrentAdmin,
+    c: SsoConfig,
+    error: String,
+) -> SsoEditPage {
     let source = ops::idp_refresh::source(svc, c.sso_id).await.ok().flatten();
     let pinned = source
         .as_ref()
