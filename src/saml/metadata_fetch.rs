@@ -7,8 +7,9 @@
 //! - The addresses are checked, not the host name: a literal IP host (in any spelling the URL
 //!   standard accepts: `2130706433`, `0x7f.1`, `[::ffff:127.0.0.1]`) is checked as written; a
 //!   name is resolved by our own resolver, which refuses the whole name if any address is
-//!   loopback, private, link-local, shared (CGNAT), unique-local, unspecified, multicast or
-//!   broadcast (unless the admin allowed private addresses), and hands the HTTP client exactly
+//!   loopback, private, shared (CGNAT), unique-local or reserved (unless the admin allowed
+//!   private addresses) or link-local, unspecified, multicast or broadcast (never: cloud
+//!   metadata services answer on link-local), and hands the HTTP client exactly
 //!   the addresses it checked, so a second DNS answer (rebinding) is never used.
 //! - At most [`FetchPolicy::max_redirects`] redirects, followed by hand.
 //! - No proxy (an environment `HTTPS_PROXY` would connect elsewhere than the address checked),
@@ -84,6 +85,15 @@ pub fn address_refusal(ip: IpAddr, allow_private: bool) -> Option<&'static str> 
     if never {
         return Some("an unspecified, multicast or broadcast address");
     }
+    // Link-local is where cloud metadata services answer (169.254.169.254, fd00:ec2::254 is
+    // unique-local); no IdP lives there, so not even --allow-private opens it.
+    let link_local = match ip {
+        IpAddr::V4(v4) => v4.is_link_local(),
+        IpAddr::V6(v6) => v6.segments()[0] & 0xffc0 == 0xfe80,
+    };
+    if link_local {
+        return Some("a link-local address (cloud metadata services live there)");
+    }
     if allow_private {
         return None;
     }
@@ -92,8 +102,6 @@ pub fn address_refusal(ip: IpAddr, allow_private: bool) -> Option<&'static str> 
             let [a, b, ..] = v4.octets();
             if v4.is_loopback() {
                 Some("a loopback address")
-            } else if v4.is_link_local() {
-                Some("a link-local address (cloud metadata services live there)")
             } else if v4.is_private()
                 || (a == 100 && (64..128).contains(&b))
                 || (a == 192 && b == 0 && v4.octets()[2] == 0)
@@ -109,8 +117,6 @@ pub fn address_refusal(ip: IpAddr, allow_private: bool) -> Option<&'static str> 
             let seg = v6.segments();
             if v6.is_loopback() {
                 Some("a loopback address")
-            } else if seg[0] & 0xffc0 == 0xfe80 {
-                Some("a link-local address")
             } else if seg[0] & 0xfe00 == 0xfc00 || seg[0] & 0xffc0 == 0xfec0 {
                 Some("a private (unique-local) address")
             } else if seg[0] == 0x2001 && seg[1] == 0x0db8 {
@@ -162,7 +168,9 @@ pub fn check_url(url: &Url, policy: &FetchPolicy) -> Result<(), FetchError> {
         }
     }
     if !url.username().is_empty() || url.password().is_some() {
-        return Err(FetchError::BadUrl("a URL with a user name or password".into()));
+        return Err(FetchError::Scheme(
+            "a URL with a user name or password is not fetched (the credentials would go to whoever answers)".into(),
+        ));
     }
     let ip = match url.host() {
         None => return Err(FetchError::BadUrl(crate::logsafe::clip_to(url.as_str(), 200))),
@@ -348,10 +356,21 @@ mod tests {
             let ip: IpAddr = ip.parse().unwrap();
             assert_eq!(address_refusal(ip, false).is_none(), public, "{ip}");
         }
-        for ip in ["127.0.0.1", "10.0.0.1", "169.254.169.254", "::1", "::ffff:10.0.0.1"] {
+        for ip in ["127.0.0.1", "10.0.0.1", "192.168.0.10", "fd00::1", "::1", "::ffff:10.0.0.1"] {
             assert_eq!(address_refusal(ip.parse().unwrap(), true), None, "{ip} with allow_private");
         }
-        for ip in ["0.0.0.0", "0.1.2.3", "255.255.255.255", "224.0.0.1", "::", "ff02::1", "::ffff:0.0.0.0"] {
+        for ip in [
+            "0.0.0.0",
+            "0.1.2.3",
+            "255.255.255.255",
+            "224.0.0.1",
+            "::",
+            "ff02::1",
+            "::ffff:0.0.0.0",
+            "169.254.169.254",
+            "::ffff:169.254.169.254",
+            "fe80::1",
+        ] {
             assert!(address_refusal(ip.parse().unwrap(), true).is_some(), "{ip} is never fetched from");
         }
     }

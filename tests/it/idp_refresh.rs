@@ -247,6 +247,9 @@ async fn refused_fetches_say_why_and_store_nothing() {
     idp.set("/huge", Answer::Huge);
     idp.set("/huge-announced", Answer::HugeAnnounced);
     idp.set("/to-file", Answer::Redirect("file:///etc/passwd".into()));
+    idp.set("/to-metadata-service", Answer::Redirect("http://169.254.169.254/latest/meta-data/".into()));
+    idp.set("/to-mapped-metadata-service", Answer::Redirect("http://[::ffff:a9fe:a9fe]/latest/".into()));
+    idp.set("/to-credentials", Answer::Redirect(format!("http://user:pw@127.0.0.1:{}/good", idp.port)));
     idp.set("/to-gopher", Answer::Redirect("gopher://127.0.0.1:70/".into()));
     for i in 1..=4 {
         idp.set(&format!("/hop{i}"), Answer::Redirect(format!("/hop{}", i + 1)));
@@ -320,6 +323,17 @@ async fn refused_fetches_say_why_and_store_nothing() {
         ("redirect to a file URL", "/to-file", "a redirect was refused: the \"file\" scheme is not fetched"),
         ("redirect to gopher", "/to-gopher", "a redirect was refused: the \"gopher\" scheme is not fetched"),
         ("a redirect chain", "/hop1", "more than 3 redirects"),
+        (
+            "redirect to the cloud metadata service",
+            "/to-metadata-service",
+            "a redirect was refused: 169.254.169.254 is a link-local address",
+        ),
+        (
+            "redirect to the metadata service as IPv4-mapped IPv6",
+            "/to-mapped-metadata-service",
+            "a redirect was refused: ::ffff:169.254.169.254 is a link-local address",
+        ),
+        ("redirect with credentials", "/to-credentials", "a URL with a user name or password is not fetched"),
         ("an error status", "/error", "the IdP answered HTTP 500"),
         (
             "an expired validUntil",
