@@ -249,7 +249,35 @@ pub fn asn1_to_utc(t: &openssl::asn1::Asn1TimeRef) -> Option<DateTime<Utc>> {
 
 #[cfg(test)]
 mod validity_tests {
-    use super::parse_duration;
+    use super::{parse_duration, validity, MetadataError, Validity};
+
+    fn doc(outer: &str, inner: &str) -> String {
+        format!(
+            r#"<md:EntitiesDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" {outer}><md:EntityDescriptor entityID="x" {inner}><md:IDPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol"/></md:EntityDescriptor></md:EntitiesDescriptor>"#
+        )
+    }
+
+    #[test]
+    fn the_most_restrictive_validity_of_the_entity_and_its_enclosures() {
+        let now = 1_767_225_600; // 2026-01-01T00:00:00Z
+        let ok = |outer: &str, inner: &str| validity(&doc(outer, inner), now);
+        assert_eq!(ok("", ""), Ok(Validity::default()));
+        assert_eq!(
+            ok(r#"cacheDuration="PT6H" validUntil="2026-02-01T00:00:00Z""#, r#"cacheDuration="PT2H""#),
+            Ok(Validity { valid_until: Some(1_769_904_000), cache_duration: Some(7_200) })
+        );
+        assert_eq!(
+            ok(r#"validUntil="2026-03-01T00:00:00Z""#, r#"validUntil="2026-01-02T00:00:00+01:00""#)
+                .map(|v| v.valid_until),
+            Ok(Some(now + 86_400 - 3_600))
+        );
+        // Without a zone, UTC.
+        assert_eq!(ok("", r#"validUntil="2026-01-02T00:00:00""#).map(|v| v.valid_until), Ok(Some(now + 86_400)));
+        assert!(matches!(ok(r#"validUntil="2025-12-31T23:59:59Z""#, ""), Err(MetadataError::Expired(_))));
+        assert!(matches!(ok("", r#"validUntil="2026-01-01T00:00:00Z""#), Err(MetadataError::Expired(_))));
+        assert!(matches!(ok("", r#"validUntil="tomorrow""#), Err(MetadataError::BadValidity("validUntil", _))));
+        assert!(matches!(ok("", r#"cacheDuration="6 hours""#), Err(MetadataError::BadValidity("cacheDuration", _))));
+    }
 
     #[test]
     fn durations_as_metadata_writes_them() {
