@@ -332,8 +332,40 @@ pub enum TlsCommand {
 
 #[derive(Subcommand, Debug)]
 pub enum IdpCommand {
-    /// Import an IdP metadata XML file (JumpCloud, Okta, Entra ID, …).
-    Import { sso_id: i64, file: PathBuf },
+    /// Import IdP metadata (JumpCloud, Okta, Entra ID, …): from an XML file, or from the IdP's
+    /// metadata URL, which `serve` then refreshes on a schedule.
+    Import {
+        sso_id: i64,
+        /// The metadata XML file.
+        #[arg(conflicts_with_all = ["file_opt", "url"], required_unless_present_any = ["file_opt", "url"])]
+        file: Option<PathBuf>,
+        /// The metadata XML file (same as giving it without --file).
+        #[arg(long = "file", id = "file_opt", value_name = "FILE", conflicts_with = "url")]
+        file_opt: Option<PathBuf>,
+        /// Fetch the metadata from this https:// URL, and refresh it from there.
+        #[arg(long)]
+        url: Option<String>,
+        /// Allow a plain http:// URL (loopback tests only: metadata in the clear can be changed
+        /// on the way).
+        #[arg(long, requires = "url")]
+        allow_http: bool,
+        /// Allow loopback, private and link-local addresses (an IdP inside your own network, or
+        /// tests).
+        #[arg(long, requires = "url")]
+        allow_private: bool,
+        /// Pin this certificate (PEM or DER): from now on the metadata must carry an enveloped
+        /// signature made with its key, on import and on every refresh.
+        #[arg(long, value_name = "FILE", conflicts_with = "unpin")]
+        pin_cert: Option<PathBuf>,
+        /// Remove the pinned certificate.
+        #[arg(long)]
+        unpin: bool,
+    },
+    /// Fetch a URL-backed configuration's metadata now (as the schedule would); on failure the
+    /// last good metadata stays in use and the command exits 1.
+    Refresh { sso_id: i64 },
+    /// Where a configuration's metadata comes from and how its refreshes went.
+    Status { sso_id: i64 },
 }
 
 #[derive(Subcommand, Debug)]
@@ -424,9 +456,7 @@ pub async fn run(cli: Cli, serve: Option<settings::Effective>) -> Result<std::pr
         Command::Migrate | Command::Backup { .. } | Command::Db(_) => db::run(dir, db, json, cli.command).await,
         Command::Demo { port, keep_in } => serve::demo(keep_in.as_deref(), port).await,
         Command::Sso(cmd) => sso::sso(&common::open(dir, db).await?, json, cmd).await,
-        Command::Idp(IdpCommand::Import { sso_id, file }) => {
-            sso::import_idp(&common::open(dir, db).await?, json, sso_id, &file).await
-        }
+        Command::Idp(cmd) => sso::idp(&common::open(dir, db).await?, json, cmd).await,
         Command::Tls(cmd) => sso::tls(dir, cmd),
         Command::Metadata { sso_id } => sso::metadata(&common::open(dir, db).await?, sso_id).await,
         Command::Cert { sso_id } => sso::cert(&common::open(dir, db).await?, sso_id).await,

@@ -5,9 +5,10 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use super::common::{cell, fmt_time, jit_with_scim_warning, now, on_off, print_json, print_records, OrMessage, ACTOR};
-use super::SsoCommand;
+use super::{IdpCommand, SsoCommand};
 use crate::login::finish;
 use crate::ops;
+use crate::ops::idp_refresh::PinChange;
 use crate::services::Services;
 use crate::store::SsoSettings;
 
@@ -302,13 +303,119 @@ async fn status(svc: &Services, json: bool, sso_id: i64) -> Result<(), String> {
     Ok(())
 }
 
-pub async fn import_idp(svc: &Services, json: bool, sso_id: i64, file: &Path) -> Result<ExitCode, String> {
-    let bytes = std::fs::read(file).map_err(|e| format!("{}: {e}", file.display()))?;
-    let idp = ops::sso::import_idp_metadata(svc, &ACTOR, sso_id, &bytes, now()).await.map_err(|e| match e {
-        // What is wrong is in the file: name it.
-        ops::OpsError::Invalid(m) => format!("{}: {m}", file.display()),
-        other => other.to_string(),
-    })?;
+/// `spconnect idp …`: import (file or URL), refresh now, status.
+pub async fn idp(svc: &Services, json: bool, cmd: IdpCommand) -> Result<ExitCode, String> {
+    match cmd {
+        IdpCommand::Import { sso_id, file, file_opt, url, allow_http, allow_private, pin_cert, unpin } => {
+            let pin = match (pin_cert, unpin) {
+                (Some(path), _) => {
+                    let bytes = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+                    PinChange::Set(
+                        ops::idp_refresh::read_pin_cert(&bytes).map_err(|e| format!("{}: {e}", path.display()))?,
+                    )
+                }
+                (None, true) => PinChange::Remove,
+                (None, false) => PinChange::Keep,
+            };
+            match (file.or(file_opt), url) {
+                (Some(file), _) => import_idp(svc, json, sso_id, &file, pin).await,
+                (None, Some(url)) => {
+                    let imp = ops::idp_refresh::UrlImport { url: &url, allow_http, allow_private };
+                    let idp =
+                        ops::idp_refresh::import_from_url(svc, &ACTOR, sso_id, imp, pin, now()).await.map_err(|e| {
+                            match e {
+                                ops::OpsError::Invalid(m) => format!("{}: {m}", crate::logsafe::clip_to(&url, 200)),
+                                other => other.to_string(),
+                            }
+                        })?;
+                    print_imported(json, sso_id, &idp);
+                    if !json {
+                        let source = ops::idp_refresh::source(svc, sso_id).await.or_message()?;
+                        if let Some(next) = source.and_then(|s| s.next_refresh_at) {
+                            println!(
+                                "  refreshed from {} by `serve`; next refresh due {}",
+                                url.trim(),
+                                fmt_time(Some(next))
+                            );
+                        }
+                    }
+                    Ok(ExitCode::SUCCESS)
+                }
+                (None, None) => Err("give the metadata FILE, --file FILE or --url https://…".into()),
+            }
+        }
+        IdpCommand::Refresh { sso_id } => {
+            let outcome = ops::idp_refresh::refresh(svc, ACTOR.audit_name(), sso_id, now()).await.or_message()?;
+            match outcome {
+                ops::idp_refresh::Refreshed::Stored { idp, certificates_changed, next_refresh_at } => {
+                    if json {
+                        print_json(&serde_json::json!({
+                            "sso_id": sso_id, "refreshed": true, "idp_entity_id": idp.entity_id,
+                            "signing_certificates": idp.signing_certs.len(),
+                            "certificates_changed": certificates_changed, "next_refresh_at": next_refresh_at,
+                        }));
+                    } else {
+                        println!("refreshed IdP {} for SSO {sso_id}", idp.entity_id);
+                        if certificates_changed {
+                            println!("  the signing certificates changed (recorded in the audit trail)");
+                        }
+                        for c in &idp.signing_certs {
+                            println!(
+                                "  signing certificate: {} (expires {})",
+                                c.subject,
+                                c.not_after.format("%Y-%m-%d")
+                            );
+                        }
+                        println!("  next refresh due {}", fmt_time(Some(next_refresh_at)));
+                    }
+                    Ok(ExitCode::SUCCESS)
+                }
+                ops::idp_refresh::Refreshed::Failed { reason, next_refresh_at } => {
+                    if json {
+                        print_json(&serde_json::json!({
+                            "sso_id": sso_id, "refreshed": false, "error": reason, "next_refresh_at": next_refresh_at,
+                        }));
+                    }
+                    Err(format!(
+                        "SSO {sso_id}: the metadata refresh failed, the last good metadata stays in use: {reason}"
+                    ))
+                }
+            }
+        }
+        IdpCommand::Status { sso_id } => {
+            let config = ops::sso::get(svc, sso_id).await.or_message()?;
+            let source = ops::idp_refresh::source(svc, sso_id).await.or_message()?;
+            let pinned = source
+                .as_ref()
+                .and_then(|s| s.pin_cert.as_deref())
+                .and_then(|b| base64::Engine::decode(&base64::engine::general_purpose::STANDARD, b).ok())
+                .map(|der| ops::idp_refresh::fingerprint(&der));
+            if json {
+                print_json(&serde_json::json!({
+                    "sso_id": sso_id, "idp_entity_id": config.idp_entity_id, "source": source,
+                    "pinned_certificate_sha256": pinned,
+                }));
+                return Ok(ExitCode::SUCCESS);
+            }
+            println!("SSO {sso_id}: IdP {}", config.idp_entity_id.as_deref().unwrap_or("(no IdP metadata)"));
+            match source.as_ref().and_then(|s| s.url.as_deref()) {
+                None => println!("  metadata from: a file (not refreshed)"),
+                Some(url) => println!("  metadata from: {}", cell(url)),
+            }
+            if let Some(s) = &source {
+                println!("  last refresh:  {}", fmt_time(s.last_refresh_at));
+                println!("  next refresh:  {}", fmt_time(s.next_refresh_at));
+                if let Some(e) = &s.last_error {
+                    println!("  warning: the last refresh failed ({} time(s) in a row): {}", s.failures, cell(e));
+                }
+            }
+            println!("  pinned metadata certificate: {}", pinned.as_deref().unwrap_or("none"));
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn print_imported(json: bool, sso_id: i64, idp: &crate::saml::idp_metadata::IdpDescriptor) {
     if json {
         print_json(&serde_json::json!({
             "sso_id": sso_id, "idp_entity_id": idp.entity_id, "sso_url": idp.sso_redirect_url,
@@ -321,6 +428,16 @@ pub async fn import_idp(svc: &Services, json: bool, sso_id: i64, file: &Path) ->
             println!("  signing certificate: {} (expires {})", c.subject, c.not_after.format("%Y-%m-%d"));
         }
     }
+}
+
+async fn import_idp(svc: &Services, json: bool, sso_id: i64, file: &Path, pin: PinChange) -> Result<ExitCode, String> {
+    let bytes = std::fs::read(file).map_err(|e| format!("{}: {e}", file.display()))?;
+    let idp = ops::idp_refresh::import_file(svc, &ACTOR, sso_id, &bytes, pin, now()).await.map_err(|e| match e {
+        // What is wrong is in the file: name it.
+        ops::OpsError::Invalid(m) => format!("{}: {m}", file.display()),
+        other => other.to_string(),
+    })?;
+    print_imported(json, sso_id, &idp);
     Ok(ExitCode::SUCCESS)
 }
 

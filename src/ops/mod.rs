@@ -9,6 +9,7 @@
 
 pub mod admins;
 pub mod certs;
+pub mod idp_refresh;
 pub mod nodes;
 pub mod sso;
 pub mod teams;

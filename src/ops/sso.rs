@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 
 use super::{audit, display_name, Actor, OpsError, Result};
-use crate::saml::idp_metadata::{self, asn1_to_utc, IdpDescriptor};
+use crate::saml::idp_metadata::{asn1_to_utc, IdpDescriptor};
 use crate::services::Services;
 use crate::store::{LoginEvent, SsoConfig, SsoSettings};
 
@@ -106,7 +106,9 @@ pub async fn create(svc: &Services, actor: &Actor, new: NewSso<'_>, now: i64) ->
 }
 
 /// Import the IdP's metadata (the bytes of the XML file) into a configuration, replacing what
-/// was there. A copy is kept under `metadata/` for the admin to read.
+/// was there. A copy is kept under `metadata/` for the admin to read. The configuration stops
+/// being refreshed from a URL; a pinned metadata-signing certificate stays in force (see
+/// `ops::idp_refresh`).
 pub async fn import_idp_metadata(
     svc: &Services,
     actor: &Actor,
@@ -114,26 +116,7 @@ pub async fn import_idp_metadata(
     file: &[u8],
     now: i64,
 ) -> Result<IdpDescriptor> {
-    get(svc, sso_id).await?;
-    let refuse = |why: String| {
-        tracing::warn!(sso_id, reason = %why, "IdP metadata refused");
-        OpsError::Invalid(format!("The metadata was not accepted: {why}."))
-    };
-    let xml =
-        std::str::from_utf8(file).map_err(|_| refuse("the file is not UTF-8 text (is it the XML file?)".into()))?;
-    if xml.trim().is_empty() {
-        return Err(refuse("the file is empty".into()));
-    }
-    let idp = idp_metadata::parse(xml).map_err(|e| refuse(e.to_string()))?;
-    svc.store.set_idp(sso_id, &idp, xml, now).await?;
-    let copy = svc.settings.data_dir.idp_metadata_copy(sso_id);
-    // Only a convenience copy: the database holds the metadata that is used.
-    if let Err(e) = std::fs::write(&copy, xml) {
-        tracing::warn!(sso_id, path = %copy.display(), error = %e, "could not write the IdP metadata copy");
-    }
-    let detail = format!("{} ({} signing certificate(s))", idp.entity_id, idp.signing_certs.len());
-    audit(svc, actor, "idp.upload", &sso_id.to_string(), &detail, now).await?;
-    Ok(idp)
+    super::idp_refresh::import_file(svc, actor, sso_id, file, super::idp_refresh::PinChange::Keep, now).await
 }
 
 /// The settings as they will be written (attribute names trimmed), or the first rule they break.

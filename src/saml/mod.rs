@@ -4,6 +4,7 @@
 pub mod authn_request;
 pub mod c14n;
 pub mod idp_metadata;
+pub mod metadata_fetch;
 pub mod redact;
 pub mod rejection;
 pub mod response;

@@ -16,6 +16,7 @@ const TABLES: &[&str] = &[
     "sso_configs",
     "deleted_sso_configs",
     "sp_keys",
+    "idp_metadata_sources",
     "users",
     "authn_requests",
     "used_assertions",

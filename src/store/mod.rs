@@ -5,6 +5,7 @@
 mod admin;
 mod copy;
 mod health;
+mod idp_sources;
 mod logins;
 mod nodes;
 pub mod ops_support;
@@ -31,6 +32,7 @@ use thiserror::Error;
 pub use admin::{AdminAccount, AuditEvent, LoginEventFilter, SignInCounts};
 pub use copy::CopiedTable;
 pub use health::Readiness;
+pub use idp_sources::IdpSource;
 pub use logins::{
     DebugResponse, LoginCommit, LoginEvent, NewAuthnRequest, NewContinuation, NewFailure, PendingLogin, PendingRequest,
     DEBUG_RESPONSES_KEPT,

@@ -93,6 +93,8 @@ pub struct SsoViewPage {
     pub keys: Vec<KeyRow>,
     pub has_next: bool,
     pub has_previous: bool,
+    /// Why the last IdP metadata refresh failed (the banner); empty when it did not.
+    pub idp_warning: String,
 }
 
 /// One SP key pair on a configuration's page (key rollover).
@@ -129,6 +131,14 @@ pub struct SsoEditPage {
     pub debug_keep_responses: bool,
     pub encrypted_requires_signed_response: bool,
     pub encrypted_gcm_only: bool,
+    /// Why the last IdP metadata refresh failed (the banner); empty when it did not.
+    pub idp_warning: String,
+    /// The metadata URL the configuration is refreshed from; empty for a file import.
+    pub idp_url: String,
+    pub idp_allow_http: bool,
+    pub idp_allow_private: bool,
+    /// SHA-256 of the pinned metadata signing certificate; empty when none is pinned.
+    pub pinned: String,
 }
 
 pub struct UserRow {

@@ -11,8 +11,8 @@ async fn migrate_applies_and_reports_the_level() {
     let (ok, out, err) = cli(dir.path(), &["migrate"]);
     assert!(ok, "{err}");
     let expected = match crate::BACKEND {
-        Backend::Sqlite => format!("level {}, Sqlite", crate::support::migration_count("sqlite")),
-        Backend::Postgres => format!("level {}, Postgres", crate::support::migration_count("postgres")),
+        Backend::Sqlite => format!("level {}, Sqlite", crate::support::migration_level("sqlite")),
+        Backend::Postgres => format!("level {}, Postgres", crate::support::migration_level("postgres")),
     };
     assert!(out.contains(&expected), "{out}");
     // Again: nothing to do, same answer.

@@ -18,6 +18,7 @@ mod ext_login;
 mod first_start;
 mod hardening;
 mod idp_import;
+mod idp_refresh;
 mod journeys;
 mod lifecycle;
 mod live_idp;

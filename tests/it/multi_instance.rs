@@ -481,7 +481,7 @@ fn instances_starting_together_on_an_empty_database_migrate_it_once() {
     for child in children {
         let out = child.wait_with_output().unwrap();
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-        let level = crate::support::migration_count("postgres");
+        let level = crate::support::migration_level("postgres");
         assert!(String::from_utf8_lossy(&out.stdout).contains(&format!("level {level}, Postgres")));
     }
     let applied = crate::support::postgres::psql(&url, "SELECT COUNT(*) FROM _sqlx_migrations WHERE success");

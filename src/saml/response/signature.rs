@@ -264,6 +264,28 @@ pub fn verify_document(
     Ok(signed)
 }
 
+/// Verify the one enveloped `ds:Signature` on the document element (signed metadata): it must
+/// be a direct child of the root and sign the root. Other signatures in the document are not
+/// looked at; the root's covers them.
+pub fn verify_enveloped_root(doc: &Document, keys: &[PKey<Public>], policy: AlgorithmPolicy) -> Result<(), Rejection> {
+    if keys.is_empty() {
+        return Err(invalid("no key to verify with"));
+    }
+    let root = doc.root_element();
+    let sigs: Vec<_> = root.children().filter(|n| is(*n, NS_DS, "Signature")).collect();
+    let sig = match sigs.as_slice() {
+        [] => return Err(Rejection::Unsigned),
+        [one] => *one,
+        _ => return Err(invalid("more than one signature on the root element")),
+    };
+    let mut buf = Vec::with_capacity(64 * 1024);
+    let signed = verify_signature(doc, sig, keys, policy, &mut buf)?;
+    if signed != root.id() {
+        return Err(invalid("the signature does not sign the root element"));
+    }
+    Ok(())
+}
+
 /// One `ds:Signature` taken apart, after every structural and policy check.
 struct Parsed<'a, 'i> {
     target: Node<'a, 'i>,

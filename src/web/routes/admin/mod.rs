@@ -53,6 +53,8 @@ pub const POST_FORMS: &[&str] = &[
     "/admin/sso/{sso_id}/keys/rollover",
     "/admin/sso/{sso_id}/keys/activate",
     "/admin/sso/{sso_id}/keys/retire",
+    "/admin/sso/{sso_id}/idp-url",
+    "/admin/sso/{sso_id}/idp-refresh",
     "/admin/users/{user_id}/lock",
     "/admin/users/{user_id}/unlock",
     "/admin/nodes",
@@ -102,13 +104,24 @@ pub fn router(svc: &AppState) -> Router<AppState> {
 }
 
 async fn chrome(svc: &AppState, session: &Session, admin: &CurrentAdmin, section: &'static str) -> Chrome {
-    let warnings = match crate::ops::certs::warnings(svc, now()).await {
+    let mut warnings: Vec<(String, &'static str)> = match crate::ops::certs::warnings(svc, now()).await {
         Ok(w) => w.iter().map(|w| (w.message(), w.fix())).collect(),
         Err(e) => {
             tracing::warn!(error = %e, "certificate warnings not computable for the console banner");
             Vec::new()
         }
     };
+    // IdP metadata that could not be refreshed from its URL (the last good copy is in use).
+    match svc.store.list_idp_url_sources().await {
+        Ok(sources) => warnings.extend(sources.iter().filter(|s| s.last_error.is_some()).map(|s| {
+            (
+                format!("The IdP metadata of SSO configuration {} could not be refreshed from its URL", s.sso_id),
+                "The last good metadata stays in use; see the configuration's page for the error and refresh it \
+                 there once the IdP answers.",
+            )
+        })),
+        Err(e) => tracing::warn!(error = %e, "IdP metadata sources not readable for the console banner"),
+    }
     Chrome { admin_email: admin.email.clone(), csrf: admin_session::csrf_token(session).await, section, warnings }
 }
 

@@ -12,7 +12,7 @@ use tower_sessions::Session;
 
 use super::{actor, chrome, now, AdminError, AdminResult};
 use crate::ops::{self, OpsError};
-use crate::store::{SsoConfig, SsoSettings, ROOT_NODE_ID};
+use crate::store::{IdpSource, SsoConfig, SsoSettings, ROOT_NODE_ID};
 use crate::web::admin_pages::{
     fmt_time, KeyRow, NodeChoice, SsoEditPage, SsoListPage, SsoRow, SsoViewPage, StatusLine,
 };
@@ -33,6 +33,8 @@ pub fn router() -> Router<AppState> {
         .route("/admin/sso/{sso_id}/activate", post(activate))
         .route("/admin/sso/{sso_id}/delete", post(delete))
         .route("/admin/sso/{sso_id}/keys/{step}", post(key_step))
+        .route("/admin/sso/{sso_id}/idp-url", post(import_idp_url))
+        .route("/admin/sso/{sso_id}/idp-refresh", post(refresh_idp))
 }
 
 /// A destructive or disruptive action's form: a checkbox (or, for deletion, the SSO ID typed
@@ -310,6 +312,8 @@ async fn view(
         Some("deactivated") => "Configuration turned off: its Login URL and ACS refuse every sign-in.",
         Some("activated") => "Configuration turned on: sign-ins work again.",
         Some("keys") => "SP keys changed; the metadata now publishes the certificates listed as published.",
+        Some("idp-url") => "IdP metadata imported from its URL; it will be refreshed from there.",
+        Some("refreshed") => "IdP metadata refreshed.",
         _ => "",
     };
     let keys = ops::sso::sp_key_views(&svc, c.sso_id).await?;
@@ -328,7 +332,23 @@ async fn view(
             published: k.published,
         })
         .collect();
+    let source = ops::idp_refresh::source(&svc, sso_id).await?;
+    if let Some(s) = &source {
+        status.push(StatusLine {
+            label: "IdP metadata source",
+            value: match &s.url {
+                Some(url) => format!(
+                    "{url} (last refreshed {}, next refresh {})",
+                    fmt_time(s.last_refresh_at),
+                    fmt_time(s.next_refresh_at)
+                ),
+                None => "uploaded file (not refreshed)".into(),
+            },
+            warn: s.url.is_some() && s.last_error.is_some(),
+        });
+    }
     let page = SsoViewPage {
+        idp_warning: refresh_warning(source.as_ref()),
         chrome: chrome(&svc, &session, &admin, "sso").await,
         sso_id: c.sso_id,
         name: c.name,
@@ -351,6 +371,24 @@ async fn view(
     Ok(Html(render(&page)).into_response())
 }
 
+/// The banner of a configuration whose last metadata refresh failed; empty otherwise.
+fn refresh_warning(source: Option<&IdpSource>) -> String {
+    match source {
+        Some(s) if s.url.is_some() => match &s.last_error {
+            Some(e) => format!(
+                "The last IdP metadata refresh failed ({} at {}, {} time(s) in a row): {e}. The last good metadata \
+                 stays in use; the next attempt is due {}.",
+                s.url.as_deref().unwrap_or_default(),
+                fmt_time(s.last_attempt_at),
+                s.failures,
+                fmt_time(s.next_refresh_at)
+            ),
+            None => String::new(),
+        },
+        _ => String::new(),
+    }
+}
+
 async fn edit_page(
     svc: &AppState,
     session: &Session,
@@ -370,7 +408,19 @@ async fn edit_page(
             selected: n.node_id == c.node_id,
         })
         .collect();
+    let source = ops::idp_refresh::source(svc, c.sso_id).await.ok().flatten();
+    let pinned = source
+        .as_ref()
+        .and_then(|s| s.pin_cert.as_deref())
+        .and_then(|b| base64::Engine::decode(&base64::engine::general_purpose::STANDARD, b).ok())
+        .map(|der| ops::idp_refresh::fingerprint(&der))
+        .unwrap_or_default();
     SsoEditPage {
+        idp_warning: refresh_warning(source.as_ref()),
+        idp_url: source.as_ref().and_then(|s| s.url.clone()).unwrap_or_default(),
+        idp_allow_http: source.as_ref().is_some_and(|s| s.allow_http),
+        idp_allow_private: source.as_ref().is_some_and(|s| s.allow_private),
+        pinned,
         chrome: chrome(svc, session, admin, "sso").await,
         sso_id: c.sso_id,
         domain: c.domain,
@@ -478,6 +528,77 @@ async fn upload_idp(
     };
     match result {
         Ok(_) => Ok(Redirect::to(&format!("/admin/sso/{}?notice=idp", c.sso_id)).into_response()),
+        Err(OpsError::Invalid(message)) => {
+            let page = edit_page(&svc, &session, &admin, c, message).await;
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(render(&page))).into_response())
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn import_idp_url(
+    State(svc): State<AppState>,
+    Extension(admin): Extension<CurrentAdmin>,
+    session: Session,
+    Path(raw): Path<String>,
+    mut form: Multipart,
+) -> AdminResult {
+    let c = config(&svc, &raw).await?;
+    let (mut url, mut allow_http, mut allow_private, mut unpin) = (String::new(), false, false, false);
+    let mut pin_file: Option<Vec<u8>> = None;
+    while let Ok(Some(field)) = form.next_field().await {
+        let name = field.name().unwrap_or_default().to_string();
+        // Field sizes are bounded by the console's body limit.
+        let Ok(bytes) = field.bytes().await else { continue };
+        match name.as_str() {
+            "url" => url = String::from_utf8_lossy(&bytes).into_owned(),
+            "allow_http" => allow_http = true,
+            "allow_private" => allow_private = true,
+            "unpin" => unpin = true,
+            "pin_cert" if !bytes.is_empty() => pin_file = Some(bytes.to_vec()),
+            _ => {}
+        }
+    }
+    let pin = match (pin_file, unpin) {
+        (Some(bytes), _) => ops::idp_refresh::read_pin_cert(&bytes).map(ops::idp_refresh::PinChange::Set),
+        (None, true) => Ok(ops::idp_refresh::PinChange::Remove),
+        (None, false) => Ok(ops::idp_refresh::PinChange::Keep),
+    };
+    let result = match pin {
+        Err(e) => Err(e),
+        Ok(pin) => {
+            let imp = ops::idp_refresh::UrlImport { url: &url, allow_http, allow_private };
+            ops::idp_refresh::import_from_url(&svc, &actor(&admin), c.sso_id, imp, pin, now()).await
+        }
+    };
+    match result {
+        Ok(_) => Ok(Redirect::to(&format!("/admin/sso/{}?notice=idp-url", c.sso_id)).into_response()),
+        Err(OpsError::Invalid(message)) => {
+            let page = edit_page(&svc, &session, &admin, c, message).await;
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(render(&page))).into_response())
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// "Refresh metadata now": the same refresh the schedule runs, in this instance.
+async fn refresh_idp(
+    State(svc): State<AppState>,
+    Extension(admin): Extension<CurrentAdmin>,
+    session: Session,
+    Path(raw): Path<String>,
+) -> AdminResult {
+    let c = config(&svc, &raw).await?;
+    let who = actor(&admin);
+    match ops::idp_refresh::refresh(&svc, who.audit_name(), c.sso_id, now()).await {
+        Ok(ops::idp_refresh::Refreshed::Stored { .. }) => {
+            Ok(Redirect::to(&format!("/admin/sso/{}?notice=refreshed", c.sso_id)).into_response())
+        }
+        // The page shows the banner with the reason.
+        Ok(ops::idp_refresh::Refreshed::Failed { .. }) => {
+            let page = edit_page(&svc, &session, &admin, c, "The metadata refresh failed.".into()).await;
+            Ok((StatusCode::BAD_GATEWAY, Html(render(&page))).into_response())
+        }
         Err(OpsError::Invalid(message)) => {
             let page = edit_page(&svc, &session, &admin, c, message).await;
             Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(render(&page))).into_response())
