@@ -643,3 +643,32 @@ async fn name_domain_node_and_every_switch_change_from_the_cli_and_the_console()
     assert!(c.allow_sha1 && c.allow_other_domains && c.debug_keep_responses);
     assert!(c.encrypted_requires_signed_response && c.encrypted_gcm_only);
 }
+
+#[tokio::test]
+async fn turning_a_configuration_off_ends_its_sessions_and_its_parked_logins() {
+    let app = TestApp::spawn().await;
+    let id = app.sso_id().to_string();
+    // Signed in through the configuration.
+    assert_eq!(app.post_acs(&app.spec(ALICE).signed_b64(&app.idp_key), None).await.status(), 303);
+    assert_eq!(app.whoami().await.as_deref(), Some(ALICE));
+    // An unsolicited login parked at the ACS, its continuation not yet followed.
+    let other =
+        reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).cookie_store(true).build().unwrap();
+    let parked = other
+        .post(app.acs())
+        .form(&[("SAMLResponse", app.spec("bob@example.com").signed_b64(&app.idp_key))])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(parked.status(), 303);
+    assert_eq!(parked.headers()["location"], crate::support::CONTINUE_PATH);
+
+    let (ok, _, err) = cli(app.data_dir(), &["sso", "deactivate", &id]);
+    assert!(ok, "{err}");
+    assert_eq!(app.whoami().await, None, "the session made through it ends");
+    let res = other.get(format!("{}{}", app.base, crate::support::CONTINUE_PATH)).send().await.unwrap();
+    let (status, code) = reason_code(res).await;
+    assert_eq!((status, code.as_str()), (409, "SSO_DEACTIVATED"), "the parked login makes no session");
+    let session = other.get(format!("{}/api/rest/sso/session", app.base)).send().await.unwrap();
+    assert_eq!(session.status(), 401);
+}

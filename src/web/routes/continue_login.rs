@@ -123,6 +123,12 @@ async fn finish(
 ) -> Result<Response, WebError> {
     let expired = || WebError::ContinuationExpired { request_id: request_id.to_string() };
     let pending = svc.store.pending_login(hash, now, true).await.map_err(|_| expired())?.ok_or_else(expired)?;
+    // Turned off (or deleted) between the ACS and this step: no session.
+    let active = svc.store.get_sso(pending.sso_id).await.map_err(|e| WebError::from_store(&e, request_id))?;
+    if !active.is_some_and(|c| c.active) {
+        tracing::warn!(request_id, sso_id = pending.sso_id, "parked login refused: the configuration is turned off");
+        return Err(WebError::Login { err: crate::login::LoginError::Deactivated, request_id: request_id.to_string() });
+    }
     let login = LoginSession {
         user_id: pending.user_id,
         sso_id: pending.sso_id,

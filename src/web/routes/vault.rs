@@ -23,7 +23,9 @@ pub fn router() -> Router<AppState> {
         .route("/logout", post(logout))
 }
 
-/// The logged-in user, or None (also when the user was locked since logging in).
+/// The logged-in user, or None: also when the user was locked since logging in, or the
+/// configuration they signed in through was turned off or deleted (its sessions end with it, on
+/// every instance, at their next request).
 async fn current_user(svc: &AppState, session: &Session) -> Option<(LoginSession, User, Option<SsoConfig>)> {
     let now = chrono::Utc::now().timestamp();
     let login = session::current(session, now, svc.settings.session_absolute_secs).await?;
@@ -32,7 +34,11 @@ async fn current_user(svc: &AppState, session: &Session) -> Option<(LoginSession
         session::end(session).await;
         return None;
     }
-    let config = svc.store.get_sso(login.sso_id).await.ok().flatten();
+    let config = svc.store.get_sso(login.sso_id).await.ok()?;
+    if !config.as_ref().is_some_and(|c| c.active) {
+        session::end(session).await;
+        return None;
+    }
     Some((login, user, config))
 }
 
