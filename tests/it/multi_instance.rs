@@ -20,6 +20,7 @@ struct Cluster {
     b: (ServerProcess, String),
     sso_id: String,
     idp_key: keys::KeyPair,
+    kek: String,
 }
 
 fn kek() -> String {
@@ -38,7 +39,7 @@ fn cluster() -> Cluster {
     let env = [("SPCONNECT_KEY_ENCRYPTION_KEY", kek.as_str())];
     let a = serve_http_with(dir_a.path(), &["--public-url", PUBLIC], &env);
     let b = serve_http_with(dir_b.path(), &["--public-url", PUBLIC], &env);
-    Cluster { sso_id, dirs: (dir_a, dir_b), a, b, idp_key }
+    Cluster { sso_id, dirs: (dir_a, dir_b), a, b, idp_key, kek }
 }
 
 /// An SSO configuration for example.com with a test IdP's metadata, made through the CLI.
@@ -488,4 +489,100 @@ fn instances_starting_together_on_an_empty_database_migrate_it_once() {
     assert_eq!(applied, crate::support::migration_count("postgres").to_string(), "each migration recorded once");
     let roots = crate::support::postgres::psql(&url, "SELECT COUNT(*) FROM nodes");
     assert_eq!(roots, "1", "one root node");
+}
+
+/// The X509Certificate values of SP metadata.
+fn certificates(metadata: &str) -> Vec<String> {
+    metadata
+        .split("<ds:X509Certificate>")
+        .skip(1)
+        .filter_map(|s| s.split("</ds:X509Certificate>").next())
+        .map(str::to_string)
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sp_key_rollover_steps_taken_anywhere_are_used_by_every_instance_at_once() {
+    let c = cluster();
+    let (a, b) = (c.a.1.clone(), c.b.1.clone());
+    let metadata = |base: String| {
+        let url = format!("{base}/api/rest/sso/saml/{}/metadata", c.sso_id);
+        async move { reqwest::get(url).await.unwrap().text().await.unwrap() }
+    };
+    // Both instances have read (and cached) the keys.
+    let before = metadata(b.clone()).await;
+    assert_eq!(metadata(a.clone()).await, before);
+    let old = certificates(&before)[0].clone();
+    let step = |args: &[&str]| {
+        let mut all = vec!["sso", "rollover", c.sso_id.as_str()];
+        all.extend_from_slice(args);
+        let (ok, _, err) = cli_kek(c.dirs.0.path(), &c.kek, &all);
+        assert!(ok, "{args:?}: {err}");
+    };
+    // An assertion encrypted by pysaml2 to the one SP certificate in `cert`, posted at `base`.
+    let post_encrypted_to = |cert: String, base: String, email: &'static str| {
+        let urls = spconnect::saml::sp_metadata::SpUrls::new(PUBLIC, c.sso_id.parse().unwrap());
+        let md = spconnect::saml::sp_metadata::render(&urls, &[cert], "spconnect: Multi");
+        let path = c.dirs.0.path().join(format!("sp-{}.xml", uuid::Uuid::new_v4().simple()));
+        std::fs::write(&path, md).unwrap();
+        let opts = crate::support::pysaml2::SignOptions {
+            email,
+            in_response_to: None,
+            sign_assertion: true,
+            sign_response: false,
+            encrypt: true,
+            data_enc: Some("aes256-gcm"),
+            key_transport: None,
+        };
+        let value = crate::support::pysaml2::sign(&c.idp_key, IDP, &path, &opts);
+        let acs = c.acs(&base);
+        async move {
+            let res = browser().post(acs).form(&[("SAMLResponse", value.as_str())]).send().await.unwrap();
+            let status = res.status().as_u16();
+            (status, res.text().await.unwrap())
+        }
+    };
+
+    step(&[]);
+    let during = metadata(b.clone()).await;
+    assert_eq!(certificates(&during).len(), 4, "B publishes the next certificate at once: {during}");
+    assert_eq!(metadata(a.clone()).await, during);
+    let new = certificates(&during).into_iter().find(|c| *c != old).unwrap();
+    let (status, body) = post_encrypted_to(new.clone(), b.clone(), "next@example.com").await;
+    assert_eq!(status, 303, "B decrypts with the next key made by the CLI: {body}");
+
+    step(&["--activate"]);
+    assert_eq!(certificates(&metadata(a.clone()).await), vec![new.clone(), new.clone()]);
+    let (status, body) = post_encrypted_to(old.clone(), a.clone(), "late@example.com").await;
+    assert_eq!(status, 303, "the previous key still decrypts on A: {body}");
+
+    step(&["--retire"]);
+    for base in [a.clone(), b.clone()] {
+        let (status, body) = post_encrypted_to(old.clone(), base.clone(), "retired@example.com").await;
+        assert_eq!(status, 403, "{base}: the retired key decrypts nothing");
+        assert!(body.contains("SAML_DECRYPTION_FAILED"), "{body}");
+        let (status, _) = post_encrypted_to(new.clone(), base, "current@example.com").await;
+        assert_eq!(status, 303);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_configuration_turned_off_anywhere_is_off_on_every_instance_with_its_sessions() {
+    let c = cluster();
+    let (a, b) = (c.a.1.clone(), c.b.1.clone());
+    let client = browser();
+    let res = client.post(c.acs(&a)).form(&[("SAMLResponse", c.signed(ALICE, None).as_str())]).send().await.unwrap();
+    let res = crate::support::follow_continuation(&client, &a, res).await;
+    assert_eq!(res.status(), 303);
+    assert_eq!(whoami(&client, &b).await.as_deref(), Some(ALICE));
+    let (ok, _, err) = cli_kek(c.dirs.0.path(), &c.kek, &["sso", "deactivate", &c.sso_id]);
+    assert!(ok, "{err}");
+    assert_eq!(whoami(&client, &b).await, None, "the session ends on B too");
+    for base in [&a, &b] {
+        let res = browser().post(c.acs(base)).form(&[("SAMLResponse", c.signed("x@example.com", None))]).send();
+        let body = res.await.unwrap().text().await.unwrap();
+        assert!(body.contains("SSO_DEACTIVATED"), "{base}: {body}");
+        let login = browser().get(format!("{base}/api/rest/sso/ext_login/{}", c.sso_id)).send().await.unwrap();
+        assert_eq!(login.status(), 409);
+    }
 }
