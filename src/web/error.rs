@@ -17,6 +17,10 @@ pub enum WebError {
     NotFound {
         request_id: String,
     },
+    /// The address exists, but not for this method (a GET on the ACS, a POST on a page).
+    MethodNotAllowed {
+        request_id: String,
+    },
     NotSupported {
         what: &'static str,
         request_id: String,
@@ -74,9 +78,22 @@ impl WebError {
                 };
                 (status, err.code(), user_message(err), request_id)
             }
-            WebError::NotFound { request_id } => {
-                (StatusCode::NOT_FOUND, "NOT_FOUND", "There is nothing at this address.".into(), request_id)
-            }
+            WebError::NotFound { request_id } => (
+                StatusCode::NOT_FOUND,
+                "NOT_FOUND",
+                "There is nothing at this address. Check the link, or start again from your identity provider or the \
+                 sign-in page."
+                    .into(),
+                request_id,
+            ),
+            WebError::MethodNotAllowed { request_id } => (
+                StatusCode::METHOD_NOT_ALLOWED,
+                "METHOD_NOT_ALLOWED",
+                "This address does not answer this kind of request. If a bookmark or the Back button brought you \
+                 here, start again from your identity provider or the sign-in page."
+                    .into(),
+                request_id,
+            ),
             WebError::NotSupported { what, request_id } => {
                 (StatusCode::NOT_IMPLEMENTED, "NOT_SUPPORTED", format!("{what} is not supported yet."), request_id)
             }

@@ -55,6 +55,9 @@ pub async fn router(svc: Services) -> Result<Router, tower_sessions::session_sto
         .merge(routes::scim::router())
         .merge(routes::admin::router(&svc))
         .merge(metrics)
+        // Real pages instead of empty bodies (which browsers show as their own error screen).
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
         .layer(sessions)
         // A whole request (body included) must be done within this deadline, however it trickles:
         // a per-chunk timeout alone would let one byte every few seconds hold a buffer forever.
@@ -70,6 +73,18 @@ pub async fn router(svc: Services) -> Result<Router, tower_sessions::session_sto
         // routing, so the route template is known.
         .layer(middleware::from_fn(observe))
         .with_state(svc))
+}
+
+async fn not_found(
+    axum::Extension(request_id::RequestId(request_id)): axum::Extension<request_id::RequestId>,
+) -> error::WebError {
+    error::WebError::NotFound { request_id }
+}
+
+async fn method_not_allowed(
+    axum::Extension(request_id::RequestId(request_id)): axum::Extension<request_id::RequestId>,
+) -> error::WebError {
+    error::WebError::MethodNotAllowed { request_id }
 }
 
 /// Request duration by method, route template and status (`spconnect_http_request_duration_seconds`).

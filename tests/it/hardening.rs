@@ -694,3 +694,21 @@ async fn idp_metadata_with_a_plain_http_sign_in_url_is_refused_unless_loopback()
         }
     }
 }
+
+#[tokio::test]
+async fn unknown_addresses_and_wrong_methods_get_real_pages_with_a_reason_code() {
+    let app = TestApp::spawn().await;
+    for (method, path, status, code) in [
+        ("GET", "/no/such/page".to_string(), 404, "NOT_FOUND"),
+        ("GET", "/admin/no-such-page".to_string(), 404, "NOT_FOUND"),
+        ("GET", format!("/api/rest/sso/saml/sso/{}", app.sso_id()), 405, "METHOD_NOT_ALLOWED"),
+        ("POST", "/healthz".to_string(), 405, "METHOD_NOT_ALLOWED"),
+        ("DELETE", "/login".to_string(), 405, "METHOD_NOT_ALLOWED"),
+    ] {
+        let req = app.client.request(method.parse().unwrap(), format!("{}{path}", app.base));
+        let res = req.send().await.unwrap();
+        assert_eq!(res.headers()["content-type"], "text/html; charset=utf-8", "{method} {path}");
+        let (got, reason) = crate::support::reason_code(res).await;
+        assert_eq!((got, reason.as_str()), (status, code), "{method} {path}");
+    }
+}
