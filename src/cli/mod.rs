@@ -254,6 +254,10 @@ pub enum SsoCommand {
         /// Refuse AES-CBC encrypted assertions: AES-GCM only.
         #[arg(long)]
         encrypted_gcm_only: Option<OnOff>,
+        /// "Sign out" also ends the IdP session with a signed LogoutRequest (Single Logout;
+        /// needs a SingleLogoutService in the IdP's metadata). Off: close the vault only.
+        #[arg(long)]
+        logout_idp: Option<OnOff>,
     },
 }
 

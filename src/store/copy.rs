@@ -33,6 +33,8 @@ const TABLES: &[&str] = &[
     "admin_audit",
     "debug_responses",
     "pending_logins",
+    "logout_requests",
+    "used_logout_requests",
 ];
 
 /// Tables whose rows the target may already hold after its migrations (the root node) or that
