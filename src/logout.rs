@@ -47,8 +47,9 @@ impl SloError {
 pub enum Outbound {
     /// HTTP-Redirect: the whole signed URL.
     Redirect(String),
-    /// HTTP-POST: an auto-submitting form with this one field (the XML carries its signature).
-    Post { action: String, field: &'static str, value: String },
+    /// HTTP-POST: an auto-submitting form with this field (the XML carries its signature), and
+    /// the RelayState the IdP sent with its request, returned as the bindings require.
+    Post { action: String, field: &'static str, value: String, relay_state: Option<String> },
 }
 
 /// The login being signed out of, as the session recorded it.
@@ -61,7 +62,16 @@ pub struct Subject<'a> {
 }
 
 /// Build what carries `xml` to the IdP's SLO endpoint in the binding its metadata names.
-fn outbound(config: &SsoConfig, url: &str, param: Param, xml: &str, key: &openssl::pkey::PKey<openssl::pkey::Private>) -> Result<Outbound, SloError> {
+/// `relay_state` is the IdP's own (saml-bindings §3.4.3: a responder returns it); it only ever
+/// goes back to the IdP's SLO URL from its metadata, never decides where the browser goes.
+fn outbound(
+    config: &SsoConfig,
+    url: &str,
+    param: Param,
+    xml: &str,
+    relay_state: Option<&str>,
+    key: &openssl::pkey::PKey<openssl::pkey::Private>,
+) -> Result<Outbound, SloError> {
     if config.idp_slo_binding.as_deref() == Some(BINDING_POST) {
         let signed = logout::sign_enveloped(xml, key).map_err(SloError::Internal)?;
         use base64::Engine;
@@ -69,9 +79,10 @@ fn outbound(config: &SsoConfig, url: &str, param: Param, xml: &str, key: &openss
             action: url.to_string(),
             field: param.name(),
             value: base64::engine::general_purpose::STANDARD.encode(signed),
+            relay_state: relay_state.map(str::to_string),
         })
     } else {
-        redirect::signed_url(url, param, xml, None, key).map(Outbound::Redirect).map_err(|e| SloError::Internal(e.to_string()))
+        redirect::signed_url(url, param, xml, relay_state, key).map(Outbound::Redirect).map_err(|e| SloError::Internal(e.to_string()))
     }
 }
 
@@ -97,7 +108,7 @@ pub async fn start(svc: &Services, subject: Subject<'_>, now: DateTime<Utc>) -> 
         session_index: subject.session_index.map(str::to_string),
     };
     svc.store.insert_logout_request(&request.id, config.sso_id, now.timestamp(), now.timestamp() + ttl).await?;
-    let out = outbound(&config, url, Param::Request, &request.to_xml(), &keys.key)?;
+    let out = outbound(&config, url, Param::Request, &request.to_xml(), None, &keys.key)?;
     tracing::info!(sso_id = config.sso_id, request = %request.id, "SP-initiated logout sent to the IdP");
     Ok(Some(out))
 }
@@ -201,7 +212,14 @@ async fn handle(svc: &Services, arrival: &Arrival) -> Result<Handled, SloError> 
                         status: STATUS_SUCCESS,
                     };
                     let sp = svc.sp_keys(config.sso_id).await.map_err(|e| SloError::Internal(e.to_string()))?;
-                    Some(outbound(&config, url, Param::Response, &response.to_xml(), &sp.key)?)
+                    Some(outbound(
+                        &config,
+                        url,
+                        Param::Response,
+                        &response.to_xml(),
+                        received.relay_state.as_deref(),
+                        &sp.key,
+                    )?)
                 }
                 None => None,
             };

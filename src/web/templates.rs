@@ -60,5 +60,7 @@ pub struct SloPostPage<'a> {
     pub action: &'a str,
     pub field: &'a str,
     pub value: &'a str,
+    /// Empty: no RelayState field.
+    pub relay_state: &'a str,
     pub script: &'a str,
 }

@@ -347,9 +347,14 @@ async fn relay_state_never_redirects_the_browser() {
     .await;
     let res = deliver(&idp_browser, &slo_url(&app.base, &app), &msg).await;
     assert_eq!(res.status(), 302);
+    // The browser goes to the IdP's SLO URL from its metadata, whatever the RelayState says;
+    // the RelayState is handed back to the IdP (signed, as the binding requires), nothing more.
     let location = res.headers()["location"].to_str().unwrap();
-    assert!(location.starts_with(&format!("{}/slo/redirect?", idp.base)), "{location}");
-    assert!(!location.contains("evil.example"), "{location}");
+    assert!(location.starts_with(&format!("{}/slo/redirect?SAMLResponse=", idp.base)), "{location}");
+    assert!(location.contains("&RelayState=https%3A%2F%2Fevil.example%2Fphish&SigAlg="), "{location}");
+    let at_idp = idp_browser.get(location).send().await.unwrap();
+    assert_eq!(at_idp.status(), 200, "the IdP verifies the signature over the returned RelayState too");
+    assert_eq!(vault_user(&dana, &app.base).await, None);
 }
 
 /// A second instance of the service, in this process but with its own services, pools and caches,

@@ -131,14 +131,15 @@ pub fn to_idp(out: Outbound) -> Response {
             Ok(location) => (StatusCode::FOUND, [(header::LOCATION, location)]).into_response(),
             Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
         },
-        Outbound::Post { action, field, value } => {
+        Outbound::Post { action, field, value, relay_state } => {
             let script = "document.getElementById('slo-post').submit();";
             let hash = base64::engine::general_purpose::STANDARD.encode(openssl::sha::sha256(script.as_bytes()));
             let csp = format!(
                 "default-src 'none'; style-src 'self'; script-src 'sha256-{hash}'; form-action {}; frame-ancestors 'none'; base-uri 'none'",
                 origin_of(&action)
             );
-            let page = render(&SloPostPage { action: &action, field, value: &value, script });
+            let relay_state = relay_state.unwrap_or_default();
+            let page = render(&SloPostPage { action: &action, field, value: &value, relay_state: &relay_state, script });
             let mut res = Html(page).into_response();
             if let Ok(v) = HeaderValue::from_str(&csp) {
                 res.headers_mut().insert(header::CONTENT_SECURITY_POLICY, v);
