@@ -400,3 +400,40 @@ async fn idp_initiated_logout_at_instance_b_ends_the_session_made_on_instance_a(
     let res = deliver(&idp_browser, &slo_url(&app.base, &app), &msg).await;
     assert_eq!(reason_code(res).await, (403, "SLO_REPLAYED".to_string()));
 }
+
+#[tokio::test]
+async fn the_sign_out_behaviour_is_set_from_the_cli_and_the_console() {
+    let app = TestApp::spawn().await;
+    let sso = app.sso_id().to_string();
+    assert!(!app.svc.store.get_sso(app.sso_id()).await.unwrap().unwrap().logout_idp, "default: close the vault only");
+
+    let (ok, out, err) = crate::support::cli(app.data_dir(), &["sso", "set", &sso, "--logout-idp", "on", "--json"]);
+    assert!(ok, "{err}");
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["logout_idp"], true);
+    assert!(app.svc.store.get_sso(app.sso_id()).await.unwrap().unwrap().logout_idp);
+
+    let csrf = app.sign_in_admin().await;
+    let (status, html) = app.get_html(&format!("/admin/sso/{sso}/edit")).await;
+    assert_eq!(status, 200);
+    assert!(html.contains(r#"id="logout_idp" name="logout_idp" type="checkbox" value="on" checked"#), "{html}");
+    // The fixture IdP metadata has no SingleLogoutService: the console says so.
+    assert!(html.contains("has no SingleLogoutService"), "{html}");
+    // Unticked in the console: back to closing the vault only.
+    let form = [
+        ("csrf", csrf.as_str()),
+        ("jit", "on"),
+        ("clock_skew", "180"),
+        ("attr_email", "Email"),
+        ("attr_first", "First"),
+        ("attr_last", "Last"),
+    ];
+    let res = app.post_form(&format!("/admin/sso/{sso}/settings"), &form).await;
+    assert_eq!(res.status(), 303);
+    assert!(!app.svc.store.get_sso(app.sso_id()).await.unwrap().unwrap().logout_idp);
+    let (_, view) = app.get_html(&format!("/admin/sso/{sso}")).await;
+    assert!(view.contains("closes the vault only"), "{view}");
+    let audit = app.svc.store.list_audit(Some("sso.settings"), 10).await.unwrap();
+    assert!(audit.iter().any(|a| a.detail.contains("logout_idp=true")), "the CLI change is audited");
+    assert!(audit.iter().any(|a| a.detail.contains("logout_idp=false")), "the console change is audited");
+}
