@@ -11,8 +11,8 @@ async fn migrate_applies_and_reports_the_level() {
     let (ok, out, err) = cli(dir.path(), &["migrate"]);
     assert!(ok, "{err}");
     let expected = match crate::BACKEND {
-        Backend::Sqlite => "level 8, Sqlite",
-        Backend::Postgres => "level 2, Postgres",
+        Backend::Sqlite => "level 10, Sqlite",
+        Backend::Postgres => "level 4, Postgres",
     };
     assert!(out.contains(expected), "{out}");
     // Again: nothing to do, same answer.
