@@ -481,10 +481,10 @@ fn instances_starting_together_on_an_empty_database_migrate_it_once() {
     for child in children {
         let out = child.wait_with_output().unwrap();
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-        assert!(String::from_utf8_lossy(&out.stdout).contains("level 2, Postgres"));
+        assert!(String::from_utf8_lossy(&out.stdout).contains("level 4, Postgres"));
     }
     let applied = crate::support::postgres::psql(&url, "SELECT COUNT(*) FROM _sqlx_migrations WHERE success");
-    assert_eq!(applied, "2", "each migration recorded once");
+    assert_eq!(applied, "3", "each migration recorded once");
     let roots = crate::support::postgres::psql(&url, "SELECT COUNT(*) FROM nodes");
     assert_eq!(roots, "1", "one root node");
 }
