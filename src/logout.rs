@@ -82,7 +82,9 @@ fn outbound(
             relay_state: relay_state.map(str::to_string),
         })
     } else {
-        redirect::signed_url(url, param, xml, relay_state, key).map(Outbound::Redirect).map_err(|e| SloError::Internal(e.to_string()))
+        redirect::signed_url(url, param, xml, relay_state, key)
+            .map(Outbound::Redirect)
+            .map_err(|e| SloError::Internal(e.to_string()))
     }
 }
 
@@ -167,7 +169,9 @@ async fn handle(svc: &Services, arrival: &Arrival) -> Result<Handled, SloError> 
     let config = svc.store.get_sso(arrival.sso_id).await?.ok_or(SloError::UnknownSso)?;
     let idp_entity_id =
         config.idp_entity_id.clone().ok_or(SloRefusal::NotConfigured("the IdP metadata is not uploaded"))?;
-    let keys = svc.idp_keys.get(config.sso_id, config.idp_certs.as_deref().unwrap_or(""), || config.idp_certs_der())
+    let keys = svc
+        .idp_keys
+        .get(config.sso_id, config.idp_certs.as_deref().unwrap_or(""), || config.idp_certs_der())
         .map_err(|_| SloRefusal::NotConfigured("the IdP certificates do not parse"))?;
     let policy = AlgorithmPolicy { allow_sha1: config.allow_sha1 };
     let received: Received = match (&arrival.raw_query, &arrival.form) {

@@ -45,6 +45,12 @@ impl AuthnRequest {
         relay_state: &str,
         key: &PKey<Private>,
     ) -> Result<String, openssl::error::ErrorStack> {
-        super::redirect::signed_url(&self.destination, super::redirect::Param::Request, &self.to_xml(), Some(relay_state), key)
+        super::redirect::signed_url(
+            &self.destination,
+            super::redirect::Param::Request,
+            &self.to_xml(),
+            Some(relay_state),
+            key,
+        )
     }
 }

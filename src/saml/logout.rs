@@ -29,7 +29,8 @@ pub const STATUS_REQUESTER: &str = "urn:oasis:names:tc:SAML:2.0:status:Requester
 pub const STATUS_RESPONDER: &str = "urn:oasis:names:tc:SAML:2.0:status:Responder";
 
 /// Logout messages are small: a NameID, a few SessionIndexes and a signature.
-pub const LOGOUT_LIMITS: Limits = Limits { max_bytes: 64 * 1024, max_depth: 16, max_elements: 200, max_attrs_per_element: 16 };
+pub const LOGOUT_LIMITS: Limits =
+    Limits { max_bytes: 64 * 1024, max_depth: 16, max_elements: 200, max_attrs_per_element: 16 };
 /// SessionIndex elements read from one LogoutRequest.
 pub const MAX_SESSION_INDEXES: usize = 32;
 /// How old a message's IssueInstant may be (besides the clock skew).
@@ -143,7 +144,8 @@ pub struct LogoutRequest {
 
 impl LogoutRequest {
     pub fn to_xml(&self) -> String {
-        let format = self.name_id_format.as_deref().map(|f| format!(" Format=\"{}\"", xml_escape(f))).unwrap_or_default();
+        let format =
+            self.name_id_format.as_deref().map(|f| format!(" Format=\"{}\"", xml_escape(f))).unwrap_or_default();
         let session_index = self
             .session_index
             .as_deref()
@@ -267,7 +269,11 @@ pub struct Received {
 }
 
 /// Verify and read a Redirect-binding message (`raw_query` exactly as received).
-pub fn receive_redirect(raw_query: &str, keys: &[PKey<Public>], policy: AlgorithmPolicy) -> Result<Received, SloRefusal> {
+pub fn receive_redirect(
+    raw_query: &str,
+    keys: &[PKey<Public>],
+    policy: AlgorithmPolicy,
+) -> Result<Received, SloRefusal> {
     let got = redirect::receive(raw_query, keys, policy)?;
     let message = read(&got.xml, got.param, None)?;
     Ok(Received { message, relay_state: got.relay_state, binding: Binding::Redirect })
@@ -288,7 +294,11 @@ pub fn receive_post(
 }
 
 /// Parse, (POST) verify the enveloped signature on the root, and read the fields from the root.
-fn read(xml_text: &str, param: Param, verify: Option<(&[PKey<Public>], AlgorithmPolicy)>) -> Result<Message, SloRefusal> {
+fn read(
+    xml_text: &str,
+    param: Param,
+    verify: Option<(&[PKey<Public>], AlgorithmPolicy)>,
+) -> Result<Message, SloRefusal> {
     xml::scan_with(xml_text, LOGOUT_LIMITS).map_err(from_rejection)?;
     let doc = xml::parse_with(xml_text, LOGOUT_LIMITS).map_err(from_rejection)?;
     let root = doc.root_element();
@@ -297,7 +307,10 @@ fn read(xml_text: &str, param: Param, verify: Option<(&[PKey<Public>], Algorithm
         Param::Response => ("LogoutResponse", "SAMLResponse"),
     };
     if !is(root, NS_SAMLP, expected) {
-        return Err(SloRefusal::Malformed(format!("{name} carries {:?}, not samlp:{expected}", root.tag_name().name())));
+        return Err(SloRefusal::Malformed(format!(
+            "{name} carries {:?}, not samlp:{expected}",
+            root.tag_name().name()
+        )));
     }
     if root.attribute("Version") != Some("2.0") {
         return Err(SloRefusal::Malformed("Version is not 2.0".into()));
@@ -316,7 +329,8 @@ fn read(xml_text: &str, param: Param, verify: Option<(&[PKey<Public>], Algorithm
         }
     }
     let attr = |n: &str| root.attribute(n).map(str::to_string);
-    let id = attr("ID").filter(|i| !i.is_empty() && i.len() <= 256).ok_or_else(|| SloRefusal::Malformed("no ID".into()))?;
+    let id =
+        attr("ID").filter(|i| !i.is_empty() && i.len() <= 256).ok_or_else(|| SloRefusal::Malformed("no ID".into()))?;
     let issue_instant = attr("IssueInstant").ok_or_else(|| SloRefusal::Malformed("no IssueInstant".into()))?;
     let issuer = child(root, NS_SAML, "Issuer").map(|i| text_content(i).trim().to_string());
     let destination = attr("Destination");
@@ -329,8 +343,11 @@ fn read(xml_text: &str, param: Param, verify: Option<(&[PKey<Public>], Algorithm
             let [name_id] = names.as_slice() else {
                 return Err(SloRefusal::Malformed(format!("{} NameID elements", names.len())));
             };
-            let indexes: Vec<String> =
-                root.children().filter(|c| is(*c, NS_SAMLP, "SessionIndex")).map(|c| text_content(c).trim().to_string()).collect();
+            let indexes: Vec<String> = root
+                .children()
+                .filter(|c| is(*c, NS_SAMLP, "SessionIndex"))
+                .map(|c| text_content(c).trim().to_string())
+                .collect();
             if indexes.len() > MAX_SESSION_INDEXES {
                 return Err(SloRefusal::TooLarge(format!("more than {MAX_SESSION_INDEXES} SessionIndex elements")));
             }
@@ -475,7 +492,14 @@ mod tests {
         let Message::Request(fields) = &got.message else { panic!("request") };
         assert_eq!(fields.name_id, "dana@example.com");
         assert_eq!(fields.session_indexes, vec!["_s1".to_string()]);
-        assert_eq!(check(&got.message, &Expectations { idp_entity_id: IDP, slo_url: SLO, clock_skew: Duration::seconds(180) }, now), Ok(()));
+        assert_eq!(
+            check(
+                &got.message,
+                &Expectations { idp_entity_id: IDP, slo_url: SLO, clock_skew: Duration::seconds(180) },
+                now
+            ),
+            Ok(())
+        );
 
         // Signature wrapping: the signed request moved inside an Extensions element of a new
         // unsigned root that names another user. The signature no longer sits on the root.
@@ -489,7 +513,11 @@ mod tests {
             ("tampered NameID", post(&tampered), "SLO_SIGNATURE_INVALID"),
             ("wrapped", post(&wrapped), "SLO_SIGNATURE_INVALID"),
             ("doctype", post(&format!("<!DOCTYPE x [<!ENTITY a \"b\">]>{signed}")), "SLO_MESSAGE_MALFORMED"),
-            ("a response where a request belongs", post(&signed.replace("LogoutRequest", "LogoutResponse")), "SLO_MESSAGE_MALFORMED"),
+            (
+                "a response where a request belongs",
+                post(&signed.replace("LogoutRequest", "LogoutResponse")),
+                "SLO_MESSAGE_MALFORMED",
+            ),
             ("not base64", "@@@".into(), "SLO_MESSAGE_MALFORMED"),
             ("empty", "".into(), "SLO_MESSAGE_MISSING"),
         ];

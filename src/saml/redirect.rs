@@ -107,7 +107,8 @@ fn dec(raw: &str) -> Result<String, RedirectError> {
 
 /// Base64 from a query value: a `+` left unencoded by the sender decodes as a space.
 fn b64(raw: &str) -> Result<Vec<u8>, RedirectError> {
-    let text: String = dec(raw)?.chars().map(|c| if c == ' ' { '+' } else { c }).filter(|c| *c != '\n' && *c != '\r').collect();
+    let text: String =
+        dec(raw)?.chars().map(|c| if c == ' ' { '+' } else { c }).filter(|c| *c != '\n' && *c != '\r').collect();
     base64::engine::general_purpose::STANDARD.decode(text).map_err(|_| RedirectError::Malformed("not base64".into()))
 }
 
@@ -117,7 +118,8 @@ pub fn receive(raw_query: &str, keys: &[PKey<Public>], policy: AlgorithmPolicy) 
     if raw_query.len() > MAX_QUERY_LEN {
         return Err(RedirectError::TooLarge("query string"));
     }
-    let (mut message, mut relay, mut sig_alg, mut signature): (Option<(Param, &str)>, _, _, _) = (None, None, None, None);
+    let (mut message, mut relay, mut sig_alg, mut signature): (Option<(Param, &str)>, _, _, _) =
+        (None, None, None, None);
     for part in raw_query.split('&').filter(|p| !p.is_empty()) {
         let (name, value) = part.split_once('=').unwrap_or((part, ""));
         let slot = match name {
@@ -229,7 +231,12 @@ mod tests {
             ("re-encoded", reencoded, vec![public.clone()], RedirectError::SignatureInvalid),
             ("tampered relay", tampered, vec![public.clone()], RedirectError::SignatureInvalid),
             ("unsigned", unsigned, vec![public.clone()], RedirectError::Unsigned),
-            ("duplicate", dup, vec![public.clone()], RedirectError::Malformed("RelayState appears more than once".into())),
+            (
+                "duplicate",
+                dup,
+                vec![public.clone()],
+                RedirectError::Malformed("RelayState appears more than once".into()),
+            ),
             ("sha1 not allowed", sha1, vec![public.clone()], RedirectError::AlgorithmForbidden(ALG_RSA_SHA1.into())),
             ("nothing", "RelayState=x".into(), vec![public.clone()], RedirectError::Missing),
             ("huge", "a".repeat(MAX_QUERY_LEN + 1), vec![public.clone()], RedirectError::TooLarge("query string")),

@@ -145,11 +145,12 @@ impl Store {
         if taken.rows_affected() == 1 {
             return Ok(LogoutRequestState::Taken);
         }
-        let row = sqlx::query("SELECT consumed_at, expires_at FROM logout_requests WHERE request_id = $1 AND sso_id = $2")
-            .bind(request_id)
-            .bind(sso_id)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row =
+            sqlx::query("SELECT consumed_at, expires_at FROM logout_requests WHERE request_id = $1 AND sso_id = $2")
+                .bind(request_id)
+                .bind(sso_id)
+                .fetch_optional(&self.pool)
+                .await?;
         Ok(match row {
             None => LogoutRequestState::Unknown,
             Some(r) if r.get::<Option<i64>, _>("consumed_at").is_some() => LogoutRequestState::Used,

@@ -39,7 +39,12 @@ pub enum BeginError {
 
 /// Start a session for a fresh login; a new id defeats session fixation. The session is saved
 /// at once so its id can be indexed with the login.
-pub async fn begin(session: &Session, store: &Store, mut login: LoginSession, absolute_secs: i64) -> Result<(), BeginError> {
+pub async fn begin(
+    session: &Session,
+    store: &Store,
+    mut login: LoginSession,
+    absolute_secs: i64,
+) -> Result<(), BeginError> {
     let login_sid = hex::encode(rand::random::<[u8; 16]>());
     login.login_sid = Some(login_sid.clone());
     session.cycle_id().await?;

@@ -209,8 +209,8 @@ async fn idp_initiated_logout_ends_the_users_sessions_over_redirect_and_post() {
         assert_eq!(vault_user(&dana, &app.base).await.as_deref(), Some("dana@example.com"), "{binding}");
 
         // Her login's SessionIndex: her session ends, Erin's stays.
-        let msg = idp_json(&idp_browser, &idp, &format!("/logout-initiate?email=dana@example.com&binding={binding}"))
-            .await;
+        let msg =
+            idp_json(&idp_browser, &idp, &format!("/logout-initiate?email=dana@example.com&binding={binding}")).await;
         let res = deliver(&idp_browser, &slo, &msg).await;
         assert_eq!(res.status(), 302, "{binding}");
         let answer = res.headers()["location"].to_str().unwrap().to_string();
@@ -255,7 +255,12 @@ async fn refused_logout_messages_change_nothing() {
 
     let mut cases: Vec<(&str, Value, u16, &str)> = vec![
         ("unsigned", idp_json(&idp_browser, &idp, &format!("{base}&sign=0")).await, 403, "SLO_UNSIGNED"),
-        ("unsigned POST", idp_json(&idp_browser, &idp, &format!("{base}&sign=0&binding=post")).await, 403, "SLO_UNSIGNED"),
+        (
+            "unsigned POST",
+            idp_json(&idp_browser, &idp, &format!("{base}&sign=0&binding=post")).await,
+            403,
+            "SLO_UNSIGNED",
+        ),
         ("wrong key", idp_json(&idp_browser, &idp, &format!("{base}&key=other")).await, 403, "SLO_SIGNATURE_INVALID"),
         (
             "wrong destination",
@@ -294,10 +299,8 @@ async fn refused_logout_messages_change_nothing() {
         enc.write_all(&vec![b' '; 4 << 20]).unwrap();
         base64::Engine::encode(&base64::engine::general_purpose::STANDARD, enc.finish().unwrap())
     };
-    let bomb_url = format!(
-        "{slo}?SAMLRequest={}",
-        url::form_urlencoded::byte_serialize(bomb.as_bytes()).collect::<String>()
-    );
+    let bomb_url =
+        format!("{slo}?SAMLRequest={}", url::form_urlencoded::byte_serialize(bomb.as_bytes()).collect::<String>());
     cases.push(("deflate bomb", serde_json::json!({"url": bomb_url}), 403, "SLO_UNSIGNED"));
 
     for (name, msg, status, code) in cases {
@@ -339,12 +342,9 @@ async fn relay_state_never_redirects_the_browser() {
     let (app, idp) = setup(false, &[]).await;
     let (dana, idp_browser) = (browser(), browser());
     login(&app, &idp, &dana, "dana@example.com").await;
-    let msg = idp_json(
-        &idp_browser,
-        &idp,
-        "/logout-initiate?email=dana@example.com&relay_state=https://evil.example/phish",
-    )
-    .await;
+    let msg =
+        idp_json(&idp_browser, &idp, "/logout-initiate?email=dana@example.com&relay_state=https://evil.example/phish")
+            .await;
     let res = deliver(&idp_browser, &slo_url(&app.base, &app), &msg).await;
     assert_eq!(res.status(), 302);
     // The browser goes to the IdP's SLO URL from its metadata, whatever the RelayState says;

@@ -85,6 +85,7 @@ async fn unknown_configurations_and_slo_answer_clear_pages() {
     assert_eq!(reason_code(res).await, (400, "SLO_MESSAGE_MISSING".to_string()));
     let res = app.client.post(format!("{}/api/rest/sso/saml/slo/{}", app.base, app.sso_id())).send().await.unwrap();
     assert_eq!(reason_code(res).await, (400, "SLO_MESSAGE_MISSING".to_string()));
-    let res = app.client.get(format!("{}/api/rest/sso/saml/slo/123456789012?SAMLRequest=x", app.base)).send().await.unwrap();
+    let res =
+        app.client.get(format!("{}/api/rest/sso/saml/slo/123456789012?SAMLRequest=x", app.base)).send().await.unwrap();
     assert_eq!(reason_code(res).await, (404, "SSO_NOT_FOUND".to_string()));
 }

@@ -139,7 +139,8 @@ pub fn to_idp(out: Outbound) -> Response {
                 origin_of(&action)
             );
             let relay_state = relay_state.unwrap_or_default();
-            let page = render(&SloPostPage { action: &action, field, value: &value, relay_state: &relay_state, script });
+            let page =
+                render(&SloPostPage { action: &action, field, value: &value, relay_state: &relay_state, script });
             let mut res = Html(page).into_response();
             if let Ok(v) = HeaderValue::from_str(&csp) {
                 res.headers_mut().insert(header::CONTENT_SECURITY_POLICY, v);
