@@ -124,6 +124,9 @@ async fn sp_initiated_logout_round_trip_through_a_live_pysaml2_idp() {
     assert_eq!(vault_user(&app.client, &app.base).await, None);
     assert_eq!(app.svc.store.count_login_sessions(app.sso_id()).await.unwrap(), 0);
     assert!(codes(&app).await.contains(&"SLO_LOGOUT".to_string()));
+    // The logout is in the record, but the console's "last successful login" is still the login.
+    let (last_success, _) = app.svc.store.last_logins(app.sso_id()).await.unwrap();
+    assert_eq!(last_success.and_then(|e| e.email).as_deref(), Some("dana@example.com"));
 
     // The same LogoutResponse again: its request was answered once.
     let again = app.client.get(&back).send().await.unwrap();
@@ -281,6 +284,15 @@ async fn refused_logout_messages_change_nothing() {
             "SLO_UNKNOWN_IN_RESPONSE_TO",
         ),
     ];
+    // A LogoutResponse answering a request of ours whose time ran out.
+    let now = chrono::Utc::now().timestamp();
+    app.svc.store.insert_logout_request("_expired_request", app.sso_id(), now - 700, now - 100).await.unwrap();
+    cases.push((
+        "answer to an expired request",
+        idp_json(&idp_browser, &idp, "/logout-response?in_response_to=_expired_request").await,
+        403,
+        "SLO_EXPIRED",
+    ));
     // A signed POST LogoutRequest whose NameID was changed after signing.
     let mut tampered = idp_json(&idp_browser, &idp, &format!("{base}&binding=post")).await;
     let xml = String::from_utf8(
@@ -332,6 +344,7 @@ async fn refused_logout_messages_change_nothing() {
         "SLO_ISSUER_MISMATCH",
         "SLO_UNKNOWN_IN_RESPONSE_TO",
         "SLO_REPLAYED",
+        "SLO_EXPIRED",
     ] {
         assert!(failures.iter().any(|c| c == code), "{code} in {failures:?}");
     }
