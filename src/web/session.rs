@@ -68,7 +68,7 @@ pub async fn begin(
 }
 
 /// The current login, if any, within the absolute lifetime, and not ended by a Single Logout
-/// (on any instance). A database error reads as "not signed in".
+/// (on any instance). A database error reads as "not signed in" for this request only.
 pub async fn current(session: &Session, store: &Store, now: i64, absolute_secs: i64) -> Option<LoginSession> {
     let login: LoginSession = session.get(KEY).await.ok().flatten()?;
     if now - login.auth_at > absolute_secs {
@@ -76,14 +76,19 @@ pub async fn current(session: &Session, store: &Store, now: i64, absolute_secs: 
         return None;
     }
     let alive = match login.login_sid.as_deref() {
-        Some(sid) => store.login_session_alive(sid, now).await.unwrap_or(false),
-        None => false,
+        Some(sid) => store.login_session_alive(sid, now).await,
+        // A session from before the index existed cannot be ended by Single Logout: signed out.
+        None => Ok(false),
     };
-    if !alive {
-        let _ = session.flush().await;
-        return None;
+    match alive {
+        Ok(true) => Some(login),
+        Ok(false) => {
+            let _ = session.flush().await;
+            None
+        }
+        // The database did not answer: not signed in for this request, but the session is kept.
+        Err(_) => None,
     }
-    Some(login)
 }
 
 /// The login in the session without the checks of `current` (for signing out).

@@ -334,6 +334,11 @@ async fn refused_logout_messages_change_nothing() {
     assert_eq!(reason_code(res).await, (403, "SLO_REPLAYED".to_string()));
     assert_eq!(vault_user(&dana, &app.base).await.as_deref(), Some("dana@example.com"));
 
+    // The page says what was refused.
+    let msg = idp_json(&idp_browser, &idp, &format!("{base}&sign=0")).await;
+    let page = deliver(&idp_browser, &slo, &msg).await.text().await.unwrap();
+    assert!(page.contains("Sign-out refused") && page.contains("SLO_UNSIGNED"), "{page}");
+
     // Every refusal is in the admin's failure list with its code.
     let failures: Vec<String> =
         app.svc.store.list_login_events(true, 100).await.unwrap().into_iter().filter_map(|e| e.reason_code).collect();
