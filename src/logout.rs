@@ -232,7 +232,7 @@ async fn handle(svc: &Services, arrival: &Arrival) -> Result<Handled, SloError> 
     }
 }
 
-/// Mark the LogoutRequest ID used (once, across instances), then end the subject's sessions.
+/// Accept the LogoutRequest ID once (across instances) and end the subject's sessions, together.
 async fn end_sessions(
     svc: &Services,
     config: &SsoConfig,
@@ -241,10 +241,11 @@ async fn end_sessions(
     arrival: &Arrival,
 ) -> Result<usize, SloError> {
     let horizon = logout::replay_horizon(fields, skew, arrival.now).timestamp();
-    if !svc.store.use_logout_request_id(config.sso_id, &fields.id, horizon).await? {
-        return Err(SloRefusal::Replayed(format!("LogoutRequest {}", clip(&fields.id))).into());
-    }
-    let ended = svc.store.end_login_sessions(config.sso_id, &fields.name_id, &fields.session_indexes).await?;
+    let ended = svc
+        .store
+        .accept_logout_request(config.sso_id, &fields.id, horizon, &fields.name_id, &fields.session_indexes)
+        .await?
+        .ok_or_else(|| SloRefusal::Replayed(format!("LogoutRequest {}", clip(&fields.id))))?;
     for row in &ended {
         if let Some(id) = &row.session_id {
             if let Err(e) = svc.store.delete_session_record(id).await {

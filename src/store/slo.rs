@@ -69,16 +69,32 @@ impl Store {
         Ok(())
     }
 
-    /// End the login sessions of one subject of one configuration: all of them, or only those
-    /// whose SessionIndex is listed. Returns the ended rows (their tower session ids are then
-    /// deleted by the caller).
-    pub async fn end_login_sessions(
+    /// Accept an IdP's LogoutRequest once and end the login sessions of its subject in this
+    /// configuration: all of them, or only those whose SessionIndex is listed. One transaction:
+    /// the request ID is marked used (until `replay_until`) together with the sessions ending,
+    /// so a replay (on any instance) ends nothing, and a failure leaves neither done. Returns
+    /// None for a replay, else the ended rows (their session records are deleted by the caller).
+    pub async fn accept_logout_request(
         &self,
         sso_id: i64,
+        request_id: &str,
+        replay_until: i64,
         name_id: &str,
         session_indexes: &[String],
-    ) -> Result<Vec<LoginSessionRow>> {
+    ) -> Result<Option<Vec<LoginSessionRow>>> {
         let mut tx = self.begin_write().await?;
+        let first = sqlx::query(
+            "INSERT INTO used_logout_requests (sso_id, request_id, expires_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+        )
+        .bind(sso_id)
+        .bind(request_id)
+        .bind(replay_until)
+        .execute(&mut *tx)
+        .await?;
+        if first.rows_affected() != 1 {
+            tx.rollback().await?;
+            return Ok(None);
+        }
         let all = sqlx::query(
             "SELECT login_sid, session_id, user_id, sso_id, name_id, name_id_format, session_index, created_at, \
              expires_at FROM login_sessions WHERE sso_id = $1 AND name_id = $2",
@@ -111,7 +127,7 @@ impl Store {
             }
         }
         tx.commit().await?;
-        Ok(ended)
+        Ok(Some(ended))
     }
 
     /// Remember a LogoutRequest we sent.
@@ -156,31 +172,6 @@ impl Store {
             Some(r) if r.get::<Option<i64>, _>("consumed_at").is_some() => LogoutRequestState::Used,
             Some(_) => LogoutRequestState::Expired,
         })
-    }
-
-    /// Mark an IdP's LogoutRequest ID used; false when it already was (a replay), on any instance.
-    pub async fn use_logout_request_id(&self, sso_id: i64, request_id: &str, expires_at: i64) -> Result<bool> {
-        let _turn = self.write_turn().await;
-        let res = sqlx::query(
-            "INSERT INTO used_logout_requests (sso_id, request_id, expires_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
-        )
-        .bind(sso_id)
-        .bind(request_id)
-        .bind(expires_at)
-        .execute(&self.pool)
-        .await?;
-        Ok(res.rows_affected() == 1)
-    }
-
-    /// Whether an IdP LogoutRequest ID was already accepted (read-only).
-    pub async fn is_logout_request_id_used(&self, sso_id: i64, request_id: &str) -> Result<bool> {
-        let n: i64 =
-            sqlx::query_scalar("SELECT COUNT(*) FROM used_logout_requests WHERE sso_id = $1 AND request_id = $2")
-                .bind(sso_id)
-                .bind(request_id)
-                .fetch_one(&self.pool)
-                .await?;
-        Ok(n > 0)
     }
 
     /// Count of live indexed login sessions of a configuration (tests, diagnostics).
