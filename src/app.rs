@@ -77,7 +77,10 @@ pub async fn serve_with(
     }
     // Installed before the first request, so counters start at zero rather than appear later.
     crate::metrics::handle();
-    let mut background = vec![tokio::spawn(purge_expired(svc.clone(), stop.clone()))];
+    let mut background = vec![
+        tokio::spawn(purge_expired(svc.clone(), stop.clone())),
+        tokio::spawn(certificate_alerts(svc.clone(), stop.clone())),
+    ];
     if let Some(smtp) = svc.settings.smtp.clone() {
         background.push(tokio::spawn(crate::mailer::run(svc.store.clone(), smtp, stop.clone())));
     }
@@ -103,6 +106,19 @@ pub async fn serve_with(
         tracing::warn!("database connections still in use at exit");
     }
     served
+}
+
+/// At start and then every hour: warn of certificates close to expiry (see `ops::certs`).
+async fn certificate_alerts(svc: Services, stop: CancellationToken) {
+    loop {
+        if let Err(e) = crate::ops::certs::alert(&svc, chrono::Utc::now().timestamp()).await {
+            tracing::error!(error = %e, "certificate expiry check failed");
+        }
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = tokio::time::sleep(Duration::from_secs(3600)) => {}
+        }
+    }
 }
 
 /// Every five minutes, forget what has expired (see `Store::purge_expired`), and expired sessions.

@@ -88,6 +88,9 @@ pub struct Settings {
     /// Reverse proxies whose `X-Forwarded-For` names the client (see `web::client_addr`).
     pub trusted_proxies: Vec<ipnet::IpNet>,
     pub metrics_on_main_listener: bool,
+    /// Bounds of the IdP metadata refresh interval (the metadata's cacheDuration/validUntil
+    /// choose within them): see `ops::idp_refresh`.
+    pub idp_refresh: crate::ops::idp_refresh::RefreshBounds,
 }
 
 /// What one client connection may cost the service.
@@ -141,6 +144,7 @@ impl Settings {
             limits: ConnectionLimits::default(),
             metrics_on_main_listener: true,
             trusted_proxies: Vec::new(),
+            idp_refresh: crate::ops::idp_refresh::RefreshBounds::default(),
         }
     }
 }

@@ -33,6 +33,14 @@ pub const DB_POOL_IDLE_CONNECTIONS: &str = "spconnect_db_pool_idle_connections";
 /// (negative once expired). `fingerprint` is the first 16 hex digits of the SHA-256 of the
 /// certificate, so each of an IdP's signing certificates has its own series.
 pub const CERTIFICATE_DAYS_LEFT: &str = "spconnect_certificate_days_left";
+/// Gauge: certificates in use that expire within 30 days or have expired (see `ops::certs`);
+/// alert on > 0.
+pub const CERTIFICATE_WARNINGS: &str = "spconnect_certificate_warnings";
+/// Counter `{sso_id}`: IdP metadata refreshes that failed or yielded metadata we refused (the
+/// last good copy stayed in use).
+pub const IDP_METADATA_REFRESH_FAILURES_TOTAL: &str = "spconnect_idp_metadata_refresh_failures_total";
+/// Gauge: URL-backed configurations whose last metadata refresh failed (stale metadata).
+pub const IDP_METADATA_STALE: &str = "spconnect_idp_metadata_stale_configurations";
 
 /// Bucket bounds (seconds) of both duration histograms.
 const DURATION_BUCKETS: &[f64] = &[0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
@@ -91,6 +99,15 @@ fn describe() {
     );
     describe_gauge!(DB_POOL_CONNECTIONS, "Database connections held by the pool (in use and idle).");
     describe_gauge!(DB_POOL_IDLE_CONNECTIONS, "Database connections held idle by the pool.");
+    describe_counter!(
+        IDP_METADATA_REFRESH_FAILURES_TOTAL,
+        "IdP metadata refreshes that failed or were refused; the last good metadata stayed in use."
+    );
+    describe_gauge!(IDP_METADATA_STALE, "URL-backed SSO configurations whose last IdP metadata refresh failed.");
+    describe_gauge!(
+        CERTIFICATE_WARNINGS,
+        "Certificates in use that expire within 30 days or have expired (SP and IdP); alert on > 0."
+    );
     describe_gauge!(
         CERTIFICATE_DAYS_LEFT,
         "Days until an SP or IdP signing certificate expires (negative once expired)."
@@ -117,6 +134,11 @@ pub fn http_request(method: &'static str, route: Option<String>, status: u16, to
         .record(took.as_secs_f64());
 }
 
+/// One failed IdP metadata refresh of `sso_id` (an existing configuration).
+pub fn idp_refresh_failure(sso_id: i64) {
+    ::metrics::counter!(IDP_METADATA_REFRESH_FAILURES_TOTAL, "sso_id" => sso_id.to_string()).increment(1);
+}
+
 /// The Prometheus text exposition of every metric, with the gauges read now. `None` when no
 /// recorder could be installed.
 pub async fn render(svc: &Services) -> Option<String> {
@@ -125,6 +147,14 @@ pub async fn render(svc: &Services) -> Option<String> {
     ::metrics::gauge!(DB_POOL_CONNECTIONS).set(f64::from(size));
     ::metrics::gauge!(DB_POOL_IDLE_CONNECTIONS).set(idle as f64);
     certificate_gauges(svc).await;
+    match crate::ops::certs::warnings(svc, chrono::Utc::now().timestamp()).await {
+        Ok(w) => ::metrics::gauge!(CERTIFICATE_WARNINGS).set(w.len() as f64),
+        Err(e) => tracing::warn!(error = %e, "certificate warnings not computable"),
+    }
+    match svc.store.count_stale_idp_sources().await {
+        Ok(n) => ::metrics::gauge!(IDP_METADATA_STALE).set(n as f64),
+        Err(e) => tracing::warn!(error = %e, "stale IdP metadata gauge: sources not readable"),
+    }
     Some(handle.render())
 }
 

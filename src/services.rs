@@ -39,15 +39,27 @@ impl Services {
         self.keys.get(&self.store, sso_id).await
     }
 
+    /// The SP keys of a configuration whose row the caller has just read (no extra round trip
+    /// unless a rollover step moved its key version on).
+    pub async fn sp_keys_for(
+        &self,
+        config: &SsoConfig,
+    ) -> Result<Arc<crate::crypto::sp_keys::SpKeys>, crate::crypto::CryptoError> {
+        self.keys.get_at(&self.store, config.sso_id, config.sp_keys_version).await
+    }
+
     pub fn urls(&self, sso_id: i64) -> SpUrls {
         SpUrls::new(&self.settings.public_url, sso_id)
     }
 
     /// SP metadata for a configuration; also refreshes the copy under `metadata/`.
     pub async fn sp_metadata(&self, config: &SsoConfig) -> Result<String, crate::crypto::CryptoError> {
-        let keys = self.sp_keys(config.sso_id).await?;
-        let xml =
-            sp_metadata::render(&self.urls(config.sso_id), &keys.cert_b64(), &format!("spconnect: {}", config.name));
+        let keys = self.sp_keys_for(config).await?;
+        let xml = sp_metadata::render(
+            &self.urls(config.sso_id),
+            &keys.published_certs_b64(),
+            &format!("spconnect: {}", config.name),
+        );
         let copy = self.settings.data_dir.sp_metadata_copy(config.sso_id);
         if std::fs::read_to_string(&copy).ok().as_deref() != Some(xml.as_str()) {
             let _ = std::fs::write(&copy, &xml);

@@ -66,6 +66,9 @@ pub enum Command {
     /// Import IdP metadata.
     #[command(subcommand)]
     Idp(IdpCommand),
+    /// The HTTPS certificate.
+    #[command(subcommand)]
+    Tls(TlsCommand),
     /// Print the SP metadata of a configuration (same bytes as the download).
     Metadata { sso_id: i64 },
     /// Print the SP certificate of a configuration (PEM).
@@ -107,7 +110,7 @@ pub enum Command {
     /// Teams (SCIM Groups) and their approval.
     #[command(subcommand)]
     Teams(TeamsCommand),
-    /// What admins and the command line changed (sso.create, user.lock, scim.enable, …), newest
+    /// What admins and the command line changed (sso.create, user.lock, idm_integration_activate, …), newest
     /// first; command-line changes are recorded as "cli".
     Audit {
         /// Only actions starting with this (e.g. `user.` or `admin.delete`).
@@ -154,8 +157,10 @@ pub enum NodeCommand {
 pub enum ScimCommand {
     /// Generate the node's bearer token (shown once; replaces the previous one at once).
     Token { node_id: i64 },
-    /// Revoke the node's bearer token: SCIM is off for the node until a new one is generated.
-    Revoke { node_id: i64 },
+    /// Deactivate the node's IdM connection (JumpCloud's "Deactivate IdM connection"): its
+    /// bearer token stops working at once; reactivating means generating a new token.
+    #[command(alias = "revoke")]
+    Deactivate { node_id: i64 },
 }
 
 #[derive(Subcommand, Debug)]
@@ -222,9 +227,17 @@ pub enum SsoCommand {
     List,
     /// What the console's status panel shows: IdP metadata, certificate expiry, last logins.
     Status { sso_id: i64 },
-    /// Change a configuration's switches.
+    /// Change a configuration: its name, enterprise domain, node and switches.
     Set {
         sso_id: i64,
+        #[arg(long)]
+        name: Option<String>,
+        /// The enterprise domain users sign in with (the part after the @).
+        #[arg(long)]
+        domain: Option<String>,
+        /// Move the configuration to another node.
+        #[arg(long)]
+        node: Option<i64>,
         #[arg(long)]
         jit: Option<OnOff>,
         #[arg(long)]
@@ -259,12 +272,104 @@ pub enum SsoCommand {
         #[arg(long)]
         logout_idp: Option<OnOff>,
     },
+    /// Turn a configuration off: its Login URL and ACS refuse every sign-in (SSO_DEACTIVATED)
+    /// until it is activated again. Nothing is deleted.
+    Deactivate { sso_id: i64 },
+    /// Turn a deactivated configuration on again.
+    Activate { sso_id: i64 },
+    /// Delete a configuration with its SP keys. Users stay, no longer attached to it; the SSO
+    /// ID is never reused. Needs --yes.
+    Delete {
+        sso_id: i64,
+        /// Confirm the deletion (IdPs still pointing at this configuration stop working).
+        #[arg(long)]
+        yes: bool,
+    },
+    /// SP key rollover without downtime. Without a flag: make the next key pair (or import
+    /// yours with --cert/--key or --pkcs12) and publish its certificate in the metadata beside
+    /// the current one; assertions encrypted to either are decrypted. Then, once the IdPs have
+    /// re-read the metadata: --activate (the new key signs), and later --retire (the old key
+    /// is removed).
+    Rollover {
+        sso_id: i64,
+        /// Make the next key the signing key (the previous one still decrypts).
+        #[arg(long, conflicts_with_all = ["retire", "cert", "pkcs12"])]
+        activate: bool,
+        /// Remove the previous key.
+        #[arg(long, conflicts_with_all = ["cert", "pkcs12"])]
+        retire: bool,
+        /// Your CA-issued SP certificate (PEM; the chain may follow it), with --key.
+        #[arg(long, requires = "key", conflicts_with = "pkcs12")]
+        cert: Option<PathBuf>,
+        /// The certificate's private key (unencrypted PEM, RSA-2048 or stronger).
+        #[arg(long, requires = "cert")]
+        key: Option<PathBuf>,
+        /// Your SP certificate and key as a PKCS#12 bundle (.p12/.pfx); its password is read
+        /// from --password-file, else from standard input.
+        #[arg(long)]
+        pkcs12: Option<PathBuf>,
+        #[arg(long, requires = "pkcs12")]
+        password_file: Option<PathBuf>,
+    },
+    /// The configuration's SP key pairs: role (active, next, previous), fingerprint, expiry,
+    /// and when each rollover step happened.
+    Keys { sso_id: i64 },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum TlsCommand {
+    /// Install your own HTTPS certificate and key (PEM, or PKCS#12 with its password from
+    /// --password-file or standard input) into the data directory's certs/, checked first:
+    /// key and certificate must match, the certificate must be valid now, and the key must be
+    /// RSA-2048 / ECDSA P-256 or stronger. `serve` uses it from its next start.
+    Import {
+        #[arg(long, requires = "key", conflicts_with = "pkcs12")]
+        cert: Option<PathBuf>,
+        #[arg(long, requires = "cert")]
+        key: Option<PathBuf>,
+        #[arg(long)]
+        pkcs12: Option<PathBuf>,
+        #[arg(long, requires = "pkcs12")]
+        password_file: Option<PathBuf>,
+    },
 }
 
 #[derive(Subcommand, Debug)]
 pub enum IdpCommand {
-    /// Import an IdP metadata XML file (JumpCloud, Okta, Entra ID, …).
-    Import { sso_id: i64, file: PathBuf },
+    /// Import IdP metadata (JumpCloud, Okta, Entra ID, …): from an XML file, or from the IdP's
+    /// metadata URL, which `serve` then refreshes on a schedule.
+    Import {
+        sso_id: i64,
+        /// The metadata XML file.
+        #[arg(conflicts_with_all = ["file_opt", "url"], required_unless_present_any = ["file_opt", "url"])]
+        file: Option<PathBuf>,
+        /// The metadata XML file (same as giving it without --file).
+        #[arg(long = "file", id = "file_opt", value_name = "FILE", conflicts_with = "url")]
+        file_opt: Option<PathBuf>,
+        /// Fetch the metadata from this https:// URL, and refresh it from there.
+        #[arg(long)]
+        url: Option<String>,
+        /// Allow a plain http:// URL (loopback tests only: metadata in the clear can be changed
+        /// on the way).
+        #[arg(long, requires = "url")]
+        allow_http: bool,
+        /// Allow loopback, private and link-local addresses (an IdP inside your own network, or
+        /// tests).
+        #[arg(long, requires = "url")]
+        allow_private: bool,
+        /// Pin this certificate (PEM or DER): from now on the metadata must carry an enveloped
+        /// signature made with its key, on import and on every refresh.
+        #[arg(long, value_name = "FILE", conflicts_with = "unpin")]
+        pin_cert: Option<PathBuf>,
+        /// Remove the pinned certificate.
+        #[arg(long)]
+        unpin: bool,
+    },
+    /// Fetch a URL-backed configuration's metadata now (as the schedule would); on failure the
+    /// last good metadata stays in use and the command exits 1.
+    Refresh { sso_id: i64 },
+    /// Where a configuration's metadata comes from and how its refreshes went.
+    Status { sso_id: i64 },
 }
 
 #[derive(Subcommand, Debug)]
@@ -355,9 +460,8 @@ pub async fn run(cli: Cli, serve: Option<settings::Effective>) -> Result<std::pr
         Command::Migrate | Command::Backup { .. } | Command::Db(_) => db::run(dir, db, json, cli.command).await,
         Command::Demo { port, keep_in } => serve::demo(keep_in.as_deref(), port).await,
         Command::Sso(cmd) => sso::sso(&common::open(dir, db).await?, json, cmd).await,
-        Command::Idp(IdpCommand::Import { sso_id, file }) => {
-            sso::import_idp(&common::open(dir, db).await?, json, sso_id, &file).await
-        }
+        Command::Idp(cmd) => sso::idp(&common::open(dir, db).await?, json, cmd).await,
+        Command::Tls(cmd) => sso::tls(dir, cmd),
         Command::Metadata { sso_id } => sso::metadata(&common::open(dir, db).await?, sso_id).await,
         Command::Cert { sso_id } => sso::cert(&common::open(dir, db).await?, sso_id).await,
         Command::CheckResponse { sso_id, files, at } => {

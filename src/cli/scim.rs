@@ -82,12 +82,15 @@ pub async fn scim(svc: &Services, json: bool, cmd: ScimCommand) -> Result<ExitCo
             }
             node_id
         }
-        ScimCommand::Revoke { node_id } => {
+        ScimCommand::Deactivate { node_id } => {
             let node = ops::nodes::revoke_scim_token(svc, &ACTOR, node_id, now()).await.or_message()?;
             if json {
                 print_json(&node);
             } else {
-                println!("node {node_id} SCIM token revoked: SCIM is off until a new token is issued");
+                println!(
+                    "node {node_id}: IdM connection deactivated; its SCIM token no longer works. To reactivate, \
+                     generate a new token (spconnect scim token {node_id}) and enter it at the IdP."
+                );
             }
             return Ok(ExitCode::SUCCESS);
         }

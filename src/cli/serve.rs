@@ -58,6 +58,8 @@ pub async fn serve(args: Effective) -> Result<ExitCode, String> {
     let stop = tokio_util::sync::CancellationToken::new();
     let signals = stop_signals().map_err(|e| format!("cannot handle signals: {e}"))?;
     tokio::spawn(wait_and_stop(signals, stop.clone(), grace));
+    // IdP metadata imported by URL stays current (see ops::idp_refresh).
+    tokio::spawn(crate::ops::idp_refresh::run_schedule(svc.clone(), stop.clone()));
     print_banner(&svc, local).await;
     {
         let mut out = std::io::stdout().lock();

@@ -92,6 +92,14 @@ pub struct OperationArgs {
     /// Admin password checks (argon2id, ~19 MiB each) computed at once.
     #[arg(long, env = "SPCONNECT_MAX_CONCURRENT_PASSWORD_CHECKS")]
     pub max_concurrent_password_checks: Option<usize>,
+    /// Shortest interval between IdP metadata refreshes of a URL-backed configuration, and
+    /// the retry delay after a failed one (seconds; default 3600).
+    #[arg(long, env = "SPCONNECT_IDP_REFRESH_MIN_SECS")]
+    pub idp_refresh_min_secs: Option<i64>,
+    /// Longest interval between IdP metadata refreshes (seconds; default 86400). The
+    /// metadata's cacheDuration and validUntil choose within the bounds.
+    #[arg(long, env = "SPCONNECT_IDP_REFRESH_MAX_SECS")]
+    pub idp_refresh_max_secs: Option<i64>,
 }
 
 /// The configuration file: the same names as the flags, `_` for `-`.
@@ -124,6 +132,8 @@ struct FileSettings {
     max_connections: Option<usize>,
     max_connections_per_client: Option<usize>,
     max_concurrent_password_checks: Option<usize>,
+    idp_refresh_min_secs: Option<i64>,
+    idp_refresh_max_secs: Option<i64>,
 }
 
 /// Where an effective value came from.
@@ -185,6 +195,8 @@ struct Limits {
     max_connections: Option<usize>,
     max_connections_per_client: Option<usize>,
     max_concurrent_password_checks: Option<usize>,
+    idp_refresh_min_secs: Option<i64>,
+    idp_refresh_max_secs: Option<i64>,
 }
 
 /// Picks each value by precedence and remembers its source.
@@ -274,6 +286,8 @@ fn resolve_serve(r: &mut Resolver<'_>, args: &ServeArgs, f: FileSettings, data_d
             o.max_concurrent_password_checks,
             f.max_concurrent_password_checks,
         ),
+        idp_refresh_min_secs: r.pick_opt("idp_refresh_min_secs", o.idp_refresh_min_secs, f.idp_refresh_min_secs),
+        idp_refresh_max_secs: r.pick_opt("idp_refresh_max_secs", o.idp_refresh_max_secs, f.idp_refresh_max_secs),
     };
     Effective {
         data_dir,
@@ -334,11 +348,21 @@ impl Effective {
             ("max_connections", l.max_connections.map(clamp_i64)),
             ("max_connections_per_client", l.max_connections_per_client.map(clamp_i64)),
             ("max_concurrent_password_checks", l.max_concurrent_password_checks.map(clamp_i64)),
+            ("idp_refresh_min_secs", l.idp_refresh_min_secs),
+            ("idp_refresh_max_secs", l.idp_refresh_max_secs),
         ];
-        match positive.iter().find(|(_, v)| v.is_some_and(|v| v < 1)) {
-            Some((key, _)) => Err(format!("{key} must be at least 1")),
-            None => Ok(()),
+        if let Some((key, _)) = positive.iter().find(|(_, v)| v.is_some_and(|v| v < 1)) {
+            return Err(format!("{key} must be at least 1"));
         }
+        let default = crate::ops::idp_refresh::RefreshBounds::default();
+        let (min, max) = (
+            l.idp_refresh_min_secs.unwrap_or(default.min_secs.min(l.idp_refresh_max_secs.unwrap_or(i64::MAX))),
+            l.idp_refresh_max_secs.unwrap_or(default.max_secs.max(l.idp_refresh_min_secs.unwrap_or(0))),
+        );
+        if min > max {
+            return Err(format!("idp_refresh_min_secs ({min}) is more than idp_refresh_max_secs ({max})"));
+        }
+        Ok(())
     }
 
     /// Put the limits into the service's settings (unset ones keep their built-in values).
@@ -359,6 +383,15 @@ impl Effective {
         set(&mut s.limits.max_connections, l.max_connections);
         set(&mut s.limits.max_connections_per_client, l.max_connections_per_client);
         set(&mut s.limits.max_concurrent_password_checks, l.max_concurrent_password_checks);
+        // A min above the default max (or a max below the default min) moves the other bound.
+        if let Some(min) = l.idp_refresh_min_secs {
+            s.idp_refresh.min_secs = min;
+            s.idp_refresh.max_secs = s.idp_refresh.max_secs.max(min);
+        }
+        if let Some(max) = l.idp_refresh_max_secs {
+            s.idp_refresh.max_secs = max;
+            s.idp_refresh.min_secs = s.idp_refresh.min_secs.min(max);
+        }
     }
 
     /// One line per setting, `key = value (source)`, as the service runs with it: `settings`
@@ -408,6 +441,8 @@ impl Effective {
             ("max_connections", l.max_connections.to_string()),
             ("max_connections_per_client", l.max_connections_per_client.to_string()),
             ("max_concurrent_password_checks", l.max_concurrent_password_checks.to_string()),
+            ("idp_refresh_min_secs", settings.idp_refresh.min_secs.to_string()),
+            ("idp_refresh_max_secs", settings.idp_refresh.max_secs.to_string()),
         ];
         let mut lines = vec![match &self.config {
             Some(p) => format!("effective settings (flag > env > file {} > default):", p.display()),

@@ -1,6 +1,7 @@
 //! Key material on disk: the SP signing/encryption key per SSO configuration and the HTTPS key.
 //! Private keys are written once with mode 0600 and never logged.
 
+pub mod import;
 pub mod kek;
 pub mod sp_keys;
 pub mod tls;
@@ -21,6 +22,18 @@ pub enum CryptoError {
     Kek(String),
     #[error("storage: {0}")]
     Store(String),
+    /// A rollover step that does not fit the configuration's key state.
+    #[error("{0}")]
+    Rollover(String),
+    /// An admin's certificate or key that cannot be used (see `crypto::import`).
+    #[error("{0}")]
+    Import(String),
+}
+
+/// SHA-256 of a certificate's DER, upper-case hex pairs joined by colons (as `openssl x509
+/// -fingerprint -sha256` and IdP consoles show it).
+pub fn fingerprint(der: &[u8]) -> String {
+    openssl::sha::sha256(der).iter().map(|b| format!("{b:02X}")).collect::<Vec<_>>().join(":")
 }
 
 /// Write a secret file readable by its owner only; never replaces an existing file.
@@ -31,6 +44,26 @@ pub(crate) fn write_private(path: &std::path::Path, bytes: &[u8]) -> Result<(), 
     let mut f = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path).map_err(io)?;
     f.write_all(bytes).map_err(io)?;
     f.sync_all().map_err(io)
+}
+
+/// Replace a secret file atomically: a new file (mode 0600, never following a link) beside it,
+/// then renamed over it, so a reader sees the old key or the new one, never half of one.
+pub(crate) fn replace_private(path: &std::path::Path, bytes: &[u8]) -> Result<(), CryptoError> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let tmp = path.with_extension(format!("new-{}", std::process::id()));
+    let io = |source| CryptoError::Io { path: path.display().to_string(), source };
+    let _ = std::fs::remove_file(&tmp);
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(&tmp)
+        .map_err(io)?;
+    f.write_all(bytes).map_err(io)?;
+    f.sync_all().map_err(io)?;
+    std::fs::rename(&tmp, path).map_err(io)
 }
 
 pub(crate) fn write_public(path: &std::path::Path, bytes: &[u8]) -> Result<(), CryptoError> {

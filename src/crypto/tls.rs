@@ -6,6 +6,16 @@ use std::path::PathBuf;
 use super::{write_private, write_public, CryptoError};
 use crate::config::DataDir;
 
+/// Install an admin's checked certificate (with its chain) and key as the HTTPS pair of this
+/// data directory; `serve` uses them from its next start. The key file is replaced atomically
+/// with mode 0600.
+pub fn install(dir: &DataDir, pair: &super::import::Imported) -> Result<(PathBuf, PathBuf), CryptoError> {
+    let (cert, key) = (dir.tls_cert(), dir.tls_key());
+    super::replace_private(&key, &pair.key.private_key_to_pem_pkcs8()?)?;
+    super::replace_private(&cert, &pair.chain_pem()?)?;
+    Ok((cert, key))
+}
+
 /// Paths of the certificate and key to serve; generates them when absent.
 pub fn ensure_self_signed(dir: &DataDir, hostnames: &[String]) -> Result<(PathBuf, PathBuf), CryptoError> {
     let (cert, key) = (dir.tls_cert(), dir.tls_key());

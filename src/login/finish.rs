@@ -6,6 +6,7 @@ use chrono::{DateTime, Duration, Utc};
 
 use super::{binding, safe_relative_path, LoginError, DEFAULT_TARGET};
 use crate::logsafe::{self, Clipped};
+use crate::saml::response::signature::ValidKeys;
 use crate::saml::response::{self, EncryptionPolicy, Expectations, Verified};
 use crate::saml::xml::AlgorithmPolicy;
 use crate::saml::Rejection;
@@ -128,13 +129,22 @@ async fn evaluate_config(
     now: DateTime<Utc>,
 ) -> Result<Evaluation, LoginError> {
     let sso_id = config.sso_id;
+    // A configuration that is off refuses before any work is done on the message.
+    if !config.active {
+        return Err(LoginError::Deactivated);
+    }
     let idp_entity_id = config.idp_entity_id.clone().ok_or(LoginError::IdpNotConfigured)?;
     let stored_certs = config.idp_certs.as_deref().unwrap_or("");
-    let certs = svc.idp_keys.get(sso_id, stored_certs, || config.idp_certs_der())?;
-    if certs.is_empty() {
-        return Err(LoginError::IdpNotConfigured);
-    }
-    let keys = svc.sp_keys(sso_id).await?;
+    // Only the IdP certificates that are valid now: an expired one is no longer trusted.
+    let certs = match svc.idp_keys.get_valid(sso_id, stored_certs, || config.idp_certs_der(), now.timestamp())? {
+        ValidKeys::Some(keys) => keys,
+        ValidKeys::None => return Err(LoginError::IdpNotConfigured),
+        ValidKeys::AllExpired { last_expiry } => {
+            let when = DateTime::from_timestamp(last_expiry, 0).unwrap_or_default();
+            return Err(LoginError::IdpCertificatesExpired(when.format("%Y-%m-%d %H:%M UTC").to_string()));
+        }
+    };
+    let keys = svc.sp_keys_for(&config).await?;
     let urls = svc.urls(sso_id);
     let (skew, policy, unsolicited) = (
         Duration::seconds(config.clock_skew_secs.clamp(0, 3600)),
@@ -157,7 +167,7 @@ async fn evaluate_config(
                 gcm_only: encrypted_gcm_only,
             },
         };
-        response::verify(encoded, &exp, &keys.key, now)
+        response::verify_with_keys(encoded, &exp, &keys.decryption_keys(), now)
     };
     // Parsing, canonicalisation and RSA are synchronous and CPU-bound. A response of ordinary
     // size is verified in well under a millisecond (~50 µs signed, ~350 µs encrypted), less than

@@ -19,6 +19,10 @@ pub enum LoginError {
     UnknownSso,
     #[error("the SSO configuration has no IdP metadata yet")]
     IdpNotConfigured,
+    #[error("the SSO configuration is turned off")]
+    Deactivated,
+    #[error("every signing certificate of the IdP has expired (the last on {0})")]
+    IdpCertificatesExpired(String),
     #[error("{0} is not provisioned and Just-In-Time provisioning is off")]
     NotProvisioned(String),
     #[error("{0} is locked")]
@@ -54,6 +58,8 @@ impl LoginError {
             LoginError::Rejected(r) => r.code(),
             LoginError::UnknownSso => "SSO_NOT_FOUND",
             LoginError::IdpNotConfigured => "SSO_IDP_NOT_CONFIGURED",
+            LoginError::Deactivated => "SSO_DEACTIVATED",
+            LoginError::IdpCertificatesExpired(_) => "SSO_IDP_CERTIFICATE_EXPIRED",
             LoginError::NotProvisioned(_) => "USER_NOT_PROVISIONED",
             LoginError::Locked(_) => "USER_LOCKED",
             LoginError::DomainNotAllowed(_) => "USER_DOMAIN_NOT_ALLOWED",

@@ -23,9 +23,12 @@ pub async fn start(
     now: DateTime<Utc>,
 ) -> Result<String, LoginError> {
     let config = svc.store.get_sso(sso_id).await?.ok_or(LoginError::UnknownSso)?;
+    if !config.active {
+        return Err(LoginError::Deactivated);
+    }
     let idp_url = config.idp_sso_url.as_deref().ok_or(LoginError::IdpNotConfigured)?;
     let urls = svc.urls(sso_id);
-    let keys = svc.sp_keys(sso_id).await?;
+    let keys = svc.sp_keys_for(&config).await?;
     let request = AuthnRequest::new(idp_url, &urls.acs, &urls.entity_id, now);
     let target = target.and_then(safe_relative_path).unwrap_or_else(|| DEFAULT_TARGET.to_string());
     svc.store

@@ -8,6 +8,8 @@
 //! through `Store`; errors come back as one [`OpsError`] for the front ends to map.
 
 pub mod admins;
+pub mod certs;
+pub mod idp_refresh;
 pub mod nodes;
 pub mod sso;
 pub mod teams;

@@ -94,7 +94,7 @@ pub async fn issue_scim_token(svc: &Services, actor: &Actor, node_id: i64, now: 
     let (token, hash) = tokens::generate();
     svc.store.put_scim_token(node_id, &hash, now).await?;
     let replaced = node.scim_enabled;
-    let action = if replaced { "scim.token.rotate" } else { "scim.enable" };
+    let action = if replaced { "idm_integration_reauth" } else { "idm_integration_activate" };
     audit(svc, actor, action, &node_id.to_string(), &node.name, now).await?;
     tracing::info!(node_id, replaced, "new SCIM token issued; the previous one (if any) no longer works");
     let base_url = scim_base_url(&svc.settings.public_url, node_id);
@@ -107,7 +107,7 @@ pub async fn revoke_scim_token(svc: &Services, actor: &Actor, node_id: i64, now:
     if !svc.store.revoke_scim_token(node_id).await? {
         return Err(OpsError::Conflict(format!("node {node_id} has no SCIM token")));
     }
-    audit(svc, actor, "scim.token.revoke", &node_id.to_string(), &node.name, now).await?;
+    audit(svc, actor, "idm_integration_delete", &node_id.to_string(), &node.name, now).await?;
     tracing::info!(node_id, "SCIM token revoked");
     get(svc, node_id).await
 }

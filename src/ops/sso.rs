@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 
 use super::{audit, display_name, Actor, OpsError, Result};
-use crate::saml::idp_metadata::{self, asn1_to_utc, IdpDescriptor};
+use crate::saml::idp_metadata::{asn1_to_utc, IdpDescriptor};
 use crate::services::Services;
 use crate::store::{LoginEvent, SsoConfig, SsoSettings};
 
@@ -106,7 +106,9 @@ pub async fn create(svc: &Services, actor: &Actor, new: NewSso<'_>, now: i64) ->
 }
 
 /// Import the IdP's metadata (the bytes of the XML file) into a configuration, replacing what
-/// was there. A copy is kept under `metadata/` for the admin to read.
+/// was there. A copy is kept under `metadata/` for the admin to read. The configuration stops
+/// being refreshed from a URL; a pinned metadata-signing certificate stays in force (see
+/// `ops::idp_refresh`).
 pub async fn import_idp_metadata(
     svc: &Services,
     actor: &Actor,
@@ -114,26 +116,7 @@ pub async fn import_idp_metadata(
     file: &[u8],
     now: i64,
 ) -> Result<IdpDescriptor> {
-    get(svc, sso_id).await?;
-    let refuse = |why: String| {
-        tracing::warn!(sso_id, reason = %why, "IdP metadata refused");
-        OpsError::Invalid(format!("The metadata was not accepted: {why}."))
-    };
-    let xml =
-        std::str::from_utf8(file).map_err(|_| refuse("the file is not UTF-8 text (is it the XML file?)".into()))?;
-    if xml.trim().is_empty() {
-        return Err(refuse("the file is empty".into()));
-    }
-    let idp = idp_metadata::parse(xml).map_err(|e| refuse(e.to_string()))?;
-    svc.store.set_idp(sso_id, &idp, xml, now).await?;
-    let copy = svc.settings.data_dir.idp_metadata_copy(sso_id);
-    // Only a convenience copy: the database holds the metadata that is used.
-    if let Err(e) = std::fs::write(&copy, xml) {
-        tracing::warn!(sso_id, path = %copy.display(), error = %e, "could not write the IdP metadata copy");
-    }
-    let detail = format!("{} ({} signing certificate(s))", idp.entity_id, idp.signing_certs.len());
-    audit(svc, actor, "idp.upload", &sso_id.to_string(), &detail, now).await?;
-    Ok(idp)
+    super::idp_refresh::import_file(svc, actor, sso_id, file, super::idp_refresh::PinChange::Keep, now).await
 }
 
 /// The settings as they will be written (attribute names trimmed), or the first rule they break.
@@ -225,6 +208,191 @@ pub async fn status(svc: &Services, sso_id: i64) -> Result<SsoStatus> {
     let (last_success, last_failure) = svc.store.last_logins(sso_id).await?;
     let jit_while_scim = jit_while_scim_provisions(svc, &config).await?;
     Ok(SsoStatus { config, idp_cert_expires, sp_cert_expires, last_success, last_failure, jit_while_scim })
+}
+
+/// What may change about a configuration besides its switches; `None` leaves it.
+#[derive(Debug, Clone, Default)]
+pub struct Identity {
+    pub name: Option<String>,
+    pub domain: Option<String>,
+    pub node_id: Option<i64>,
+}
+
+/// Rename a configuration, change its enterprise domain or move it to another node (checked
+/// with the same rules as `create`). Users already signed in keep their node; the next logins
+/// are decided with the new values.
+pub async fn change_identity(
+    svc: &Services,
+    actor: &Actor,
+    sso_id: i64,
+    change: Identity,
+    now: i64,
+) -> Result<SsoConfig> {
+    let before = get(svc, sso_id).await?;
+    let name = change.name.as_deref().map(|n| display_name(n, "configuration")).transpose()?;
+    let domain = change.domain.as_deref().map(domain).transpose()?;
+    if let Some(node) = change.node_id {
+        if svc.store.get_node(node).await?.is_none() {
+            return Err(OpsError::NotFound(format!("there is no node {node}")));
+        }
+    }
+    let after =
+        svc.store.change_sso_identity(sso_id, name.as_deref(), domain.as_deref(), change.node_id).await.map_err(
+            |e| match OpsError::from(e) {
+                OpsError::Conflict(m) => OpsError::Conflict(format!("{m}.")),
+                other => other,
+            },
+        )?;
+    let mut changes = Vec::new();
+    if after.name != before.name {
+        changes.push(format!("name {:?} -> {:?}", before.name, after.name));
+    }
+    if after.domain != before.domain {
+        changes.push(format!("domain {} -> {}", before.domain, after.domain));
+    }
+    if after.node_id != before.node_id {
+        changes.push(format!("node {} -> {}", before.node_id, after.node_id));
+    }
+    if !changes.is_empty() {
+        audit(svc, actor, "sso.identity", &sso_id.to_string(), &changes.join(", "), now).await?;
+        if after.name != before.name {
+            // The service name in the SP metadata copy follows the configuration's name.
+            svc.sp_metadata(&after).await.map_err(|e| OpsError::Internal(e.to_string()))?;
+        }
+    }
+    Ok(after)
+}
+
+/// Turn a configuration off (`active = false`: its Login URL and ACS refuse every sign-in
+/// with `SSO_DEACTIVATED`) or on again. Turning it off twice is not an error.
+pub async fn set_active(svc: &Services, actor: &Actor, sso_id: i64, active: bool, now: i64) -> Result<SsoConfig> {
+    let before = get(svc, sso_id).await?;
+    if svc.store.set_sso_active(sso_id, active, now).await? {
+        let action = if active { "sso_integration_activate" } else { "sso_integration_deactivate" };
+        audit(svc, actor, action, &sso_id.to_string(), &before.name, now).await?;
+        tracing::warn!(sso_id, active, "SSO configuration turned {}", if active { "on" } else { "off" });
+    }
+    get(svc, sso_id).await
+}
+
+/// Delete a configuration and its SP keys. Its users stay (they are no longer attached to an
+/// SSO configuration); its SSO ID is never given out again.
+pub async fn delete(svc: &Services, actor: &Actor, sso_id: i64, now: i64) -> Result<SsoConfig> {
+    let gone = svc.store.delete_sso(sso_id, now).await.map_err(|e| match OpsError::from(e) {
+        OpsError::NotFound(_) => OpsError::NotFound(format!("no SSO configuration {sso_id}")),
+        other => other,
+    })?;
+    svc.idp_keys.invalidate(sso_id);
+    for copy in [svc.settings.data_dir.sp_metadata_copy(sso_id), svc.settings.data_dir.idp_metadata_copy(sso_id)] {
+        if let Err(e) = std::fs::remove_file(&copy) {
+            if e.kind() != std::io::ErrorKind::NotFound {
+                tracing::warn!(sso_id, path = %copy.display(), error = %e, "could not remove a metadata copy");
+            }
+        }
+    }
+    let detail = format!("{} ({})", gone.name, gone.domain);
+    audit(svc, actor, "sso_integration_delete", &sso_id.to_string(), &detail, now).await?;
+    tracing::warn!(sso_id, "SSO configuration deleted with its SP keys");
+    Ok(gone)
+}
+
+/// One SP key pair as the admin sees it during a rollover.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct SpKeyView {
+    pub role: crate::store::SpKeyRole,
+    pub fingerprint: String,
+    pub subject: String,
+    pub not_after: Option<DateTime<Utc>>,
+    pub created_at: i64,
+    pub activated_at: Option<i64>,
+    pub source: String,
+    /// Listed in the SP metadata (active and next keys).
+    pub published: bool,
+}
+
+/// The configuration's SP key pairs, active first.
+pub async fn sp_key_views(svc: &Services, sso_id: i64) -> Result<Vec<SpKeyView>> {
+    get(svc, sso_id).await?;
+    let keys = svc.sp_keys(sso_id).await.map_err(|e| OpsError::Internal(format!("SP keys of SSO {sso_id}: {e}")))?;
+    Ok(keys
+        .pairs
+        .iter()
+        .map(|p| SpKeyView {
+            role: p.role,
+            fingerprint: p.fingerprint(),
+            subject: p
+                .cert
+                .subject_name()
+                .entries()
+                .filter_map(|e| e.data().to_string().ok())
+                .collect::<Vec<_>>()
+                .join(", "),
+            not_after: asn1_to_utc(p.cert.not_after()),
+            created_at: p.created_at,
+            activated_at: p.activated_at,
+            source: p.source.clone(),
+            published: p.role != crate::store::SpKeyRole::Previous,
+        })
+        .collect())
+}
+
+/// A step of an SP key rollover.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RolloverStep {
+    /// Make (or import) the next key pair and publish it beside the active one.
+    Begin,
+    /// The next key becomes the signing key; the old one still decrypts.
+    Activate,
+    /// The old key is removed.
+    Retire,
+}
+
+/// Take one rollover step. `imported` (Begin only) is an admin's CA-issued pair, checked by
+/// `crypto::import` (RSA-2048 or stronger, matching, valid now).
+pub async fn rollover(
+    svc: &Services,
+    actor: &Actor,
+    sso_id: i64,
+    step: RolloverStep,
+    imported: Option<crate::crypto::import::Imported>,
+    now: i64,
+) -> Result<Vec<SpKeyView>> {
+    get(svc, sso_id).await?;
+    let conflict = |e: crate::crypto::CryptoError| match e {
+        crate::crypto::CryptoError::Rollover(m) => OpsError::Conflict(format!("{m}.")),
+        other => OpsError::Internal(other.to_string()),
+    };
+    let (action, detail) = match step {
+        RolloverStep::Begin => {
+            let source = if imported.is_some() { "imported" } else { "generated" };
+            let cert =
+                svc.keys.add_next(&svc.store, sso_id, imported.map(|i| (i.key, i.cert))).await.map_err(conflict)?;
+            let fingerprint =
+                crate::crypto::fingerprint(&cert.to_der().map_err(|e| OpsError::Internal(e.to_string()))?);
+            ("sp_key_rollover", format!("next SP key {source}, SHA-256 {fingerprint}"))
+        }
+        RolloverStep::Activate => {
+            svc.store.activate_next_sp_key(sso_id, now).await.map_err(rollover_conflict)?;
+            ("sp_key_activate", "the next SP key signs from now on; the previous one still decrypts".to_string())
+        }
+        RolloverStep::Retire => {
+            svc.store.retire_previous_sp_key(sso_id).await.map_err(rollover_conflict)?;
+            ("sp_key_retire", "the previous SP key was removed".to_string())
+        }
+    };
+    audit(svc, actor, action, &sso_id.to_string(), &detail, now).await?;
+    tracing::warn!(sso_id, step = action, "{detail}");
+    let config = get(svc, sso_id).await?;
+    // Refresh the metadata copy under `metadata/` with what is published now.
+    svc.sp_metadata(&config).await.map_err(|e| OpsError::Internal(e.to_string()))?;
+    sp_key_views(svc, sso_id).await
+}
+
+fn rollover_conflict(e: crate::store::StoreError) -> OpsError {
+    match e {
+        crate::store::StoreError::Conflict(m) => OpsError::Conflict(format!("{m}.")),
+        other => OpsError::from(other),
+    }
 }
 
 #[cfg(test)]

@@ -27,6 +27,118 @@ pub enum MetadataError {
     NoSsoEndpoint,
     #[error("the IdP's SingleSignOnService {0:?} is plain http:// on a non-loopback host; sign-ins would cross the network unencrypted. Use the IdP's https:// metadata")]
     InsecureSsoEndpoint(String),
+    #[error("the metadata expired: its validUntil ({0}) has passed; the IdP must publish fresh metadata")]
+    Expired(String),
+    #[error("the metadata's {0} is not a valid date or duration: {1:?}")]
+    BadValidity(&'static str, String),
+    #[error("the metadata is not signed by the pinned certificate: {0}")]
+    PinnedSignature(String),
+}
+
+/// How long the IdP says its metadata may be used and cached (saml-metadata §1.2.3), the most
+/// restrictive of the IdP's EntityDescriptor and every EntitiesDescriptor around it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Validity {
+    /// `validUntil`, unix seconds.
+    pub valid_until: Option<i64>,
+    /// `cacheDuration`, seconds.
+    pub cache_duration: Option<i64>,
+}
+
+/// The metadata's validity, refusing a `validUntil` that has passed at `now` (unix seconds).
+/// Call after [`parse`] accepted the document.
+pub fn validity(metadata_xml: &str, now: i64) -> Result<Validity, MetadataError> {
+    let text = metadata_xml.trim_start_matches('\u{feff}');
+    let doc = xml::parse_with(text, METADATA_LIMITS).map_err(|r| MetadataError::Xml(r.to_string()))?;
+    let idp = doc.descendants().find(|n| is(*n, NS_MD, "IDPSSODescriptor")).ok_or(MetadataError::NotIdp)?;
+    let mut v = Validity::default();
+    for scope in idp.ancestors().filter(|n| is(*n, NS_MD, "EntityDescriptor") || is(*n, NS_MD, "EntitiesDescriptor")) {
+        if let Some(raw) = scope.attribute("validUntil") {
+            let t = parse_date_time(raw)
+                .ok_or_else(|| MetadataError::BadValidity("validUntil", crate::logsafe::clip_to(raw, 60)))?;
+            v.valid_until = Some(v.valid_until.map_or(t, |u| u.min(t)));
+        }
+        if let Some(raw) = scope.attribute("cacheDuration") {
+            let d = parse_duration(raw)
+                .ok_or_else(|| MetadataError::BadValidity("cacheDuration", crate::logsafe::clip_to(raw, 60)))?;
+            v.cache_duration = Some(v.cache_duration.map_or(d, |c| c.min(d)));
+        }
+    }
+    if let Some(until) = v.valid_until.filter(|u| *u <= now) {
+        let shown = DateTime::from_timestamp(until, 0).map(|t| t.to_rfc3339()).unwrap_or_else(|| until.to_string());
+        return Err(MetadataError::Expired(shown));
+    }
+    Ok(v)
+}
+
+/// An xs:dateTime, with a time zone or (as UTC) without one.
+fn parse_date_time(raw: &str) -> Option<i64> {
+    let raw = raw.trim();
+    if let Ok(t) = DateTime::parse_from_rfc3339(raw) {
+        return Some(t.timestamp());
+    }
+    chrono::NaiveDateTime::parse_from_str(raw, "%Y-%m-%dT%H:%M:%S%.f").ok().map(|t| t.and_utc().timestamp())
+}
+
+/// An xs:duration (`PnYnMnDTnHnMnS`) in whole seconds; years count 365 days and months 30.
+/// Negative durations are not durations a cache can honour: `None`.
+pub fn parse_duration(raw: &str) -> Option<i64> {
+    let rest = raw.trim().strip_prefix('P')?;
+    let (date, time) = match rest.split_once('T') {
+        Some((d, t)) if !t.is_empty() => (d, Some(t)),
+        Some(_) => return None,
+        None => (rest, None),
+    };
+    if date.is_empty() && time.is_none() {
+        return None;
+    }
+    let mut total: f64 = 0.0;
+    let mut take = |part: &str, units: &[(char, f64)]| -> Option<()> {
+        let mut number = String::new();
+        let mut next_unit = 0;
+        for c in part.chars() {
+            if c.is_ascii_digit() || c == '.' {
+                number.push(c);
+                continue;
+            }
+            let at = units.iter().skip(next_unit).position(|(u, _)| *u == c)? + next_unit;
+            if number.is_empty() || (number.contains('.') && c != 'S') {
+                return None;
+            }
+            total += number.parse::<f64>().ok()? * units[at].1;
+            number.clear();
+            next_unit = at + 1;
+        }
+        number.is_empty().then_some(())
+    };
+    take(date, &[('Y', 365.0 * 86_400.0), ('M', 30.0 * 86_400.0), ('D', 86_400.0)])?;
+    if let Some(t) = time {
+        take(t, &[('H', 3_600.0), ('M', 60.0), ('S', 1.0)])?;
+    }
+    (total.is_finite() && total < 1e12).then_some(total as i64)
+}
+
+/// The metadata document must carry an enveloped signature on its root element
+/// (EntityDescriptor or EntitiesDescriptor) that verifies with the pinned certificate's key:
+/// exclusive c14n, RSA-SHA256 or stronger (or ECDSA), the reference naming the root. Signatures
+/// elsewhere in the document do not count.
+pub fn verify_pinned_signature(metadata_xml: &str, pinned_der: &[u8]) -> Result<(), MetadataError> {
+    use crate::saml::response::signature;
+    let refuse = |why: &str| MetadataError::PinnedSignature(why.to_string());
+    let text = xml::without_declaration(metadata_xml);
+    let doc = xml::parse_with(text, METADATA_LIMITS).map_err(|r| MetadataError::Xml(r.to_string()))?;
+    let root = doc.root_element();
+    if !is(root, NS_MD, "EntityDescriptor") && !is(root, NS_MD, "EntitiesDescriptor") {
+        return Err(refuse("the root element is neither EntityDescriptor nor EntitiesDescriptor"));
+    }
+    let keys = signature::parse_idp_keys(&[pinned_der.to_vec()])
+        .map_err(|_| refuse("the pinned certificate cannot be read"))?;
+    match signature::verify_enveloped_root(&doc, &keys, xml::AlgorithmPolicy::default()) {
+        Ok(()) => Ok(()),
+        Err(crate::saml::Rejection::Unsigned) => Err(refuse("the document carries no signature on its root element")),
+        Err(crate::saml::Rejection::AlgorithmForbidden(a)) => Err(refuse(&format!("algorithm {a} is not accepted"))),
+        Err(_) => Err(refuse("the signature does not verify with the pinned certificate's key")),
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,7 +161,7 @@ pub struct IdpDescriptor {
 
 pub fn parse(metadata_xml: &str) -> Result<IdpDescriptor, MetadataError> {
     let text = metadata_xml.trim_start_matches('\u{feff}');
-    xml::scan_with(text, METADATA_LIMITS).map_err(|r| MetadataError::Xml(r.to_string()))?;
+    xml::scan_metadata(text).map_err(|r| MetadataError::Xml(r.to_string()))?;
     let doc = xml::parse_with(text, METADATA_LIMITS).map_err(|r| MetadataError::Xml(r.to_string()))?;
     let idps: Vec<_> = doc.descendants().filter(|n| is(*n, NS_MD, "IDPSSODescriptor")).collect();
     let idp = match idps.as_slice() {
@@ -142,6 +254,65 @@ pub fn asn1_to_utc(t: &openssl::asn1::Asn1TimeRef) -> Option<DateTime<Utc>> {
     let epoch = openssl::asn1::Asn1Time::from_unix(0).ok()?;
     let diff = epoch.diff(t).ok()?;
     DateTime::from_timestamp(i64::from(diff.days) * 86_400 + i64::from(diff.secs), 0)
+}
+
+#[cfg(test)]
+mod validity_tests {
+    use super::{parse_duration, validity, MetadataError, Validity};
+
+    fn doc(outer: &str, inner: &str) -> String {
+        format!(
+            r#"<md:EntitiesDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" {outer}><md:EntityDescriptor entityID="x" {inner}><md:IDPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol"/></md:EntityDescriptor></md:EntitiesDescriptor>"#
+        )
+    }
+
+    #[test]
+    fn the_most_restrictive_validity_of_the_entity_and_its_enclosures() {
+        let now = 1_767_225_600; // 2026-01-01T00:00:00Z
+        let ok = |outer: &str, inner: &str| validity(&doc(outer, inner), now);
+        assert_eq!(ok("", ""), Ok(Validity::default()));
+        assert_eq!(
+            ok(r#"cacheDuration="PT6H" validUntil="2026-02-01T00:00:00Z""#, r#"cacheDuration="PT2H""#),
+            Ok(Validity { valid_until: Some(1_769_904_000), cache_duration: Some(7_200) })
+        );
+        assert_eq!(
+            ok(r#"validUntil="2026-03-01T00:00:00Z""#, r#"validUntil="2026-01-02T00:00:00+01:00""#)
+                .map(|v| v.valid_until),
+            Ok(Some(now + 86_400 - 3_600))
+        );
+        // Without a zone, UTC.
+        assert_eq!(ok("", r#"validUntil="2026-01-02T00:00:00""#).map(|v| v.valid_until), Ok(Some(now + 86_400)));
+        assert!(matches!(ok(r#"validUntil="2025-12-31T23:59:59Z""#, ""), Err(MetadataError::Expired(_))));
+        assert!(matches!(ok("", r#"validUntil="2026-01-01T00:00:00Z""#), Err(MetadataError::Expired(_))));
+        assert!(matches!(ok("", r#"validUntil="tomorrow""#), Err(MetadataError::BadValidity("validUntil", _))));
+        assert!(matches!(ok("", r#"cacheDuration="6 hours""#), Err(MetadataError::BadValidity("cacheDuration", _))));
+    }
+
+    #[test]
+    fn durations_as_metadata_writes_them() {
+        for (raw, want) in [
+            ("PT6H", Some(21_600)),
+            ("P1D", Some(86_400)),
+            ("PT1H30M", Some(5_400)),
+            ("PT0.5S", Some(0)),
+            ("PT90S", Some(90)),
+            ("P0Y0M1DT2H", Some(93_600)),
+            ("P1M", Some(2_592_000)),
+            ("PT1M", Some(60)),
+            ("P", None),
+            ("PT", None),
+            ("-PT1H", None),
+            ("6H", None),
+            ("PT1H1H", None),
+            ("PTH", None),
+            ("P1.5D", None),
+            ("P1S", None),
+            ("PT1D", None),
+            ("P99999999999Y", None),
+        ] {
+            assert_eq!(parse_duration(raw), want, "{raw}");
+        }
+    }
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@ pub mod authn_request;
 pub mod c14n;
 pub mod idp_metadata;
 pub mod logout;
+pub mod metadata_fetch;
 pub mod redact;
 pub mod redirect;
 pub mod rejection;

@@ -28,11 +28,15 @@ impl SpUrls {
     }
 }
 
-/// `cert_b64` is the SP certificate's DER in base64 (no PEM armour).
-pub fn render(urls: &SpUrls, cert_b64: &str, service_name: &str) -> String {
-    let key_info = format!(
-        "<ds:KeyInfo><ds:X509Data><ds:X509Certificate>{cert_b64}</ds:X509Certificate></ds:X509Data></ds:KeyInfo>"
-    );
+/// `certs_b64` are the SP certificates to publish, DER in base64 (no PEM armour): the active one
+/// first and, during a key rollover, the next one, each for signing and for encryption, so IdPs
+/// that re-read the metadata trust both before the next one signs.
+pub fn render(urls: &SpUrls, certs_b64: &[String], service_name: &str) -> String {
+    let key_info = |cert_b64: &str| {
+        format!(
+            "<ds:KeyInfo><ds:X509Data><ds:X509Certificate>{cert_b64}</ds:X509Certificate></ds:X509Data></ds:KeyInfo>"
+        )
+    };
     let enc_methods = [
         "http://www.w3.org/2009/xmlenc11#aes256-gcm",
         "http://www.w3.org/2009/xmlenc11#aes128-gcm",
@@ -43,6 +47,17 @@ pub fn render(urls: &SpUrls, cert_b64: &str, service_name: &str) -> String {
     .iter()
     .map(|a| format!("\n      <md:EncryptionMethod Algorithm=\"{a}\"/>"))
     .collect::<String>();
+    let signing = certs_b64
+        .iter()
+        .map(|c| format!("    <md:KeyDescriptor use=\"signing\">\n      {}\n    </md:KeyDescriptor>\n", key_info(c)));
+    let encryption = certs_b64.iter().map(|c| {
+        format!(
+            "    <md:KeyDescriptor use=\"encryption\">\n      {}{enc_methods}\n    </md:KeyDescriptor>\n",
+            key_info(c)
+        )
+    });
+    let key_descriptors = signing.chain(encryption).collect::<String>();
+    let key_descriptors = key_descriptors.trim_end_matches('\n');
     let requested = ["Email", "First", "Last"]
         .iter()
         .map(|n| {
@@ -56,12 +71,7 @@ pub fn render(urls: &SpUrls, cert_b64: &str, service_name: &str) -> String {
         r#"<?xml version="1.0" encoding="UTF-8"?>
 <md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" xmlns:ds="http://www.w3.org/2000/09/xmldsig#" entityID="{entity}">
   <md:SPSSODescriptor AuthnRequestsSigned="true" WantAssertionsSigned="true" protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol">
-    <md:KeyDescriptor use="signing">
-      {key_info}
-    </md:KeyDescriptor>
-    <md:KeyDescriptor use="encryption">
-      {key_info}{enc_methods}
-    </md:KeyDescriptor>
+{key_descriptors}
     <md:SingleLogoutService Binding="{redirect}" Location="{slo}"/>
     <md:SingleLogoutService Binding="{post}" Location="{slo}"/>
     <md:NameIDFormat>{nameid}</md:NameIDFormat>

@@ -14,7 +14,9 @@ use super::{Backend, Result, Store, StoreError};
 const TABLES: &[&str] = &[
     "nodes",
     "sso_configs",
+    "deleted_sso_configs",
     "sp_keys",
+    "idp_metadata_sources",
     "users",
     "authn_requests",
     "used_assertions",
@@ -33,6 +35,7 @@ const TABLES: &[&str] = &[
     "admin_audit",
     "debug_responses",
     "pending_logins",
+    "certificate_alerts",
     "logout_requests",
     "used_logout_requests",
 ];
@@ -52,6 +55,7 @@ fn on_conflict(table: &str) -> &'static str {
 /// Identity columns whose sequence must continue after the copied ids (PostgreSQL).
 const IDENTITIES: &[(&str, &str)] = &[
     ("nodes", "node_id"),
+    ("sp_keys", "key_id"),
     ("users", "user_id"),
     ("login_events", "id"),
     ("teams", "team_id"),

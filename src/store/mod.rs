@@ -5,10 +5,12 @@
 mod admin;
 mod copy;
 mod health;
+mod idp_sources;
 mod logins;
 mod nodes;
 pub mod ops_support;
 mod outbox;
+pub use outbox::AlertMessage;
 mod provisioning;
 mod sessions;
 mod slo;
@@ -31,6 +33,7 @@ use thiserror::Error;
 pub use admin::{AdminAccount, AuditEvent, LoginEventFilter, SignInCounts};
 pub use copy::CopiedTable;
 pub use health::Readiness;
+pub use idp_sources::IdpSource;
 pub use logins::{
     DebugResponse, LoginCommit, LoginEvent, NewAuthnRequest, NewContinuation, NewFailure, PendingLogin, PendingRequest,
     DEBUG_RESPONSES_KEPT,
@@ -39,10 +42,10 @@ pub use nodes::Node;
 pub use provisioning::{Created, Invitation, NewProvisioningEvent, OutboxMessage, ProvisioningEvent, ScimUserWrite};
 pub use sessions::SessionBackend;
 pub use slo::{LoginSessionRow, LogoutRequestState};
-pub use sp_keys::StoredSpKey;
+pub use sp_keys::{SpKeyRole, StoredSpKey};
 pub use sso::{SsoConfig, SsoSettings};
 pub use teams::{Team, TeamWrite};
-pub use users::{NewUser, User, UserStatus};
+pub use users::{NewUser, SsoAttachment, User, UserStatus};
 
 pub const ROOT_NODE_ID: i64 = 1;
 
@@ -121,6 +124,8 @@ enum WriteLock {
     AuthnRequests = 0x5350_0002,
     /// Admin sign-in attempts (counted before the password hash runs).
     AdminSignIn = 0x5350_0003,
+    /// A configuration's SP keys (rollover steps) and its deletion.
+    SsoLifecycle = 0x5350_0004,
 }
 
 /// Is this error a violation of the unique constraint or index `name`? PostgreSQL names the

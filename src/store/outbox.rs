@@ -35,3 +35,54 @@ impl Store {
         Ok(())
     }
 }
+
+/// A message to queue with a certificate alert: (node, recipient, subject, body).
+pub struct AlertMessage {
+    pub node_id: i64,
+    pub recipient: String,
+    pub subject: String,
+    pub body: String,
+}
+
+impl Store {
+    /// Record that the alert for `fingerprint` at `threshold_days` is raised and queue its
+    /// messages, once: whichever instance gets here first queues them; `false` when the alert
+    /// was raised before.
+    pub async fn raise_certificate_alert(
+        &self,
+        fingerprint: &str,
+        threshold_days: i64,
+        now: i64,
+        messages: &[AlertMessage],
+    ) -> Result<bool> {
+        let mut tx = self.pool.begin().await?;
+        let new = sqlx::query(
+            "INSERT INTO certificate_alerts (fingerprint, threshold_days, sent_at) VALUES ($1, $2, $3) \
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(fingerprint)
+        .bind(threshold_days)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            == 1;
+        if new {
+            for m in messages {
+                sqlx::query(
+                    "INSERT INTO outbox (created_at, node_id, user_id, kind, recipient, subject, body) \
+                     VALUES ($1, $2, NULL, 'certificate_alert', $3, $4, $5)",
+                )
+                .bind(now)
+                .bind(m.node_id)
+                .bind(&m.recipient)
+                .bind(&m.subject)
+                .bind(&m.body)
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(new)
+    }
+}

@@ -42,6 +42,12 @@ pub struct SsoConfig {
     pub encrypted_requires_signed_response: bool,
     /// Refuse AES-CBC encrypted assertions (AES-GCM only).
     pub encrypted_gcm_only: bool,
+    /// Off: logins through this configuration are refused until it is turned on again.
+    pub active: bool,
+    /// When it was last turned off or on.
+    pub active_changed_at: Option<i64>,
+    /// Moves on with every SP key rollover step (see `store::sp_keys`).
+    pub sp_keys_version: i64,
 }
 
 impl sqlx::FromRow<'_, AnyRow> for SsoConfig {
@@ -71,6 +77,9 @@ impl sqlx::FromRow<'_, AnyRow> for SsoConfig {
             debug_keep_responses: flag(r, "debug_keep_responses")?,
             encrypted_requires_signed_response: flag(r, "encrypted_requires_signed_response")?,
             encrypted_gcm_only: flag(r, "encrypted_gcm_only")?,
+            active: flag(r, "active")?,
+            active_changed_at: r.try_get("active_changed_at")?,
+            sp_keys_version: r.try_get("sp_keys_version")?,
         })
     }
 }
@@ -104,7 +113,8 @@ pub struct SsoSettings {
 const SELECT: &str = "SELECT sso_id, node_id, name, domain, jit, idp_initiated, clock_skew_secs, allow_sha1, \
      allow_other_domains, attr_email, attr_first, attr_last, idp_entity_id, idp_sso_url, idp_slo_url, \
      idp_certs, idp_metadata, idp_imported_at, created_at, debug_keep_responses, \
-     encrypted_requires_signed_response, encrypted_gcm_only, idp_slo_binding, logout_idp FROM sso_configs";
+     encrypted_requires_signed_response, encrypted_gcm_only, active, active_changed_at, sp_keys_version, \
+     idp_slo_binding, logout_idp FROM sso_configs";
 
 impl Store {
     pub async fn create_sso(&self, name: &str, domain: &str, node_id: i64, now: i64) -> Result<SsoConfig> {
@@ -117,6 +127,13 @@ impl Store {
         }
         for _ in 0..8 {
             let sso_id = rand::rng().random_range(100_000_000_000i64..1_000_000_000_000i64);
+            let deleted: Option<i64> = sqlx::query_scalar("SELECT sso_id FROM deleted_sso_configs WHERE sso_id = $1")
+                .bind(sso_id)
+                .fetch_optional(&self.pool)
+                .await?;
+            if deleted.is_some() {
+                continue;
+            }
             let res = sqlx::query(
                 "INSERT INTO sso_configs (sso_id, node_id, name, domain, created_at) VALUES ($1, $2, $3, $4, $5)",
             )
@@ -209,5 +226,120 @@ impl Store {
             return Err(StoreError::NotFound("sso configuration"));
         }
         Ok(())
+    }
+
+    /// Turn a configuration off (logins refused) or on again. `false` when it already was.
+    pub async fn set_sso_active(&self, sso_id: i64, active: bool, now: i64) -> Result<bool> {
+        if self.get_sso(sso_id).await?.is_none() {
+            return Err(StoreError::NotFound("sso configuration"));
+        }
+        let changed = sqlx::query(
+            "UPDATE sso_configs SET active = $1, active_changed_at = $2 WHERE sso_id = $3 AND active <> $1",
+        )
+        .bind(i64::from(active))
+        .bind(now)
+        .bind(sso_id)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        Ok(changed > 0)
+    }
+
+    /// Delete a configuration with its SP keys, pending sign-ins and debug copies, in one
+    /// transaction. Users, their login history and the audit trail stay; the SSO ID is recorded
+    /// so it is never given out again.
+    pub async fn delete_sso(&self, sso_id: i64, now: i64) -> Result<SsoConfig> {
+        let mut tx = self.begin_serialized(super::WriteLock::SsoLifecycle).await?;
+        let config: SsoConfig = sqlx::query_as(&format!("{SELECT} WHERE sso_id = $1{}", self.for_update()))
+            .bind(sso_id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or(StoreError::NotFound("sso configuration"))?;
+        sqlx::query("INSERT INTO deleted_sso_configs (sso_id, name, domain, deleted_at) VALUES ($1, $2, $3, $4)")
+            .bind(sso_id)
+            .bind(&config.name)
+            .bind(&config.domain)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        // The SLO tables too: a deleted configuration's login sessions end with it.
+        for table in [
+            "sp_keys",
+            "authn_requests",
+            "pending_logins",
+            "debug_responses",
+            "login_sessions",
+            "logout_requests",
+            "used_logout_requests",
+            "sso_configs",
+        ] {
+            sqlx::query(&format!("DELETE FROM {table} WHERE sso_id = $1")).bind(sso_id).execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(config)
+    }
+
+    /// A deleted configuration's name, for pages that still refer to it.
+    pub async fn deleted_sso(&self, sso_id: i64) -> Result<Option<(String, i64)>> {
+        Ok(sqlx::query_as("SELECT name, deleted_at FROM deleted_sso_configs WHERE sso_id = $1")
+            .bind(sso_id)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    /// Rename a configuration, change its enterprise domain or move it to another node; `None`
+    /// leaves a value as it is. A domain another configuration has, or another node lists for its
+    /// SCIM, is refused: one domain, one node.
+    pub async fn change_sso_identity(
+        &self,
+        sso_id: i64,
+        name: Option<&str>,
+        domain: Option<&str>,
+        node_id: Option<i64>,
+    ) -> Result<SsoConfig> {
+        let mut tx = self.begin_serialized(super::WriteLock::Provisioning).await?;
+        let current: SsoConfig = sqlx::query_as(&format!("{SELECT} WHERE sso_id = $1{}", self.for_update()))
+            .bind(sso_id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or(StoreError::NotFound("sso configuration"))?;
+        let domain = domain.map(str::to_ascii_lowercase).unwrap_or(current.domain);
+        let node_id = node_id.unwrap_or(current.node_id);
+        let node: Option<i64> = sqlx::query_scalar("SELECT node_id FROM nodes WHERE node_id = $1")
+            .bind(node_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if node.is_none() {
+            return Err(StoreError::NotFound("node"));
+        }
+        let listed: Option<i64> =
+            sqlx::query_scalar("SELECT node_id FROM node_domains WHERE lower(domain) = $1 AND node_id != $2 LIMIT 1")
+                .bind(&domain)
+                .bind(node_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        if let Some(other) = listed {
+            return Err(StoreError::Conflict(format!(
+                "the domain {domain} is listed for node {other} (spconnect node set-domains); remove it there first"
+            )));
+        }
+        let res = sqlx::query("UPDATE sso_configs SET name = $1, domain = $2, node_id = $3 WHERE sso_id = $4")
+            .bind(name.unwrap_or(&current.name))
+            .bind(&domain)
+            .bind(node_id)
+            .bind(sso_id)
+            .execute(&mut *tx)
+            .await;
+        match res {
+            Ok(_) => {}
+            Err(e) if violates(&e, "sso_configs_domain") => {
+                return Err(StoreError::Conflict(format!(
+                    "the enterprise domain {domain} already has an SSO configuration"
+                )));
+            }
+            Err(e) => return Err(e.into()),
+        }
+        tx.commit().await?;
+        self.get_sso(sso_id).await?.ok_or(StoreError::NotFound("sso configuration"))
     }
 }

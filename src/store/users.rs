@@ -199,3 +199,30 @@ pub(super) async fn existing_user(
         scim_deleted: r.scim_deleted_at.is_some(),
     }))
 }
+
+/// A user's sign-ins through one configuration: its name, or the name it had when deleted.
+#[derive(Debug, Clone)]
+pub struct SsoAttachment {
+    pub user_id: i64,
+    pub sso_id: i64,
+    pub name: Option<String>,
+    pub deleted_name: Option<String>,
+}
+
+impl Store {
+    /// Which configurations each user has signed in through (from the login record), with the
+    /// name of each, or of the deleted configuration it was.
+    pub async fn user_sso_attachments(&self) -> Result<Vec<SsoAttachment>> {
+        let rows: Vec<(i64, i64, Option<String>, Option<String>)> = sqlx::query_as(
+            "SELECT l.user_id, l.sso_id, s.name, d.name FROM user_sso_logins l \
+             LEFT JOIN sso_configs s ON s.sso_id = l.sso_id \
+             LEFT JOIN deleted_sso_configs d ON d.sso_id = l.sso_id ORDER BY l.user_id, l.first_at",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(user_id, sso_id, name, deleted_name)| SsoAttachment { user_id, sso_id, name, deleted_name })
+            .collect())
+    }
+}

@@ -9,6 +9,8 @@ pub struct Chrome {
     pub admin_email: String,
     pub csrf: String,
     pub section: &'static str,
+    /// Banners shown on every page until their cause is fixed: (message, what to do).
+    pub warnings: Vec<(String, &'static str)>,
 }
 
 impl Chrome {
@@ -85,6 +87,26 @@ pub struct SsoViewPage {
     pub status: Vec<StatusLine>,
     pub settings: Vec<(&'static str, String)>,
     pub notice: String,
+    /// Off: sign-ins are refused (SSO_DEACTIVATED).
+    pub active: bool,
+    pub active_changed: String,
+    pub keys: Vec<KeyRow>,
+    pub has_next: bool,
+    pub has_previous: bool,
+    /// Why the last IdP metadata refresh failed (the banner); empty when it did not.
+    pub idp_warning: String,
+}
+
+/// One SP key pair on a configuration's page (key rollover).
+pub struct KeyRow {
+    pub role: &'static str,
+    pub fingerprint: String,
+    pub subject: String,
+    pub expires: String,
+    pub source: String,
+    pub created: String,
+    pub activated: String,
+    pub published: bool,
 }
 
 #[derive(Template)]
@@ -106,6 +128,21 @@ pub struct SsoEditPage {
     pub idp_entity_id: String,
     /// Why the last settings change or metadata upload was refused; empty when it was not.
     pub error: String,
+    pub domain: String,
+    pub nodes: Vec<NodeChoice>,
+    pub allow_sha1: bool,
+    pub allow_other_domains: bool,
+    pub debug_keep_responses: bool,
+    pub encrypted_requires_signed_response: bool,
+    pub encrypted_gcm_only: bool,
+    /// Why the last IdP metadata refresh failed (the banner); empty when it did not.
+    pub idp_warning: String,
+    /// The metadata URL the configuration is refreshed from; empty for a file import.
+    pub idp_url: String,
+    pub idp_allow_http: bool,
+    pub idp_allow_private: bool,
+    /// SHA-256 of the pinned metadata signing certificate; empty when none is pinned.
+    pub pinned: String,
 }
 
 pub struct UserRow {
@@ -116,6 +153,8 @@ pub struct UserRow {
     pub provisioned_by: String,
     pub last_login: String,
     pub locked: bool,
+    /// The configurations the user signs in through, or that they no longer are attached to one.
+    pub sso: String,
 }
 
 #[derive(Template)]

@@ -69,7 +69,8 @@ impl WebError {
                     | LoginError::DomainNotAllowed(_)
                     | LoginError::OutsideNode(_) => StatusCode::FORBIDDEN,
                     LoginError::UnknownSso => StatusCode::NOT_FOUND,
-                    LoginError::IdpNotConfigured => StatusCode::CONFLICT,
+                    LoginError::IdpNotConfigured | LoginError::Deactivated => StatusCode::CONFLICT,
+                    LoginError::IdpCertificatesExpired(_) => StatusCode::FORBIDDEN,
                     LoginError::TooManyPending => StatusCode::TOO_MANY_REQUESTS,
                     LoginError::Store(e) if e.is_unavailable() => StatusCode::SERVICE_UNAVAILABLE,
                     LoginError::Store(_) | LoginError::Keys(_) | LoginError::Internal(_) => {
@@ -139,6 +140,8 @@ fn user_message(err: &LoginError) -> String {
         LoginError::OutsideNode(_) => "Your account belongs to another part of the organisation, which signs in through a different SSO configuration.".into(),
         LoginError::TooManyPending => "Too many sign-ins were started from your network without finishing. Wait a few minutes and try again.".into(),
         LoginError::UnknownSso => "This sign-in link does not belong to any SSO configuration.".into(),
+        LoginError::Deactivated => "This sign-in method is turned off. Your administrator has deactivated single sign-on through this identity provider.".into(),
+        LoginError::IdpCertificatesExpired(_) => "The identity provider's signing certificate has expired, so its sign-in messages can no longer be trusted. Your administrator must upload its current metadata.".into(),
         LoginError::IdpNotConfigured => "Single sign-on is not finished for this configuration: the identity provider's metadata has not been uploaded.".into(),
         LoginError::Rejected(r) if r.is_malformed_input() => "The sign-in message from your identity provider could not be read.".into(),
         LoginError::Rejected(Rejection::Expired(_) | Rejection::NotYetValid(_) | Rejection::IssueInstant(_)) => {

@@ -54,6 +54,8 @@ const TABLE: &[(&str, &str, &str)] = &[
     ("SAML_NAMEID_EMAIL_MISMATCH", "The NameID and the email attribute name different people.", "Map the same source field to both in the IdP's SAML application."),
     ("SSO_TOO_MANY_PENDING_LOGINS", "More sign-ins were started from one client address (or for this configuration) than are allowed to wait for the IdP's answer at once; new ones are refused until some finish or expire (10 minutes).", "Look for a client flooding the Login URL; behind a reverse proxy every user shares the proxy's address, so raise the cap or put the proxy's rate limiting in front."),
     ("SSO_NOT_FOUND", "The login went to an SSO ID that does not exist.", "Check the SSO ID in the IdP's Login URL, ACS and Entity ID against the View page."),
+    ("SSO_DEACTIVATED", "The configuration is turned off: its Login URL and ACS refuse every sign-in.", "Turn it on again on the configuration's page (or spconnect sso activate), or remove the application at the IdP."),
+    ("SSO_IDP_CERTIFICATE_EXPIRED", "Every signing certificate in the IdP's metadata has expired, so no response from it is trusted.", "Download the IdP's current metadata (with its new signing certificate) and upload it on the configuration's Edit page, or import it by URL so it stays current."),
     ("SSO_IDP_NOT_CONFIGURED", "The configuration has no IdP metadata yet.", "Upload the IdP's metadata on the configuration's Edit page."),
     ("USER_NOT_PROVISIONED", "The user is unknown and Just-In-Time provisioning is off.", "Provision the user over SCIM or turn JIT on for the configuration."),
     ("USER_LOCKED", "The user is locked.", "Unlock the user on the Users page (or re-activate them in the IdP if SCIM manages them)."),
@@ -167,6 +169,8 @@ mod tests {
         let others = [
             LoginError::UnknownSso,
             LoginError::IdpNotConfigured,
+            LoginError::Deactivated,
+            LoginError::IdpCertificatesExpired(s()),
             LoginError::NotProvisioned(s()),
             LoginError::Locked(s()),
             LoginError::DomainNotAllowed(s()),

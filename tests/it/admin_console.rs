@@ -478,8 +478,8 @@ async fn a_scim_token_is_shown_once_with_its_base_url_and_works() {
     assert!(!html.contains(&token), "the token is never shown again");
     assert!(html.contains("token last used") && html.contains("GET"), "{html}");
     let actions: Vec<String> =
-        app.svc.store.list_audit(Some("scim"), 10).await.unwrap().into_iter().map(|a| a.action).collect();
-    assert_eq!(actions, ["scim.enable"]);
+        app.svc.store.list_audit(Some("idm_integration_"), 10).await.unwrap().into_iter().map(|a| a.action).collect();
+    assert_eq!(actions, ["idm_integration_activate"]);
 }
 
 #[tokio::test]

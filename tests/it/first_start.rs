@@ -137,10 +137,14 @@ fn idp_import_and_check_response_diagnose_offline() {
     assert!(!ok, "exit status is non-zero when any file would be refused");
     let rows: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(rows[1]["reason_code"], "SAML_AUDIENCE_MISMATCH");
-    // Evaluated far in the future, the same good response is expired.
+    // Evaluated a day later, the same good response is expired; in 2099, the IdP's certificate
+    // has expired too, and nothing it signed is trusted any more.
+    let tomorrow = (chrono::Utc::now() + chrono::Duration::days(1)).to_rfc3339();
+    let (ok, out, _) = cli(dir.path(), &["check-response", &sso_id, good_resp.to_str().unwrap(), "--at", &tomorrow]);
+    assert!(!ok && out.contains("SAML_ASSERTION_EXPIRED"), "{out}");
     let (ok, out, _) =
         cli(dir.path(), &["check-response", &sso_id, good_resp.to_str().unwrap(), "--at", "2099-01-01T00:00:00Z"]);
-    assert!(!ok && out.contains("SAML_ASSERTION_EXPIRED"), "{out}");
+    assert!(!ok && out.contains("SSO_IDP_CERTIFICATE_EXPIRED"), "{out}");
     // Nothing was consumed or created.
     let (_, users, _) = cli(dir.path(), &["--json", "users", "list"]);
     assert_eq!(users.trim(), "[]");

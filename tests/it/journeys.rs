@@ -192,3 +192,37 @@ async fn scim_token_copy_button_runs_under_the_strict_csp() {
     assert_eq!(b.text("#copy-status").await, "Copied.", "the copy script ran");
     b.screenshot("scim-token-page").await;
 }
+
+/// Day 300 in the browser: roll the SP key over with the configuration page's buttons (the
+/// activation asks for its confirmation box first), then turn the configuration off.
+#[tokio::test]
+async fn journey_5_sp_key_rollover_and_deactivation_from_the_console() {
+    let app = TestApp::spawn().await;
+    create_admin(&app).await;
+    let b = Browser::start().await;
+    sign_in(&b, &app).await;
+    let id = app.sso_id();
+    b.goto(&app.admin_url(&format!("/admin/sso/{id}"))).await;
+    b.click("#start-rollover").await;
+    b.find("#activate-next-key").await;
+    assert!(b.source().await.contains("<td>next</td>"));
+    // Without the confirmation box ticked, the browser does not submit the form.
+    b.click("#activate-next-key").await;
+    assert!(b.source().await.contains("<td>next</td>"), "not activated without the confirmation");
+    b.click("form[action$='/keys/activate'] input[name=confirm]").await;
+    b.click("#activate-next-key").await;
+    b.find("#retire-previous-key").await;
+    b.screenshot("journey5-sp-key-rollover-activated").await;
+    b.click("form[action$='/keys/retire'] input[name=confirm]").await;
+    b.click("#retire-previous-key").await;
+    b.find("#start-rollover").await;
+    assert_eq!(app.svc.store.sp_keys_of(id).await.unwrap().len(), 1);
+
+    b.click("form[action$='/deactivate'] input[name=confirm]").await;
+    b.click("#deactivate").await;
+    b.find("#deactivated-state").await;
+    b.screenshot("journey5-configuration-turned-off").await;
+    b.goto(&app.login_url()).await;
+    assert!(b.source().await.contains("SSO_DEACTIVATED"));
+    b.screenshot("journey5-sign-in-turned-off").await;
+}

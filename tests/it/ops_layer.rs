@@ -144,13 +144,13 @@ async fn command_line_changes_are_audited_as_cli_and_shown_on_the_console() {
     for (action, target) in [
         ("user.lock", "bob@example.com"),
         ("user.unlock", "bob@example.com"),
-        ("scim.enable", "1"),
-        ("scim.token.rotate", "1"),
+        ("idm_integration_activate", "1"),
+        ("idm_integration_reauth", "1"),
     ] {
         assert!(has(&trail, "cli", action, target), "{action} {target} by cli in {trail:?}");
     }
     let (ok, plain, _) = cli(&dir, &["audit", "--action", "user."]);
-    assert!(ok && plain.contains("user.lock") && !plain.contains("scim.enable"), "{plain}");
+    assert!(ok && plain.contains("user.lock") && !plain.contains("idm_integration_activate"), "{plain}");
 
     // The replaced token no longer works; a revoked one neither, and revoking is audited.
     let users_url = format!("{}/api/rest/scim/v2/1/Users", app.base);
@@ -161,7 +161,7 @@ async fn command_line_changes_are_audited_as_cli_and_shown_on_the_console() {
     cli_json(&dir, &["scim", "revoke", "1"]);
     assert_eq!(app.client.get(&users_url).bearer_auth(&current).send().await.unwrap().status(), 401);
     assert!(!store.get_node(1).await.unwrap().unwrap().scim_enabled);
-    assert!(has(&audit(&dir), "cli", "scim.token.revoke", "1"));
+    assert!(has(&audit(&dir), "cli", "idm_integration_delete", "1"));
     assert_eq!(cli_error(&dir, &["scim", "revoke", "1"]), "node 1 has no SCIM token");
 
     // The console's audit table shows the command line as the actor.
@@ -170,7 +170,7 @@ async fn command_line_changes_are_audited_as_cli_and_shown_on_the_console() {
     assert_eq!(status, 200);
     let table = html.split(r#"<table id="audit""#).nth(1).unwrap().split("</table>").next().unwrap();
     assert!(table.contains("<td>cli</td><td><code>user.lock</code></td><td>bob@example.com</td>"), "{table}");
-    assert!(table.contains("<td>cli</td><td><code>scim.token.revoke</code></td>"), "{table}");
+    assert!(table.contains("<td>cli</td><td><code>idm_integration_delete</code></td>"), "{table}");
 }
 
 #[tokio::test]
@@ -365,6 +365,10 @@ async fn the_console_revokes_a_scim_token_and_the_audit_names_the_admin() {
     let (_, html) = app.get_html("/admin/nodes").await;
     assert!(html.contains("action=\"/admin/nodes/1/scim-token/revoke\""), "a revoke button once SCIM is on");
     let res = app.post_form("/admin/nodes/1/scim-token/revoke", &[("csrf", csrf.as_str())]).await;
+    assert_eq!(res.status(), 409, "not without the confirmation");
+    assert!(app.svc.store.get_node(1).await.unwrap().unwrap().scim_enabled);
+    let confirmed = [("csrf", csrf.as_str()), ("confirm", "yes")];
+    let res = app.post_form("/admin/nodes/1/scim-token/revoke", &confirmed).await;
     assert_eq!(res.status(), 303);
     assert!(!app.svc.store.get_node(1).await.unwrap().unwrap().scim_enabled);
     let users_url = format!("{}/api/rest/scim/v2/1/Users", app.base);
@@ -372,10 +376,10 @@ async fn the_console_revokes_a_scim_token_and_the_audit_names_the_admin() {
     let (_, html) = app.get_html("/admin/nodes").await;
     assert!(!html.contains("/scim-token/revoke"), "no revoke button once SCIM is off");
     // Revoking again is refused with the reason, and nothing more is audited.
-    let res = app.post_form("/admin/nodes/1/scim-token/revoke", &[("csrf", csrf.as_str())]).await;
+    let res = app.post_form("/admin/nodes/1/scim-token/revoke", &confirmed).await;
     assert_eq!(res.status(), 409);
     assert!(res.text().await.unwrap().contains("node 1 has no SCIM token"));
-    let trail = app.svc.store.list_audit(Some("scim.token.revoke"), 10).await.unwrap();
+    let trail = app.svc.store.list_audit(Some("idm_integration_delete"), 10).await.unwrap();
     assert_eq!(trail.len(), 1);
     assert_eq!((trail[0].admin_email.as_str(), trail[0].target.as_str()), (ADMIN, "1"));
 }

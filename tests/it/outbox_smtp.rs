@@ -7,7 +7,7 @@ use std::process::Stdio;
 use std::sync::mpsc;
 
 /// Accept one SMTP session and hand back the envelope recipient and the message data.
-fn smtp_sink() -> (u16, mpsc::Receiver<(String, String)>) {
+pub(crate) fn smtp_sink() -> (u16, mpsc::Receiver<(String, String)>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let (tx, rx) = mpsc::channel();

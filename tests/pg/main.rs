@@ -28,8 +28,12 @@ mod first_start;
 mod hardening;
 #[path = "../it/idp_import.rs"]
 mod idp_import;
+#[path = "../it/idp_refresh.rs"]
+mod idp_refresh;
 #[path = "../it/journeys.rs"]
 mod journeys;
+#[path = "../it/lifecycle.rs"]
+mod lifecycle;
 #[path = "../it/live_idp.rs"]
 mod live_idp;
 #[path = "../it/multi_instance.rs"]

@@ -17,7 +17,12 @@ use crate::saml::{child, xml_escape, Rejection, NS_DS, NS_XENC, NS_XENC11};
 
 const MAX_CIPHERTEXT: usize = 256 * 1024;
 
-pub fn decrypt_assertion(encrypted_assertion: roxmltree::Node, sp_key: &PKey<Private>) -> Result<String, Rejection> {
+/// `sp_keys` are tried in order (a key rollover publishes two certificates); the first key that
+/// unwraps the content key and decrypts the content wins. Every failure is the same refusal.
+pub fn decrypt_assertion(
+    encrypted_assertion: roxmltree::Node,
+    sp_keys: &[&PKey<Private>],
+) -> Result<String, Rejection> {
     let fail = |m: &str| Rejection::DecryptionFailed(m.to_string());
     let data = child(encrypted_assertion, NS_XENC, "EncryptedData").ok_or_else(|| fail("no EncryptedData"))?;
     let data_alg = child(data, NS_XENC, "EncryptionMethod")
@@ -29,9 +34,15 @@ pub fn decrypt_assertion(encrypted_assertion: roxmltree::Node, sp_key: &PKey<Pri
         .and_then(|ki| child(ki, NS_XENC, "EncryptedKey"))
         .or_else(|| child(encrypted_assertion, NS_XENC, "EncryptedKey"))
         .ok_or_else(|| fail("no EncryptedKey"))?;
-    let key = unwrap_key(encrypted_key, sp_key)?;
     let ciphertext = cipher_value(data)?;
-    let plain = decrypt_content(data_alg, &key, &ciphertext)?;
+    let mut outcome = Err(fail("no SP key"));
+    for sp_key in sp_keys {
+        outcome = unwrap_key(encrypted_key, sp_key).and_then(|key| decrypt_content(data_alg, &key, &ciphertext));
+        if outcome.is_ok() {
+            break;
+        }
+    }
+    let plain = outcome?;
     let text = String::from_utf8(plain).map_err(|_| fail("plaintext is not UTF-8"))?;
     Ok(wrap_in_scope(encrypted_assertion, &text))
 }

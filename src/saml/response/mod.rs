@@ -76,6 +76,17 @@ pub fn verify(
     sp_key: &PKey<Private>,
     now: DateTime<Utc>,
 ) -> Result<Verified, Rejection> {
+    verify_with_keys(encoded, exp, &[sp_key], now)
+}
+
+/// `verify` with every SP key that may have been encrypted to (during a key rollover: the
+/// active one, the published next one and the not yet retired previous one, in that order).
+pub fn verify_with_keys(
+    encoded: &str,
+    exp: &Expectations,
+    sp_key: &[&PKey<Private>],
+    now: DateTime<Utc>,
+) -> Result<Verified, Rejection> {
     let xml = xml::decode_form_value(encoded)?;
     xml::scan(&xml)?;
     let doc = xml::parse(&xml)?;
@@ -134,7 +145,7 @@ fn consume_assertion(
     response: roxmltree::Node,
     response_signed: bool,
     exp: &Expectations,
-    sp_key: &PKey<Private>,
+    sp_key: &[&PKey<Private>],
 ) -> Result<AssertionFields, Rejection> {
     if let Some(plain) = child(response, NS_SAML, "Assertion") {
         return if response_signed { assertion::read(plain) } else { Err(Rejection::AssertionNotSigned) };
@@ -164,7 +175,7 @@ fn decrypt_and_read(
     encrypted: roxmltree::Node,
     response_signed: bool,
     exp: &Expectations,
-    sp_key: &PKey<Private>,
+    sp_key: &[&PKey<Private>],
 ) -> Result<AssertionFields, Rejection> {
     let wrapped = decrypt::decrypt_assertion(encrypted, sp_key)?;
     xml::scan(&wrapped)?;

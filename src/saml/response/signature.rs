@@ -55,7 +55,22 @@ pub fn parse_idp_keys(certs_der: &[Vec<u8>]) -> Result<IdpKeys, Rejection> {
 /// is seen on the next login without an explicit invalidation.
 #[derive(Default)]
 pub struct IdpKeyCache {
-    entries: Mutex<HashMap<i64, (String, IdpKeys)>>,
+    entries: Mutex<HashMap<i64, CachedKeys>>,
+}
+
+/// The stored certificate list a configuration's keys were parsed from, the keys, and each
+/// certificate's notAfter (unix seconds), in the same order.
+type CachedKeys = (String, IdpKeys, Arc<[i64]>);
+
+/// The IdP keys that may verify a response now.
+pub enum ValidKeys {
+    Some(IdpKeys),
+    /// The metadata holds no signing certificate.
+    None,
+    /// Every signing certificate has expired; `last_expiry` is the latest notAfter (unix).
+    AllExpired {
+        last_expiry: i64,
+    },
 }
 
 impl IdpKeyCache {
@@ -66,18 +81,64 @@ impl IdpKeyCache {
         stored_certs: &str,
         certs_der: impl FnOnce() -> Vec<Vec<u8>>,
     ) -> Result<IdpKeys, Rejection> {
+        let (keys, _) = self.load(sso_id, stored_certs, certs_der)?;
+        Ok(keys)
+    }
+
+    /// `get`, keeping only the keys whose certificate is valid at `now` (unix seconds): an
+    /// expired IdP certificate is no longer trusted.
+    pub fn get_valid(
+        &self,
+        sso_id: i64,
+        stored_certs: &str,
+        certs_der: impl FnOnce() -> Vec<Vec<u8>>,
+        now: i64,
+    ) -> Result<ValidKeys, Rejection> {
+        let (keys, not_after) = self.load(sso_id, stored_certs, certs_der)?;
+        if keys.is_empty() {
+            return Ok(ValidKeys::None);
+        }
+        if not_after.iter().all(|t| *t > now) {
+            return Ok(ValidKeys::Some(keys));
+        }
+        let valid: Vec<PKey<Public>> =
+            keys.iter().zip(not_after.iter()).filter(|(_, t)| **t > now).map(|(k, _)| k.clone()).collect();
+        if valid.is_empty() {
+            return Ok(ValidKeys::AllExpired { last_expiry: not_after.iter().copied().max().unwrap_or(0) });
+        }
+        Ok(ValidKeys::Some(Arc::from(valid)))
+    }
+
+    fn load(
+        &self,
+        sso_id: i64,
+        stored_certs: &str,
+        certs_der: impl FnOnce() -> Vec<Vec<u8>>,
+    ) -> Result<(IdpKeys, Arc<[i64]>), Rejection> {
         if let Ok(map) = self.entries.lock() {
-            if let Some((stored, keys)) = map.get(&sso_id) {
+            if let Some((stored, keys, not_after)) = map.get(&sso_id) {
                 if stored == stored_certs {
-                    return Ok(keys.clone());
+                    return Ok((keys.clone(), not_after.clone()));
                 }
             }
         }
-        let keys = parse_idp_keys(&certs_der())?;
+        let der = certs_der();
+        let keys = parse_idp_keys(&der)?;
+        let not_after: Arc<[i64]> = der
+            .iter()
+            .map(|d| {
+                openssl::x509::X509::from_der(d)
+                    .ok()
+                    .and_then(|c| crate::saml::idp_metadata::asn1_to_utc(c.not_after()))
+                    .map(|t| t.timestamp())
+                    .ok_or(Rejection::SignatureInvalid)
+            })
+            .collect::<Result<Vec<_>, _>>()?
+            .into();
         if let Ok(mut map) = self.entries.lock() {
-            map.insert(sso_id, (stored_certs.to_string(), keys.clone()));
+            map.insert(sso_id, (stored_certs.to_string(), keys.clone(), not_after.clone()));
         }
-        Ok(keys)
+        Ok((keys, not_after))
     }
 
     /// Forget a configuration's keys (on IdP import or deletion).
@@ -201,6 +262,28 @@ pub fn verify_document(
         return Err(Rejection::Unsigned);
     }
     Ok(signed)
+}
+
+/// Verify the one enveloped `ds:Signature` on the document element (signed metadata): it must
+/// be a direct child of the root and sign the root. Other signatures in the document are not
+/// looked at; the root's covers them.
+pub fn verify_enveloped_root(doc: &Document, keys: &[PKey<Public>], policy: AlgorithmPolicy) -> Result<(), Rejection> {
+    if keys.is_empty() {
+        return Err(invalid("no key to verify with"));
+    }
+    let root = doc.root_element();
+    let sigs: Vec<_> = root.children().filter(|n| is(*n, NS_DS, "Signature")).collect();
+    let sig = match sigs.as_slice() {
+        [] => return Err(Rejection::Unsigned),
+        [one] => *one,
+        _ => return Err(invalid("more than one signature on the root element")),
+    };
+    let mut buf = Vec::with_capacity(64 * 1024);
+    let signed = verify_signature(doc, sig, keys, policy, &mut buf)?;
+    if signed != root.id() {
+        return Err(invalid("the signature does not sign the root element"));
+    }
+    Ok(())
 }
 
 /// One `ds:Signature` taken apart, after every structural and policy check.

@@ -29,6 +29,17 @@ pub fn generate(cn: &str) -> KeyPair {
 
 /// Same, optionally copying a serial (to mimic a victim certificate).
 pub fn generate_with_serial(cn: &str, serial: Option<&openssl::asn1::Asn1IntegerRef>) -> KeyPair {
+    let now = chrono::Utc::now().timestamp();
+    generate_full(cn, serial, now, now + 365 * 86_400)
+}
+
+/// A key pair whose certificate is valid from `not_before` to `not_after` (unix seconds): an
+/// expired or expiring IdP certificate.
+pub fn generate_valid(cn: &str, not_before: i64, not_after: i64) -> KeyPair {
+    generate_full(cn, None, not_before, not_after)
+}
+
+fn generate_full(cn: &str, serial: Option<&openssl::asn1::Asn1IntegerRef>, not_before: i64, not_after: i64) -> KeyPair {
     let dir = tempfile::tempdir().expect("tempdir");
     let key = PKey::from_rsa(Rsa::generate(2048).expect("rsa")).expect("pkey");
     let mut name = X509NameBuilder::new().expect("name");
@@ -46,7 +57,7 @@ pub fn generate_with_serial(cn: &str, serial: Option<&openssl::asn1::Asn1Integer
     b.set_subject_name(&name).expect("subject");
     b.set_issuer_name(&name).expect("issuer");
     b.set_pubkey(&key).expect("pubkey");
-    let (from, until) = (Asn1Time::days_from_now(0).expect("t"), Asn1Time::days_from_now(365).expect("t"));
+    let (from, until) = (Asn1Time::from_unix(not_before).expect("t"), Asn1Time::from_unix(not_after).expect("t"));
     b.set_not_before(&from).expect("nb");
     b.set_not_after(&until).expect("na");
     b.sign(&key, MessageDigest::sha256()).expect("sign");

@@ -77,6 +77,24 @@ pub fn spconnect(dir: &Path) -> std::process::Command {
 pub const DOMAIN: &str = "example.com";
 pub const ALICE: &str = "alice@example.com";
 
+/// The version numbers of the engine's migrations (`sqlite` or `postgres`), from the file names.
+fn migration_versions(engine: &str) -> Vec<u32> {
+    std::fs::read_dir(repo_root().join("migrations").join(engine))
+        .expect("migrations directory")
+        .filter_map(|e| e.ok()?.file_name().to_str()?.split('_').next()?.parse().ok())
+        .collect()
+}
+
+/// How many migrations the engine has (each is recorded once).
+pub fn migration_count(engine: &str) -> usize {
+    migration_versions(engine).len()
+}
+
+/// The level a fresh database reaches: the highest migration version.
+pub fn migration_level(engine: &str) -> u32 {
+    migration_versions(engine).into_iter().max().unwrap_or(0)
+}
+
 pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }

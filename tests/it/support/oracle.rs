@@ -181,7 +181,7 @@ pub fn compare(
         return outcome;
     };
     debug_assert!(spconnect::saml::is(root, NS_SAMLP, "Response"));
-    let wrapped = match decrypt::decrypt_assertion(encrypted, sp_key) {
+    let wrapped = match decrypt::decrypt_assertion(encrypted, &[sp_key]) {
         Ok(w) => w,
         Err(e) => {
             outcome.stages.push(("decrypt", Verdict::Intake(e.code()), Verdict::Intake(e.code())));

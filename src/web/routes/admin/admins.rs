@@ -43,7 +43,7 @@ async fn page(
             last_login: fmt_time(a.last_login_at),
         })
         .collect();
-    Ok(AdminsPage { chrome: chrome(session, admin, "admins").await, admins, message, error })
+    Ok(AdminsPage { chrome: chrome(svc, session, admin, "admins").await, admins, message, error })
 }
 
 #[derive(Deserialize, Default)]

@@ -93,7 +93,7 @@ async fn list(
         })
         .collect();
     let page = EventsPage {
-        chrome: chrome(&session, &admin, "events").await,
+        chrome: chrome(&svc, &session, &admin, "events").await,
         events,
         audit,
         codes,

@@ -46,6 +46,15 @@ pub const POST_FORMS: &[&str] = &[
     "/admin/sso",
     "/admin/sso/{sso_id}/settings",
     "/admin/sso/{sso_id}/idp",
+    "/admin/sso/{sso_id}/identity",
+    "/admin/sso/{sso_id}/deactivate",
+    "/admin/sso/{sso_id}/activate",
+    "/admin/sso/{sso_id}/delete",
+    "/admin/sso/{sso_id}/keys/rollover",
+    "/admin/sso/{sso_id}/keys/activate",
+    "/admin/sso/{sso_id}/keys/retire",
+    "/admin/sso/{sso_id}/idp-url",
+    "/admin/sso/{sso_id}/idp-refresh",
     "/admin/users/{user_id}/lock",
     "/admin/users/{user_id}/unlock",
     "/admin/nodes",
@@ -94,8 +103,26 @@ pub fn router(svc: &AppState) -> Router<AppState> {
         )
 }
 
-async fn chrome(session: &Session, admin: &CurrentAdmin, section: &'static str) -> Chrome {
-    Chrome { admin_email: admin.email.clone(), csrf: admin_session::csrf_token(session).await, section }
+async fn chrome(svc: &AppState, session: &Session, admin: &CurrentAdmin, section: &'static str) -> Chrome {
+    let mut warnings: Vec<(String, &'static str)> = match crate::ops::certs::warnings(svc, now()).await {
+        Ok(w) => w.iter().map(|w| (w.message(), w.fix())).collect(),
+        Err(e) => {
+            tracing::warn!(error = %e, "certificate warnings not computable for the console banner");
+            Vec::new()
+        }
+    };
+    // IdP metadata that could not be refreshed from its URL (the last good copy is in use).
+    match svc.store.list_idp_url_sources().await {
+        Ok(sources) => warnings.extend(sources.iter().filter(|s| s.last_error.is_some()).map(|s| {
+            (
+                format!("The IdP metadata of SSO configuration {} could not be refreshed from its URL", s.sso_id),
+                "The last good metadata stays in use; see the configuration's page for the error and refresh it \
+                 there once the IdP answers.",
+            )
+        })),
+        Err(e) => tracing::warn!(error = %e, "IdP metadata sources not readable for the console banner"),
+    }
+    Chrome { admin_email: admin.email.clone(), csrf: admin_session::csrf_token(session).await, section, warnings }
 }
 
 /// Console failures: the page says what, the log says why.

@@ -66,7 +66,7 @@ async fn page(
         .iter()
         .map(|n| NodeChoice { node_id: n.node_id, label: n.name.clone(), selected: n.node_id == ROOT_NODE_ID })
         .collect();
-    Ok(NodesPage { chrome: chrome(session, admin, "nodes").await, nodes: rows, parents, message })
+    Ok(NodesPage { chrome: chrome(svc, session, admin, "nodes").await, nodes: rows, parents, message })
 }
 
 async fn list(State(svc): State<AppState>, Extension(admin): Extension<CurrentAdmin>, session: Session) -> AdminResult {
@@ -106,7 +106,7 @@ async fn generate_token(
     let node_id = parse_id(&raw).ok_or(AdminError::NotFound)?;
     let issued = ops::nodes::issue_scim_token(&svc, &actor(&admin), node_id, now()).await?;
     let page = ScimTokenPage {
-        chrome: chrome(&session, &admin, "nodes").await,
+        chrome: chrome(&svc, &session, &admin, "nodes").await,
         node_name: issued.node.name,
         token: issued.token,
         base_url: issued.base_url,
@@ -116,12 +116,25 @@ async fn generate_token(
     Ok(res)
 }
 
+#[derive(serde::Deserialize, Default)]
+struct ConfirmForm {
+    #[serde(default)]
+    confirm: String,
+}
+
+/// "Deactivate IdM connection": the token stops working at once (confirmed first).
 async fn revoke_token(
     State(svc): State<AppState>,
     Extension(admin): Extension<CurrentAdmin>,
     Path(raw): Path<String>,
+    axum::Form(form): axum::Form<ConfirmForm>,
 ) -> AdminResult {
     let node_id = parse_id(&raw).ok_or(AdminError::NotFound)?;
+    if form.confirm != "yes" {
+        return Err(AdminError::Refused(
+            "Nothing was changed: tick the box to confirm that SCIM stops for this node.".into(),
+        ));
+    }
     ops::nodes::revoke_scim_token(&svc, &actor(&admin), node_id, now()).await?;
     Ok(Redirect::to("/admin/nodes").into_response())
 }

@@ -12,8 +12,10 @@ use tower_sessions::Session;
 
 use super::{actor, chrome, now, AdminError, AdminResult};
 use crate::ops::{self, OpsError};
-use crate::store::{SsoConfig, SsoSettings, ROOT_NODE_ID};
-use crate::web::admin_pages::{fmt_time, NodeChoice, SsoEditPage, SsoListPage, SsoRow, SsoViewPage, StatusLine};
+use crate::store::{IdpSource, SsoConfig, SsoSettings, ROOT_NODE_ID};
+use crate::web::admin_pages::{
+    fmt_time, KeyRow, NodeChoice, SsoEditPage, SsoListPage, SsoRow, SsoViewPage, StatusLine,
+};
 use crate::web::admin_session::CurrentAdmin;
 use crate::web::routes::parse_id;
 use crate::web::templates::render;
@@ -26,6 +28,112 @@ pub fn router() -> Router<AppState> {
         .route("/admin/sso/{sso_id}/edit", get(edit))
         .route("/admin/sso/{sso_id}/settings", post(save_settings))
         .route("/admin/sso/{sso_id}/idp", post(upload_idp))
+        .route("/admin/sso/{sso_id}/identity", post(save_identity))
+        .route("/admin/sso/{sso_id}/deactivate", post(deactivate))
+        .route("/admin/sso/{sso_id}/activate", post(activate))
+        .route("/admin/sso/{sso_id}/delete", post(delete))
+        .route("/admin/sso/{sso_id}/keys/{step}", post(key_step))
+        .route("/admin/sso/{sso_id}/idp-url", post(import_idp_url))
+        .route("/admin/sso/{sso_id}/idp-refresh", post(refresh_idp))
+}
+
+/// A destructive or disruptive action's form: a checkbox (or, for deletion, the SSO ID typed
+/// again) the admin must fill in, checked here as well as in the browser.
+#[derive(Deserialize, Default)]
+struct ConfirmForm {
+    #[serde(default)]
+    confirm: String,
+}
+
+fn confirmed(form: &ConfirmForm, expected: &str, what: &str) -> Result<(), AdminError> {
+    if form.confirm.trim() == expected {
+        Ok(())
+    } else {
+        Err(AdminError::Refused(format!("Nothing was changed: confirm {what} first.")))
+    }
+}
+
+#[derive(Deserialize)]
+struct IdentityForm {
+    name: String,
+    domain: String,
+    node: i64,
+}
+
+async fn save_identity(
+    State(svc): State<AppState>,
+    Extension(admin): Extension<CurrentAdmin>,
+    session: Session,
+    Path(raw): Path<String>,
+    Form(f): Form<IdentityForm>,
+) -> AdminResult {
+    let c = config(&svc, &raw).await?;
+    let change = ops::sso::Identity { name: Some(f.name), domain: Some(f.domain), node_id: Some(f.node) };
+    match ops::sso::change_identity(&svc, &actor(&admin), c.sso_id, change, now()).await {
+        Ok(_) => Ok(Redirect::to(&format!("/admin/sso/{}?notice=saved", c.sso_id)).into_response()),
+        Err(OpsError::Invalid(message) | OpsError::Conflict(message) | OpsError::NotFound(message)) => {
+            let page = edit_page(&svc, &session, &admin, c, message).await;
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(render(&page))).into_response())
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn deactivate(
+    State(svc): State<AppState>,
+    Extension(admin): Extension<CurrentAdmin>,
+    Path(raw): Path<String>,
+    Form(form): Form<ConfirmForm>,
+) -> AdminResult {
+    let c = config(&svc, &raw).await?;
+    confirmed(&form, "yes", "that sign-ins through this configuration stop")?;
+    ops::sso::set_active(&svc, &actor(&admin), c.sso_id, false, now()).await?;
+    Ok(Redirect::to(&format!("/admin/sso/{}?notice=deactivated", c.sso_id)).into_response())
+}
+
+async fn activate(
+    State(svc): State<AppState>,
+    Extension(admin): Extension<CurrentAdmin>,
+    Path(raw): Path<String>,
+) -> AdminResult {
+    let c = config(&svc, &raw).await?;
+    ops::sso::set_active(&svc, &actor(&admin), c.sso_id, true, now()).await?;
+    Ok(Redirect::to(&format!("/admin/sso/{}?notice=activated", c.sso_id)).into_response())
+}
+
+async fn delete(
+    State(svc): State<AppState>,
+    Extension(admin): Extension<CurrentAdmin>,
+    Path(raw): Path<String>,
+    Form(form): Form<ConfirmForm>,
+) -> AdminResult {
+    let c = config(&svc, &raw).await?;
+    confirmed(&form, &c.sso_id.to_string(), "the deletion by typing the SSO ID")?;
+    ops::sso::delete(&svc, &actor(&admin), c.sso_id, now()).await?;
+    Ok(Redirect::to("/admin/sso?notice=deleted").into_response())
+}
+
+async fn key_step(
+    State(svc): State<AppState>,
+    Extension(admin): Extension<CurrentAdmin>,
+    Path((raw, step)): Path<(String, String)>,
+    Form(form): Form<ConfirmForm>,
+) -> AdminResult {
+    let c = config(&svc, &raw).await?;
+    let step = match step.as_str() {
+        "rollover" => ops::sso::RolloverStep::Begin,
+        "activate" => {
+            confirmed(&form, "yes", "that every IdP has re-read the metadata")?;
+            ops::sso::RolloverStep::Activate
+        }
+        "retire" => {
+            confirmed(&form, "yes", "that no IdP encrypts to the old certificate any more")?;
+            ops::sso::RolloverStep::Retire
+        }
+        _ => return Err(AdminError::NotFound),
+    };
+    ops::sso::rollover(&svc, &actor(&admin), c.sso_id, step, None, now()).await?;
+    Ok(Redirect::to(&format!("/admin/sso/{}?notice=keys#keys-title", c.sso_id)).into_response())
 }
 
 async fn config(svc: &AppState, raw: &str) -> Result<SsoConfig, AdminError> {
@@ -77,7 +185,7 @@ async fn list_page(
         })
         .collect();
     Ok(SsoListPage {
-        chrome: chrome(session, admin, "sso").await,
+        chrome: chrome(svc, session, admin, "sso").await,
         configs,
         nodes,
         message,
@@ -195,6 +303,13 @@ async fn view(
         ("Clock skew allowance", format!("{} seconds", c.clock_skew_secs)),
         ("Attribute names", format!("{} / {} / {}", c.attr_email, c.attr_first, c.attr_last)),
         ("SHA-1 signatures", if c.allow_sha1 { "accepted (weak)".into() } else { "refused".into() }),
+        (
+            "Users outside the enterprise domain",
+            if c.allow_other_domains { "accepted".into() } else { "refused".into() },
+        ),
+        ("Encrypted assertions need a signed Response", on_off(c.encrypted_requires_signed_response)),
+        ("AES-GCM only", on_off(c.encrypted_gcm_only)),
+        ("Keep responses for troubleshooting", on_off(c.debug_keep_responses)),
     ];
     let notice = match q.notice.as_deref() {
         Some("created") => {
@@ -202,10 +317,47 @@ async fn view(
         }
         Some("saved") => "Settings saved.",
         Some("idp") => "IdP metadata uploaded.",
+        Some("deactivated") => "Configuration turned off: its Login URL and ACS refuse every sign-in.",
+        Some("activated") => "Configuration turned on: sign-ins work again.",
+        Some("keys") => "SP keys changed; the metadata now publishes the certificates listed as published.",
+        Some("idp-url") => "IdP metadata imported from its URL; it will be refreshed from there.",
+        Some("refreshed") => "IdP metadata refreshed.",
         _ => "",
     };
+    let keys = ops::sso::sp_key_views(&svc, c.sso_id).await?;
+    let has = |role| keys.iter().any(|k| k.role == role);
+    let (has_next, has_previous) = (has(crate::store::SpKeyRole::Next), has(crate::store::SpKeyRole::Previous));
+    let keys = keys
+        .into_iter()
+        .map(|k| KeyRow {
+            role: k.role.as_str(),
+            fingerprint: k.fingerprint,
+            subject: k.subject,
+            expires: k.not_after.map(|t| t.format("%Y-%m-%d").to_string()).unwrap_or_else(|| "-".into()),
+            source: k.source,
+            created: fmt_time(Some(k.created_at)),
+            activated: fmt_time(k.activated_at),
+            published: k.published,
+        })
+        .collect();
+    let source = ops::idp_refresh::source(&svc, sso_id).await?;
+    if let Some(s) = &source {
+        status.push(StatusLine {
+            label: "IdP metadata source",
+            value: match &s.url {
+                Some(url) => format!(
+                    "{url} (last refreshed {}, next refresh {})",
+                    fmt_time(s.last_refresh_at),
+                    fmt_time(s.next_refresh_at)
+                ),
+                None => "uploaded file (not refreshed)".into(),
+            },
+            warn: s.url.is_some() && s.last_error.is_some(),
+        });
+    }
     let page = SsoViewPage {
-        chrome: chrome(&session, &admin, "sso").await,
+        idp_warning: refresh_warning(source.as_ref()),
+        chrome: chrome(&svc, &session, &admin, "sso").await,
         sso_id: c.sso_id,
         name: c.name,
         domain: c.domain,
@@ -218,14 +370,74 @@ async fn view(
         status,
         settings,
         notice: notice.to_string(),
+        active: c.active,
+        active_changed: fmt_time(c.active_changed_at),
+        keys,
+        has_next,
+        has_previous,
     };
     Ok(Html(render(&page)).into_response())
 }
 
-async fn edit_page(session: &Session, admin: &CurrentAdmin, c: SsoConfig, error: String) -> SsoEditPage {
+/// The banner of a configuration whose last metadata refresh failed; empty otherwise.
+fn refresh_warning(source: Option<&IdpSource>) -> String {
+    match source {
+        Some(s) if s.url.is_some() => match &s.last_error {
+            Some(e) => format!(
+                "The last IdP metadata refresh failed ({} at {}, {} time(s) in a row): {e}. The last good metadata \
+                 stays in use; the next attempt is due {}.",
+                s.url.as_deref().unwrap_or_default(),
+                fmt_time(s.last_attempt_at),
+                s.failures,
+                fmt_time(s.next_refresh_at)
+            ),
+            None => String::new(),
+        },
+        _ => String::new(),
+    }
+}
+
+async fn edit_page(
+    svc: &AppState,
+    session: &Session,
+    admin: &CurrentAdmin,
+    c: SsoConfig,
+    error: String,
+) -> SsoEditPage {
+    let nodes = svc
+        .store
+        .list_nodes()
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .map(|n| NodeChoice {
+            node_id: n.node_id,
+            label: if n.parent_id.is_none() { format!("{} (root)", n.name) } else { n.name.clone() },
+            selected: n.node_id == c.node_id,
+        })
+        .collect();
+    let source = ops::idp_refresh::source(svc, c.sso_id).await.ok().flatten();
+    let pinned = source
+        .as_ref()
+        .and_then(|s| s.pin_cert.as_deref())
+        .and_then(|b| base64::Engine::decode(&base64::engine::general_purpose::STANDARD, b).ok())
+        .map(|der| ops::idp_refresh::fingerprint(&der))
+        .unwrap_or_default();
     SsoEditPage {
-        chrome: chrome(session, admin, "sso").await,
+        idp_warning: refresh_warning(source.as_ref()),
+        idp_url: source.as_ref().and_then(|s| s.url.clone()).unwrap_or_default(),
+        idp_allow_http: source.as_ref().is_some_and(|s| s.allow_http),
+        idp_allow_private: source.as_ref().is_some_and(|s| s.allow_private),
+        pinned,
+        chrome: chrome(svc, session, admin, "sso").await,
         sso_id: c.sso_id,
+        domain: c.domain,
+        nodes,
+        allow_sha1: c.allow_sha1,
+        allow_other_domains: c.allow_other_domains,
+        debug_keep_responses: c.debug_keep_responses,
+        encrypted_requires_signed_response: c.encrypted_requires_signed_response,
+        encrypted_gcm_only: c.encrypted_gcm_only,
         name: c.name,
         jit: c.jit,
         idp_initiated: c.idp_initiated,
@@ -247,7 +459,7 @@ async fn edit(
     Path(raw): Path<String>,
 ) -> AdminResult {
     let c = config(&svc, &raw).await?;
-    Ok(Html(render(&edit_page(&session, &admin, c, String::new()).await)).into_response())
+    Ok(Html(render(&edit_page(&svc, &session, &admin, c, String::new()).await)).into_response())
 }
 
 #[derive(Deserialize)]
@@ -260,6 +472,11 @@ struct SettingsForm {
     attr_email: String,
     attr_first: String,
     attr_last: String,
+    allow_sha1: Option<String>,
+    allow_other_domains: Option<String>,
+    debug_responses: Option<String>,
+    encrypted_requires_signed_response: Option<String>,
+    encrypted_gcm_only: Option<String>,
 }
 
 async fn save_settings(
@@ -284,7 +501,11 @@ async fn save_settings(
                 attr_email: Some(f.attr_email),
                 attr_first: Some(f.attr_first),
                 attr_last: Some(f.attr_last),
-                ..Default::default()
+                allow_sha1: Some(f.allow_sha1.is_some()),
+                allow_other_domains: Some(f.allow_other_domains.is_some()),
+                debug_keep_responses: Some(f.debug_responses.is_some()),
+                encrypted_requires_signed_response: Some(f.encrypted_requires_signed_response.is_some()),
+                encrypted_gcm_only: Some(f.encrypted_gcm_only.is_some()),
             };
             ops::sso::change_settings(&svc, &actor(&admin), c.sso_id, settings, now()).await
         }
@@ -292,7 +513,7 @@ async fn save_settings(
     match result {
         Ok(_) => Ok(Redirect::to(&format!("/admin/sso/{}?notice=saved", c.sso_id)).into_response()),
         Err(OpsError::Invalid(message)) => {
-            let page = edit_page(&session, &admin, c, message).await;
+            let page = edit_page(&svc, &session, &admin, c, message).await;
             Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(render(&page))).into_response())
         }
         Err(e) => Err(e.into()),
@@ -320,7 +541,78 @@ async fn upload_idp(
     match result {
         Ok(_) => Ok(Redirect::to(&format!("/admin/sso/{}?notice=idp", c.sso_id)).into_response()),
         Err(OpsError::Invalid(message)) => {
-            let page = edit_page(&session, &admin, c, message).await;
+            let page = edit_page(&svc, &session, &admin, c, message).await;
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(render(&page))).into_response())
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn import_idp_url(
+    State(svc): State<AppState>,
+    Extension(admin): Extension<CurrentAdmin>,
+    session: Session,
+    Path(raw): Path<String>,
+    mut form: Multipart,
+) -> AdminResult {
+    let c = config(&svc, &raw).await?;
+    let (mut url, mut allow_http, mut allow_private, mut unpin) = (String::new(), false, false, false);
+    let mut pin_file: Option<Vec<u8>> = None;
+    while let Ok(Some(field)) = form.next_field().await {
+        let name = field.name().unwrap_or_default().to_string();
+        // Field sizes are bounded by the console's body limit.
+        let Ok(bytes) = field.bytes().await else { continue };
+        match name.as_str() {
+            "url" => url = String::from_utf8_lossy(&bytes).into_owned(),
+            "allow_http" => allow_http = true,
+            "allow_private" => allow_private = true,
+            "unpin" => unpin = true,
+            "pin_cert" if !bytes.is_empty() => pin_file = Some(bytes.to_vec()),
+            _ => {}
+        }
+    }
+    let pin = match (pin_file, unpin) {
+        (Some(bytes), _) => ops::idp_refresh::read_pin_cert(&bytes).map(ops::idp_refresh::PinChange::Set),
+        (None, true) => Ok(ops::idp_refresh::PinChange::Remove),
+        (None, false) => Ok(ops::idp_refresh::PinChange::Keep),
+    };
+    let result = match pin {
+        Err(e) => Err(e),
+        Ok(pin) => {
+            let imp = ops::idp_refresh::UrlImport { url: &url, allow_http, allow_private };
+            ops::idp_refresh::import_from_url(&svc, &actor(&admin), c.sso_id, imp, pin, now()).await
+        }
+    };
+    match result {
+        Ok(_) => Ok(Redirect::to(&format!("/admin/sso/{}?notice=idp-url", c.sso_id)).into_response()),
+        Err(OpsError::Invalid(message)) => {
+            let page = edit_page(&svc, &session, &admin, c, message).await;
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(render(&page))).into_response())
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// "Refresh metadata now": the same refresh the schedule runs, in this instance.
+async fn refresh_idp(
+    State(svc): State<AppState>,
+    Extension(admin): Extension<CurrentAdmin>,
+    session: Session,
+    Path(raw): Path<String>,
+) -> AdminResult {
+    let c = config(&svc, &raw).await?;
+    let who = actor(&admin);
+    match ops::idp_refresh::refresh(&svc, who.audit_name(), c.sso_id, now()).await {
+        Ok(ops::idp_refresh::Refreshed::Stored { .. }) => {
+            Ok(Redirect::to(&format!("/admin/sso/{}?notice=refreshed", c.sso_id)).into_response())
+        }
+        // The page shows the banner with the reason.
+        Ok(ops::idp_refresh::Refreshed::Failed { .. }) => {
+            let page = edit_page(&svc, &session, &admin, c, "The metadata refresh failed.".into()).await;
+            Ok((StatusCode::BAD_GATEWAY, Html(render(&page))).into_response())
+        }
+        Err(OpsError::Invalid(message)) => {
+            let page = edit_page(&svc, &session, &admin, c, message).await;
             Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(render(&page))).into_response())
         }
         Err(e) => Err(e.into()),

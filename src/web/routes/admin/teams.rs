@@ -37,7 +37,7 @@ async fn list(State(svc): State<AppState>, Extension(admin): Extension<CurrentAd
         });
     }
     let pending = teams.iter().filter(|t| t.pending).count();
-    let page = TeamsPage { chrome: chrome(&session, &admin, "teams").await, teams, pending };
+    let page = TeamsPage { chrome: chrome(&svc, &session, &admin, "teams").await, teams, pending };
     Ok(Html(render(&page)).into_response())
 }
 

@@ -38,6 +38,20 @@ async fn list(
     Query(query): Query<UserQuery>,
 ) -> AdminResult {
     let all = svc.store.list_users().await?;
+    let attachments = svc.store.user_sso_attachments().await?;
+    let sso_of = |user_id: i64| {
+        let mine: Vec<_> = attachments.iter().filter(|a| a.user_id == user_id).collect();
+        let live: Vec<&str> = mine.iter().filter_map(|a| a.name.as_deref()).collect();
+        if !live.is_empty() {
+            return live.join(", ");
+        }
+        match mine.iter().filter_map(|a| a.deleted_name.as_deref()).collect::<Vec<_>>() {
+            gone if !gone.is_empty() => {
+                format!("no longer attached to an SSO configuration ({} deleted)", gone.join(", "))
+            }
+            _ => "-".to_string(),
+        }
+    };
     let total = all.len();
     let needle = query.q.trim().to_lowercase();
     let users = all
@@ -49,6 +63,7 @@ async fn list(
         })
         .filter(|u| query.status.is_empty() || u.status.as_str() == query.status)
         .map(|u| UserRow {
+            sso: sso_of(u.user_id),
             user_id: u.user_id,
             name: format!("{} {}", u.first_name, u.last_name).trim().to_string(),
             email: u.email,
@@ -58,8 +73,13 @@ async fn list(
             locked: u.status == UserStatus::Locked,
         })
         .collect();
-    let page =
-        UsersPage { chrome: chrome(&session, &admin, "users").await, users, q: query.q, status: query.status, total };
+    let page = UsersPage {
+        chrome: chrome(&svc, &session, &admin, "users").await,
+        users,
+        q: query.q,
+        status: query.status,
+        total,
+    };
     Ok(Html(render(&page)).into_response())
 }
 
