@@ -26,6 +26,7 @@ pub mod config;
 pub mod crypto;
 pub mod demo;
 pub mod login;
+pub mod logout;
 pub mod logsafe;
 pub mod mailer;
 pub mod metrics;

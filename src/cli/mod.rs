@@ -267,6 +267,10 @@ pub enum SsoCommand {
         /// Refuse AES-CBC encrypted assertions: AES-GCM only.
         #[arg(long)]
         encrypted_gcm_only: Option<OnOff>,
+        /// "Sign out" also ends the IdP session with a signed LogoutRequest (Single Logout;
+        /// needs a SingleLogoutService in the IdP's metadata). Off: close the vault only.
+        #[arg(long)]
+        logout_idp: Option<OnOff>,
     },
     /// Turn a configuration off: its Login URL and ACS refuse every sign-in (SSO_DEACTIVATED)
     /// until it is activated again. Nothing is deleted.

@@ -34,6 +34,9 @@ pub struct LoggedIn {
     pub sso_id: i64,
     pub target: String,
     pub session_index: Option<String>,
+    /// The assertion's NameID and its Format, kept for Single Logout.
+    pub name_id: Option<String>,
+    pub name_id_format: Option<String>,
     /// Whether the response answered a request this browser started (SP-initiated). An
     /// unsolicited login must not silently replace another user's session (see `web::routes::continue_login`).
     pub solicited: bool,
@@ -229,6 +232,8 @@ async fn commit(svc: &Services, attempt: &Attempt, eval: Evaluation) -> Result<L
     let continuation = continuation_token.as_deref().map(|token| NewContinuation {
         token_hash: binding::hash(token),
         session_index: verified.assertion.session_index.clone(),
+        name_id: verified.assertion.name_id.clone(),
+        name_id_format: verified.assertion.name_id_format.clone(),
         target: target.clone(),
         expires_at: attempt.now.timestamp() + svc.settings.continue_ttl_secs,
     });
@@ -270,6 +275,8 @@ async fn commit(svc: &Services, attempt: &Attempt, eval: Evaluation) -> Result<L
         sso_id: config.sso_id,
         target,
         session_index: verified.assertion.session_index,
+        name_id: verified.assertion.name_id,
+        name_id_format: verified.assertion.name_id_format,
         solicited,
         continuation_token,
     })

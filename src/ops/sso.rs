@@ -160,7 +160,7 @@ pub async fn change_settings(
     }
     let detail = format!(
         "jit={} idp_initiated={} skew={} attributes={}/{}/{} sha1={} other_domains={} debug={} \
-         encrypted_requires_signed_response={} gcm_only={}",
+         encrypted_requires_signed_response={} gcm_only={} logout_idp={}",
         c.jit,
         c.idp_initiated,
         c.clock_skew_secs,
@@ -171,7 +171,8 @@ pub async fn change_settings(
         c.allow_other_domains,
         c.debug_keep_responses,
         c.encrypted_requires_signed_response,
-        c.encrypted_gcm_only
+        c.encrypted_gcm_only,
+        c.logout_idp
     );
     audit(svc, actor, "sso.settings", &sso_id.to_string(), &detail, now).await?;
     Ok(c)

@@ -2,16 +2,10 @@
 //! then an RSA-SHA256 signature over `SAMLRequest=…&RelayState=…&SigAlg=…` exactly as sent.
 //! RelayState is an opaque token of ours; where the user goes afterwards is kept server-side.
 
-use base64::Engine;
 use chrono::{DateTime, SecondsFormat, Utc};
-use flate2::write::DeflateEncoder;
-use flate2::Compression;
-use openssl::hash::MessageDigest;
 use openssl::pkey::{PKey, Private};
-use openssl::sign::Signer;
-use std::io::Write;
 
-use super::{xml_escape, ALG_RSA_SHA256, BINDING_POST, NAMEID_EMAIL, NS_SAML, NS_SAMLP};
+use super::{xml_escape, BINDING_POST, NAMEID_EMAIL, NS_SAML, NS_SAMLP};
 
 #[derive(Debug, Clone)]
 pub struct AuthnRequest {
@@ -51,24 +45,12 @@ impl AuthnRequest {
         relay_state: &str,
         key: &PKey<Private>,
     ) -> Result<String, openssl::error::ErrorStack> {
-        let mut deflater = DeflateEncoder::new(Vec::new(), Compression::default());
-        // Writing into a Vec cannot fail.
-        let _ = deflater.write_all(self.to_xml().as_bytes());
-        let deflated = deflater.finish().unwrap_or_default();
-        let encoded = base64::engine::general_purpose::STANDARD.encode(deflated);
-        let mut query = format!("SAMLRequest={}", enc(&encoded));
-        if !relay_state.is_empty() {
-            query.push_str(&format!("&RelayState={}", enc(relay_state)));
-        }
-        query.push_str(&format!("&SigAlg={}", enc(ALG_RSA_SHA256)));
-        let mut signer = Signer::new(MessageDigest::sha256(), key)?;
-        signer.update(query.as_bytes())?;
-        let signature = base64::engine::general_purpose::STANDARD.encode(signer.sign_to_vec()?);
-        let sep = if self.destination.contains('?') { '&' } else { '?' };
-        Ok(format!("{}{sep}{query}&Signature={}", self.destination, enc(&signature)))
+        super::redirect::signed_url(
+            &self.destination,
+            super::redirect::Param::Request,
+            &self.to_xml(),
+            Some(relay_state),
+            key,
+        )
     }
-}
-
-fn enc(s: &str) -> String {
-    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }

@@ -154,6 +154,8 @@ pub struct IdpDescriptor {
     pub sso_redirect_url: String,
     pub sso_post_url: Option<String>,
     pub slo_url: Option<String>,
+    /// The binding of `slo_url`: HTTP-Redirect when the IdP offers it, else HTTP-POST.
+    pub slo_binding: Option<String>,
     pub signing_certs: Vec<SigningCert>,
 }
 
@@ -215,11 +217,18 @@ pub fn parse(metadata_xml: &str) -> Result<IdpDescriptor, MetadataError> {
             });
         }
     };
+    let (slo_url, slo_binding) = match endpoint("SingleLogoutService", BINDING_REDIRECT) {
+        Some(url) => (Some(url), Some(BINDING_REDIRECT.to_string())),
+        None => match endpoint("SingleLogoutService", BINDING_POST) {
+            Some(url) => (Some(url), Some(BINDING_POST.to_string())),
+            None => (None, None),
+        },
+    };
     Ok(IdpDescriptor {
         entity_id: entity_id.to_string(),
         sso_post_url: endpoint("SingleSignOnService", BINDING_POST),
-        slo_url: endpoint("SingleLogoutService", BINDING_REDIRECT)
-            .or_else(|| endpoint("SingleLogoutService", BINDING_POST)),
+        slo_url,
+        slo_binding,
         sso_redirect_url,
         signing_certs,
     })

@@ -4,8 +4,10 @@
 pub mod authn_request;
 pub mod c14n;
 pub mod idp_metadata;
+pub mod logout;
 pub mod metadata_fetch;
 pub mod redact;
+pub mod redirect;
 pub mod rejection;
 pub mod response;
 pub mod sp_metadata;

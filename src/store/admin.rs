@@ -256,16 +256,14 @@ impl Store {
 
     /// The latest success and the latest failure of one configuration (the status panel).
     pub async fn last_logins(&self, sso_id: i64) -> Result<(Option<LoginEvent>, Option<LoginEvent>)> {
-        let last = |outcome: &'static str| {
-            let f = LoginEventFilter {
-                sso_id: Some(sso_id),
-                outcome: Some(outcome.into()),
-                limit: 1,
-                ..Default::default()
-            };
-            async move { self.search_login_events(&f).await.map(|v| v.into_iter().next()) }
+        let last = |outcome: &'static str, limit: i64| {
+            let f =
+                LoginEventFilter { sso_id: Some(sso_id), outcome: Some(outcome.into()), limit, ..Default::default() };
+            async move { self.search_login_events(&f).await }
         };
-        Ok((last("success").await?, last("failure").await?))
+        // A completed Single Logout is recorded as a success too, but it is not a login.
+        let success = last("success", 50).await?.into_iter().find(|e| e.reason_code.as_deref() != Some("SLO_LOGOUT"));
+        Ok((success, last("failure", 1).await?.into_iter().next()))
     }
 }
 

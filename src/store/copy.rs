@@ -36,6 +36,8 @@ const TABLES: &[&str] = &[
     "debug_responses",
     "pending_logins",
     "certificate_alerts",
+    "logout_requests",
+    "used_logout_requests",
 ];
 
 /// Tables whose rows the target may already hold after its migrations (the root node) or that

@@ -40,6 +40,8 @@ pub struct PendingLogin {
     pub sso_id: i64,
     pub auth_at: i64,
     pub session_index: Option<String>,
+    pub name_id: Option<String>,
+    pub name_id_format: Option<String>,
     pub target: String,
     pub expires_at: i64,
 }
@@ -72,6 +74,8 @@ pub struct LoginCommit {
 pub struct NewContinuation {
     pub token_hash: String,
     pub session_index: Option<String>,
+    pub name_id: Option<String>,
+    pub name_id_format: Option<String>,
     pub target: String,
     pub expires_at: i64,
 }
@@ -173,9 +177,10 @@ impl Store {
     pub async fn pending_login(&self, token_hash: &str, now: i64, take: bool) -> Result<Option<PendingLogin>> {
         let sql = if take {
             "DELETE FROM pending_logins WHERE token_hash = $1 AND expires_at > $2 \
-             RETURNING user_id, sso_id, auth_at, session_index, target, expires_at"
+             RETURNING user_id, sso_id, auth_at, session_index, name_id, name_id_format, target, expires_at"
         } else {
-            "SELECT user_id, sso_id, auth_at, session_index, target, expires_at FROM pending_logins \
+            "SELECT user_id, sso_id, auth_at, session_index, name_id, name_id_format, target, expires_at \
+             FROM pending_logins \
              WHERE token_hash = $1 AND expires_at > $2"
         };
         let row = sqlx::query(sql).bind(token_hash).bind(now).fetch_optional(&self.pool).await?;
@@ -184,6 +189,8 @@ impl Store {
             sso_id: r.get("sso_id"),
             auth_at: r.get("auth_at"),
             session_index: r.get("session_index"),
+            name_id: r.get("name_id"),
+            name_id_format: r.get("name_id_format"),
             target: r.get("target"),
             expires_at: r.get("expires_at"),
         }))
@@ -340,8 +347,8 @@ impl Store {
         .await?;
         if let Some(p) = &c.continuation {
             sqlx::query(
-                "INSERT INTO pending_logins (token_hash, user_id, sso_id, auth_at, session_index, target, expires_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                "INSERT INTO pending_logins (token_hash, user_id, sso_id, auth_at, session_index, target, expires_at, \
+                 name_id, name_id_format) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
             )
             .bind(&p.token_hash)
             .bind(user.user_id)
@@ -350,6 +357,8 @@ impl Store {
             .bind(&p.session_index)
             .bind(&p.target)
             .bind(p.expires_at)
+            .bind(&p.name_id)
+            .bind(&p.name_id_format)
             .execute(&mut *tx)
             .await?;
         }

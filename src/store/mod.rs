@@ -13,6 +13,7 @@ mod outbox;
 pub use outbox::AlertMessage;
 mod provisioning;
 mod sessions;
+mod slo;
 mod sp_keys;
 mod sso;
 mod teams;
@@ -40,6 +41,7 @@ pub use logins::{
 pub use nodes::Node;
 pub use provisioning::{Created, Invitation, NewProvisioningEvent, OutboxMessage, ProvisioningEvent, ScimUserWrite};
 pub use sessions::SessionBackend;
+pub use slo::{LoginSessionRow, LogoutRequestState};
 pub use sp_keys::{SpKeyRole, StoredSpKey};
 pub use sso::{SsoConfig, SsoSettings};
 pub use teams::{Team, TeamWrite};
@@ -371,6 +373,9 @@ impl Store {
         let mut n = run("DELETE FROM used_assertions WHERE expires_at < $1", now).await?;
         n += run("DELETE FROM authn_requests WHERE expires_at < $1", now - REQUEST_GRACE_SECS).await?;
         n += run("DELETE FROM pending_logins WHERE expires_at < $1", now).await?;
+        n += run("DELETE FROM login_sessions WHERE expires_at < $1", now).await?;
+        n += run("DELETE FROM logout_requests WHERE expires_at < $1", now - REQUEST_GRACE_SECS).await?;
+        n += run("DELETE FROM used_logout_requests WHERE expires_at < $1", now).await?;
         n += run("DELETE FROM login_events WHERE at < $1", now - retention_secs).await?;
         n += run("DELETE FROM admin_signin_failures WHERE at < $1", now - retention_secs.min(86_400)).await?;
         n += run("DELETE FROM admin_audit WHERE action = 'admin.sign_in_refused' AND at < $1", now - retention_secs)

@@ -73,3 +73,12 @@ impl ExpiredDeletion for SessionBackend {
         }
     }
 }
+
+impl super::Store {
+    /// Delete one browser session record by its tower-sessions id (Single Logout ends sessions
+    /// of other browsers). An id that does not parse names no session.
+    pub async fn delete_session_record(&self, id: &str) -> std::result::Result<(), String> {
+        let Ok(id) = id.parse::<Id>() else { return Ok(()) };
+        self.sessions.delete(&id).await.map_err(|e| e.to_string())
+    }
+}

@@ -26,6 +26,10 @@ pub struct SsoConfig {
     pub idp_entity_id: Option<String>,
     pub idp_sso_url: Option<String>,
     pub idp_slo_url: Option<String>,
+    /// The binding of the IdP's SingleLogoutService (`saml::BINDING_REDIRECT` or `BINDING_POST`).
+    pub idp_slo_binding: Option<String>,
+    /// On "Sign out", also end the IdP session (Single Logout); off = close the vault only.
+    pub logout_idp: bool,
     #[serde(skip)]
     pub idp_certs: Option<String>,
     #[serde(skip)]
@@ -64,6 +68,8 @@ impl sqlx::FromRow<'_, AnyRow> for SsoConfig {
             idp_entity_id: r.try_get("idp_entity_id")?,
             idp_sso_url: r.try_get("idp_sso_url")?,
             idp_slo_url: r.try_get("idp_slo_url")?,
+            idp_slo_binding: r.try_get("idp_slo_binding")?,
+            logout_idp: flag(r, "logout_idp")?,
             idp_certs: r.try_get("idp_certs")?,
             idp_metadata: r.try_get("idp_metadata")?,
             idp_imported_at: r.try_get("idp_imported_at")?,
@@ -101,13 +107,14 @@ pub struct SsoSettings {
     pub debug_keep_responses: Option<bool>,
     pub encrypted_requires_signed_response: Option<bool>,
     pub encrypted_gcm_only: Option<bool>,
+    pub logout_idp: Option<bool>,
 }
 
 const SELECT: &str = "SELECT sso_id, node_id, name, domain, jit, idp_initiated, clock_skew_secs, allow_sha1, \
      allow_other_domains, attr_email, attr_first, attr_last, idp_entity_id, idp_sso_url, idp_slo_url, \
      idp_certs, idp_metadata, idp_imported_at, created_at, debug_keep_responses, \
-     encrypted_requires_signed_response, encrypted_gcm_only, active, active_changed_at, sp_keys_version \
-     FROM sso_configs";
+     encrypted_requires_signed_response, encrypted_gcm_only, active, active_changed_at, sp_keys_version, \
+     idp_slo_binding, logout_idp FROM sso_configs";
 
 impl Store {
     pub async fn create_sso(&self, name: &str, domain: &str, node_id: i64, now: i64) -> Result<SsoConfig> {
@@ -174,7 +181,8 @@ impl Store {
              attr_first = COALESCE($7, attr_first), attr_last = COALESCE($8, attr_last), \
              debug_keep_responses = COALESCE($9, debug_keep_responses), \
              encrypted_requires_signed_response = COALESCE($10, encrypted_requires_signed_response), \
-             encrypted_gcm_only = COALESCE($11, encrypted_gcm_only) WHERE sso_id = $12",
+             encrypted_gcm_only = COALESCE($11, encrypted_gcm_only), logout_idp = COALESCE($12, logout_idp) \
+             WHERE sso_id = $13",
         )
         .bind(s.jit.map(i64::from))
         .bind(s.idp_initiated.map(i64::from))
@@ -187,6 +195,7 @@ impl Store {
         .bind(s.debug_keep_responses.map(i64::from))
         .bind(s.encrypted_requires_signed_response.map(i64::from))
         .bind(s.encrypted_gcm_only.map(i64::from))
+        .bind(s.logout_idp.map(i64::from))
         .bind(sso_id)
         .execute(&self.pool)
         .await?;
@@ -201,7 +210,7 @@ impl Store {
             idp.signing_certs.iter().map(|c| base64::engine::general_purpose::STANDARD.encode(&c.der)).collect();
         let res = sqlx::query(
             "UPDATE sso_configs SET idp_entity_id = $1, idp_sso_url = $2, idp_slo_url = $3, idp_certs = $4, \
-             idp_metadata = $5, idp_imported_at = $6 WHERE sso_id = $7",
+             idp_metadata = $5, idp_imported_at = $6, idp_slo_binding = $7 WHERE sso_id = $8",
         )
         .bind(&idp.entity_id)
         .bind(&idp.sso_redirect_url)
@@ -209,6 +218,7 @@ impl Store {
         .bind(serde_json::to_string(&certs).unwrap_or_else(|_| "[]".into()))
         .bind(raw_xml)
         .bind(now)
+        .bind(&idp.slo_binding)
         .bind(sso_id)
         .execute(&self.pool)
         .await?;
@@ -252,7 +262,17 @@ impl Store {
             .bind(now)
             .execute(&mut *tx)
             .await?;
-        for table in ["sp_keys", "authn_requests", "pending_logins", "debug_responses", "sso_configs"] {
+        // The SLO tables too: a deleted configuration's login sessions end with it.
+        for table in [
+            "sp_keys",
+            "authn_requests",
+            "pending_logins",
+            "debug_responses",
+            "login_sessions",
+            "logout_requests",
+            "used_logout_requests",
+            "sso_configs",
+        ] {
             sqlx::query(&format!("DELETE FROM {table} WHERE sso_id = $1")).bind(sso_id).execute(&mut *tx).await?;
         }
         tx.commit().await?;

@@ -117,6 +117,10 @@ pub struct SsoEditPage {
     pub name: String,
     pub jit: bool,
     pub idp_initiated: bool,
+    /// "Sign out" also ends the IdP session (Single Logout).
+    pub logout_idp: bool,
+    /// Whether the IdP's metadata names a SingleLogoutService.
+    pub idp_has_slo: bool,
     pub clock_skew_secs: i64,
     pub attr_email: String,
     pub attr_first: String,

@@ -33,6 +33,11 @@ pub enum WebError {
     ContinuationExpired {
         request_id: String,
     },
+    /// A Single Logout message refused (or failed).
+    Slo {
+        err: crate::logout::SloError,
+        request_id: String,
+    },
     Internal {
         request_id: String,
     },
@@ -77,6 +82,23 @@ impl WebError {
                     }
                 };
                 (status, err.code(), user_message(err), request_id)
+            }
+            WebError::Slo { err, request_id } => {
+                use crate::logout::SloError;
+                let status = match err {
+                    SloError::Refused(r) if r.is_malformed_input() => StatusCode::BAD_REQUEST,
+                    SloError::Refused(crate::saml::logout::SloRefusal::NotConfigured(_)) => StatusCode::CONFLICT,
+                    SloError::Refused(_) => StatusCode::FORBIDDEN,
+                    SloError::UnknownSso => StatusCode::NOT_FOUND,
+                    SloError::Store(e) if e.is_unavailable() => StatusCode::SERVICE_UNAVAILABLE,
+                    SloError::Store(_) | SloError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+                };
+                let message = match err {
+                    SloError::Refused(_) => "The sign-out message from your identity provider was refused.",
+                    SloError::UnknownSso => "This sign-out link does not belong to any SSO configuration.",
+                    _ => "Something went wrong on our side. Your administrator can find the details in the log.",
+                };
+                (status, err.code(), message.into(), request_id)
             }
             WebError::NotFound { request_id } => (
                 StatusCode::NOT_FOUND,

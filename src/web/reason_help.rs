@@ -62,6 +62,19 @@ const TABLE: &[(&str, &str, &str)] = &[
     ("USER_OUTSIDE_SSO_NODE", "The user belongs to a node that is neither this configuration's node nor below it.", "Sign the user in through the SSO configuration of their own node, or move the user to this node."),
     ("USER_DOMAIN_NOT_ALLOWED", "The user's email is outside the configuration's enterprise domain.", "Fix the user's email in the IdP, or allow other domains for this configuration."),
     ("INTERNAL_ERROR", "spconnect failed on its side.", "Look for the request ID in the server log."),
+    ("SLO_LOGOUT", "A Single Logout completed (the detail says whether the IdP answered our LogoutRequest or asked us to end sessions, and how many).", "Nothing to do; this is a record, not a failure."),
+    ("SLO_MESSAGE_MISSING", "Something reached the SLO endpoint without a SAMLRequest or SAMLResponse.", "Check that the IdP's Single Logout URL for this application is the SLO URL on the configuration's View page."),
+    ("SLO_MESSAGE_TOO_LARGE", "The logout message (or its inflated XML) is larger than spconnect reads.", "A real logout message is a few KB; treat a large one as an attack attempt (a deflate bomb) and check the client address."),
+    ("SLO_MESSAGE_MALFORMED", "The logout message could not be read (not base64, does not inflate, not well-formed XML, a DTD, the wrong message type, or no plain NameID).", "Check the IdP's Single Logout settings (HTTP-Redirect or HTTP-POST binding, unencrypted NameID); capture the message from the browser's developer tools."),
+    ("SLO_UNSIGNED", "The logout message is not signed. spconnect acts only on signed logout messages, so nobody can sign users out (or fake the IdP's answer) with a crafted link.", "Turn on signing of logout requests and responses in the IdP's SAML application."),
+    ("SLO_SIGNATURE_INVALID", "The logout message's signature does not verify with the IdP certificates from its metadata (or uses a forbidden algorithm, or does not cover the message read).", "If the IdP rotated its signing certificate, re-upload its current metadata on the Edit page; otherwise treat it as an attack attempt."),
+    ("SLO_DESTINATION_MISMATCH", "The logout message is addressed to another URL than this configuration's SLO endpoint (or names none).", "Set the IdP's Single Logout URL to the SLO URL on the configuration's View page."),
+    ("SLO_ISSUER_MISMATCH", "The logout message comes from another entity ID than the IdP in the uploaded metadata.", "Upload the metadata of the IdP that actually sends the logout messages."),
+    ("SLO_UNKNOWN_IN_RESPONSE_TO", "The LogoutResponse answers no LogoutRequest that this configuration sent.", "Start the sign-out again from the vault; a LogoutResponse cannot be replayed or sent on its own."),
+    ("SLO_REPLAYED", "This logout message was already used (each LogoutRequest ID, and each answer to ours, is accepted once on every instance).", "A browser going back and resubmitting does this harmlessly; otherwise treat it as a replay attempt."),
+    ("SLO_EXPIRED", "The logout message is outside its validity period (IssueInstant too old or in the future, NotOnOrAfter passed, or it answers an expired LogoutRequest).", "Check that both clocks are synchronised (NTP); raise the configuration's clock skew allowance if they cannot be."),
+    ("SLO_STATUS_NOT_SUCCESS", "The IdP answered our LogoutRequest with an error status: the vault session is closed, the IdP session may not be.", "Look at the IdP's own log; some IdPs need Single Logout switched on in the application before they accept LogoutRequests."),
+    ("SLO_NOT_CONFIGURED", "A logout message arrived for a configuration whose IdP metadata is not uploaded (or its certificates do not parse).", "Upload the IdP's metadata on the configuration's Edit page."),
     (
         "DATABASE_UNAVAILABLE",
         "spconnect could not reach its database (stopped, restarting, unreachable, or every connection busy).",
@@ -165,7 +178,27 @@ mod tests {
             LoginError::TooManyPending,
             LoginError::Internal(s()),
         ];
-        let codes = rejections.iter().map(Rejection::code).chain(others.iter().map(LoginError::code));
+        use crate::saml::logout::SloRefusal;
+        let slo = [
+            SloRefusal::Missing,
+            SloRefusal::TooLarge(s()),
+            SloRefusal::Malformed(s()),
+            SloRefusal::Unsigned,
+            SloRefusal::SignatureInvalid(s()),
+            SloRefusal::DestinationMismatch { expected: s(), found: s() },
+            SloRefusal::IssuerMismatch { expected: s(), found: s() },
+            SloRefusal::UnknownInResponseTo(s()),
+            SloRefusal::Replayed(s()),
+            SloRefusal::Expired(s()),
+            SloRefusal::StatusNotSuccess(s()),
+            SloRefusal::NotConfigured("x"),
+        ];
+        let codes = rejections
+            .iter()
+            .map(Rejection::code)
+            .chain(others.iter().map(LoginError::code))
+            .chain(slo.iter().map(SloRefusal::code))
+            .chain(["SLO_LOGOUT"]);
         for code in codes {
             assert!(TABLE.iter().any(|(c, _, _)| *c == code), "{code} has no explanation in reason_help");
         }

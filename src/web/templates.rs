@@ -45,3 +45,22 @@ pub fn render<T: Template>(page: &T) -> String {
         "<!doctype html><title>spconnect</title><p>Internal error.</p>".to_string()
     })
 }
+
+#[derive(Template)]
+#[template(path = "signed_out.html")]
+pub struct SignedOutPage<'a> {
+    pub message: &'a str,
+}
+
+/// The HTTP-POST binding towards the IdP's SLO endpoint: a form the page submits itself (its
+/// one script is allowed by hash in the page's own Content-Security-Policy).
+#[derive(Template)]
+#[template(path = "slo_post.html")]
+pub struct SloPostPage<'a> {
+    pub action: &'a str,
+    pub field: &'a str,
+    pub value: &'a str,
+    /// Empty: no RelayState field.
+    pub relay_state: &'a str,
+    pub script: &'a str,
+}

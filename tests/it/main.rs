@@ -33,5 +33,6 @@ mod scim_groups;
 mod scim_props;
 mod scim_security;
 mod scim_users;
+mod slo;
 mod sp_metadata;
 mod verifier_differential;

@@ -79,8 +79,13 @@ async fn unknown_configurations_and_slo_answer_clear_pages() {
     let app = TestApp::spawn().await;
     let res = app.client.get(format!("{}/api/rest/sso/saml/123456789012/metadata", app.base)).send().await.unwrap();
     assert_eq!(reason_code(res).await, (404, "NOT_FOUND".to_string()));
+    // The SLO endpoint (advertised in the metadata for both bindings) answers an empty visit
+    // with a clear refusal, on both bindings, and an unknown configuration with 404.
     let res = app.client.get(format!("{}/api/rest/sso/saml/slo/{}", app.base, app.sso_id())).send().await.unwrap();
-    assert_eq!(reason_code(res).await, (501, "NOT_SUPPORTED".to_string()));
+    assert_eq!(reason_code(res).await, (400, "SLO_MESSAGE_MISSING".to_string()));
     let res = app.client.post(format!("{}/api/rest/sso/saml/slo/{}", app.base, app.sso_id())).send().await.unwrap();
-    assert_eq!(res.status(), 501);
+    assert_eq!(reason_code(res).await, (400, "SLO_MESSAGE_MISSING".to_string()));
+    let res =
+        app.client.get(format!("{}/api/rest/sso/saml/slo/123456789012?SAMLRequest=x", app.base)).send().await.unwrap();
+    assert_eq!(reason_code(res).await, (404, "SSO_NOT_FOUND".to_string()));
 }

@@ -56,5 +56,7 @@ mod scim_props;
 mod scim_security;
 #[path = "../it/scim_users.rs"]
 mod scim_users;
+#[path = "../it/slo.rs"]
+mod slo;
 #[path = "../it/sp_metadata.rs"]
 mod sp_metadata;

@@ -33,6 +33,8 @@ import html
 import json
 import logging
 import os
+import re
+import zlib
 import shutil
 import signal
 import sys
@@ -216,6 +218,7 @@ def build_config(
     base_url: str | None = None,
     want_authn_requests_signed: bool = True,
     lifetime: int = 300,
+    slo_bindings: str = "both",
 ) -> IdPConfig:
     idp_service = {
         "name": "pysaml2 test IdP",
@@ -236,6 +239,13 @@ def build_config(
                 (f"{base_url}/sso/post", BINDING_HTTP_POST),
             ]
         }
+        slo = []
+        if slo_bindings in ("both", "redirect"):
+            slo.append((f"{base_url}/slo/redirect", BINDING_HTTP_REDIRECT))
+        if slo_bindings in ("both", "post"):
+            slo.append((f"{base_url}/slo/post", BINDING_HTTP_POST))
+        if slo:
+            idp_service["endpoints"]["single_logout_service"] = slo
     conf = {
         "entityid": entity_id,
         "xmlsec_binary": xmlsec_binary(),
@@ -456,6 +466,11 @@ class IdPState:
         self.lock = threading.Lock()
         self.user = dict(DEFAULT_USER)
         self.last_request: dict | None = None
+        # SLO: SessionIndex values issued per email, and the last logout message received.
+        self.session_indexes: dict[str, list[str]] = {}
+        self.last_logout: dict | None = None
+        self.other_key_file = os.path.join(args.workdir, "other.key")
+        self.other_cert_file = os.path.join(args.workdir, "other.crt")
 
     def current_user(self) -> dict:
         with self.lock:
@@ -471,6 +486,7 @@ class IdPState:
             base_url=self.base_url,
             want_authn_requests_signed=check_request_signature,
             lifetime=self.args.lifetime,
+            slo_bindings=self.args.slo_binding,
         )
         try:
             return ToolServer(cnf, lifetime=self.args.lifetime, data_enc=self.args.data_enc,
@@ -481,7 +497,8 @@ class IdPState:
             raise ToolError(503, f"pysaml2 rejected the SP metadata: {exc!r}") from exc
 
     def write_idp_metadata(self) -> None:
-        cnf = build_config(self.entity_id, self.key_file, self.cert_file, None, base_url=self.base_url)
+        cnf = build_config(self.entity_id, self.key_file, self.cert_file, None, base_url=self.base_url,
+                           slo_bindings=self.args.slo_binding)
         desc = entity_descriptor(cnf)
         text = str(desc)
         tmp = self.metadata_file + ".tmp"
@@ -517,7 +534,7 @@ def verify_raw_redirect_signature(raw: dict[str, str], certs: list[x509.Certific
     hash_cls = REDIRECT_SIG_HASHES.get(sigalg)
     if hash_cls is None:
         return f"unsupported SigAlg {sigalg}"
-    signed = "&".join(f"{k}={raw[k]}" for k in ("SAMLRequest", "RelayState", "SigAlg") if k in raw)
+    signed = "&".join(f"{k}={raw[k]}" for k in ("SAMLRequest", "SAMLResponse", "RelayState", "SigAlg") if k in raw)
     try:
         signature = base64.b64decode(urllib.parse.unquote_plus(raw["Signature"]), validate=True)
     except ValueError as exc:
@@ -531,6 +548,36 @@ def verify_raw_redirect_signature(raw: dict[str, str], certs: list[x509.Certific
         except (InvalidSignature, ValueError, TypeError):
             continue
     return "signature over the raw query string does not verify with any SP signing certificate"
+
+
+def sp_slo_location(server: Server, sp: str, binding: str) -> str:
+    """The SP's SingleLogoutService for this binding, from its metadata."""
+    for spsso in server.metadata[sp]["spsso_descriptor"]:
+        for slo in spsso.get("single_logout_service", []):
+            if slo.get("binding") == binding:
+                return slo["location"]
+    raise ToolError(400, f"SP {sp} has no {binding} SingleLogoutService in its metadata")
+
+
+def signed_redirect_url(destination: str, param: str, xml_text: str, relay_state: str | None, key_file: str) -> str:
+    """HTTP-Redirect binding (SAML bindings 3.4.4.1): raw DEFLATE, base64, quote_plus, and an
+    RSA-SHA256 signature over SAMLxxx=...&RelayState=...&SigAlg=... exactly as sent."""
+    deflated = zlib.compress(xml_text.encode("utf-8"))[2:-4]
+    query = f"{param}={urllib.parse.quote_plus(base64.b64encode(deflated).decode('ascii'))}"
+    if relay_state:
+        query += f"&RelayState={urllib.parse.quote_plus(relay_state)}"
+    query += f"&SigAlg={urllib.parse.quote_plus(SIG_RSA_SHA256)}"
+    with open(key_file, "rb") as fh:
+        key = serialization.load_pem_private_key(fh.read(), password=None)
+    signature = key.sign(query.encode("ascii"), padding.PKCS1v15(), hashes.SHA256())
+    sep = "&" if "?" in destination else "?"
+    return f"{destination}{sep}{query}&Signature={urllib.parse.quote_plus(base64.b64encode(signature).decode('ascii'))}"
+
+
+def unsigned_redirect_url(destination: str, param: str, xml_text: str) -> str:
+    deflated = zlib.compress(xml_text.encode("utf-8"))[2:-4]
+    sep = "&" if "?" in destination else "?"
+    return f"{destination}{sep}{param}={urllib.parse.quote_plus(base64.b64encode(deflated).decode('ascii'))}"
 
 
 def auto_post_form(action: str, saml_response_b64: str, relay_state: str | None) -> str:
@@ -666,6 +713,10 @@ def make_handler(state: IdPState):
         def do_GET(self):  # noqa: N802
             self._dispatch(
                 {
+                    "/slo/redirect": self.slo_redirect,
+                    "/logout-initiate": self.logout_initiate,
+                    "/logout-response": self.logout_response,
+                    "/last-logout": self.last_logout_route,
                     "/set-user": self.set_user,
                     "/sso/redirect": self.sso_redirect,
                     "/launch": self.launch,
@@ -682,6 +733,7 @@ def make_handler(state: IdPState):
             self._dispatch(
                 {
                     "/sso/post": lambda _q: self.sso_post(body),
+                    "/slo/post": lambda _q: self.slo_post(body),
                     "/reload-sp": lambda _q: self._send(200, "SP metadata is re-read on every request\n"),
                 }
             )
@@ -710,11 +762,12 @@ def make_handler(state: IdPState):
             self._send(200, json.dumps(last, indent=2) + "\n", "application/json")
 
         def _answer(self, server, sp, acs, in_response_to, relay_state):
+            user = state.current_user()
             xml_text = build_response_xml(
                 server,
                 sp_entity_id=sp,
                 acs_url=acs,
-                user=state.current_user(),
+                user=user,
                 in_response_to=in_response_to,
                 sign_assertion=args.sign_assertion,
                 sign_response=args.sign_response,
@@ -722,6 +775,9 @@ def make_handler(state: IdPState):
             )
             if args.debug:
                 sys.stderr.write(f"[idp] response XML:\n{xml_text}\n")
+            for index in re.findall(r'SessionIndex="([^"]+)"', xml_text):
+                with state.lock:
+                    state.session_indexes.setdefault(user["email"], []).append(index)
             self._send(200, auto_post_form(acs, b64(xml_text), relay_state), "text/html; charset=utf-8")
 
         def _record(self, req, binding, relay_state, sigalg):
@@ -800,6 +856,224 @@ def make_handler(state: IdPState):
             sp, acs = check_authn_request(server, req)
             self._answer(server, sp, acs, req.message.id, relay_state)
 
+        # -- Single Logout ----------------------------------------------------
+
+        def _record_logout(self, summary):
+            with state.lock:
+                state.last_logout = summary
+            sys.stderr.write(f"[idp] logout message {json.dumps({k: v for k, v in summary.items() if k != 'xml'})}\n")
+            sys.stderr.flush()
+
+        def last_logout_route(self, _query):
+            with state.lock:
+                last = state.last_logout
+            if last is None:
+                raise ToolError(404, "no logout message received yet")
+            self._send(200, json.dumps(last, indent=2) + "\n", "application/json")
+
+        def _logout_request_summary(self, req, binding):
+            msg = req.message
+            indexes = [si.text for si in (msg.session_index or [])]
+            with state.lock:
+                issued = [i for v in state.session_indexes.values() for i in v]
+            return {
+                "kind": "LogoutRequest",
+                "binding": binding,
+                "id": msg.id,
+                "issuer": msg.issuer.text.strip() if msg.issuer is not None else None,
+                "destination": msg.destination,
+                "name_id": msg.name_id.text if msg.name_id is not None else None,
+                "name_id_format": msg.name_id.format if msg.name_id is not None else None,
+                "session_indexes": indexes,
+                "session_index_issued_here": bool(indexes) and all(i in issued for i in indexes),
+                "verified_by": "pysaml2",
+                "xml": req.xmlstr.decode("utf-8") if isinstance(req.xmlstr, bytes) else req.xmlstr,
+            }
+
+        def _answer_logout_request(self, server, req, binding):
+            """A signed LogoutResponse (Success) to the SP's SLO endpoint in `binding`."""
+            sp = req.message.issuer.text.strip()
+            destination = sp_slo_location(server, sp, binding)
+            if binding == BINDING_HTTP_REDIRECT:
+                response = server.create_logout_response(req.message, [binding], sign=False)
+                response.destination = destination
+                url = signed_redirect_url(destination, "SAMLResponse", str(response), None, state.key_file)
+                self._send(302, f"see {url}\n", extra={"Location": url})
+            else:
+                response = server.create_logout_response(req.message, [binding], sign=False)
+                response.destination = destination
+                signed = server.sign(response, sign_alg=SIG_RSA_SHA256, digest_alg=DIGEST_SHA256)
+                self._send(200, auto_post_form(destination, b64(str(signed)), None),
+                           "text/html; charset=utf-8")
+
+        def slo_redirect(self, query):
+            """The SP's LogoutRequest (SP-initiated) or its LogoutResponse (to ours), HTTP-Redirect."""
+            raw = single_params(raw_query_pairs(query))
+            if "Signature" not in raw or "SigAlg" not in raw:
+                raise ToolError(400, "unsigned logout message: Signature and SigAlg are required")
+            dec = {k: urllib.parse.unquote_plus(v) for k, v in raw.items()}
+            if "SAMLRequest" in raw:
+                # Spec check first (signature over the raw query octets), then pysaml2's own
+                # (want_authn_requests_signed=True: it verifies the redirect signature too).
+                server = state.server(check_request_signature=False)
+                probe = server.parse_logout_request(dec["SAMLRequest"], BINDING_HTTP_REDIRECT)
+                issuer = probe.message.issuer.text.strip() if probe and probe.message.issuer is not None else ""
+                if issuer not in sp_entities(server):
+                    raise ToolError(400, f"LogoutRequest Issuer {issuer!r} is not an SP in the SP metadata")
+                reason = verify_raw_redirect_signature(raw, sp_signing_certs(server, issuer))
+                if reason:
+                    raise ToolError(400, f"redirect signature check failed: {reason}")
+                server = state.server(check_request_signature=True)
+                try:
+                    req = server.parse_logout_request(
+                        dec["SAMLRequest"], BINDING_HTTP_REDIRECT,
+                        relay_state=dec.get("RelayState"), sigalg=dec["SigAlg"], signature=dec["Signature"],
+                    )
+                except Exception as exc:  # noqa: BLE001
+                    raise ToolError(400, f"pysaml2 rejected the LogoutRequest: {exc!r}") from exc
+                if req is None or req.message is None:
+                    raise ToolError(400, "pysaml2 could not parse the LogoutRequest")
+                if req.message.name_id is None or not req.message.name_id.text:
+                    raise ToolError(400, "LogoutRequest without NameID")
+                self._record_logout(self._logout_request_summary(req, "redirect"))
+                self._answer_logout_request(server, req, BINDING_HTTP_REDIRECT)
+            elif "SAMLResponse" in raw:
+                server = state.server(check_request_signature=False)
+                try:
+                    resp = server.parse_logout_request_response(dec["SAMLResponse"], BINDING_HTTP_REDIRECT)
+                except Exception as exc:  # noqa: BLE001
+                    raise ToolError(400, f"pysaml2 rejected the LogoutResponse: {exc!r}") from exc
+                issuer = resp.response.issuer.text.strip() if resp.response.issuer is not None else ""
+                if issuer not in sp_entities(server):
+                    raise ToolError(400, f"LogoutResponse Issuer {issuer!r} is not an SP in the SP metadata")
+                reason = verify_raw_redirect_signature(raw, sp_signing_certs(server, issuer))
+                if reason:
+                    raise ToolError(400, f"redirect signature check failed: {reason}")
+                self._record_logout({
+                    "kind": "LogoutResponse",
+                    "binding": "redirect",
+                    "id": resp.response.id,
+                    "issuer": issuer,
+                    "in_response_to": resp.response.in_response_to,
+                    "destination": resp.response.destination,
+                    "status": resp.response.status.status_code.value,
+                    "verified_by": "raw-query-signature",
+                })
+                self._send(200, "logout complete\n")
+            else:
+                raise ToolError(400, "missing SAMLRequest/SAMLResponse")
+
+        def slo_post(self, body):
+            form = urllib.parse.parse_qs(body, keep_blank_values=True)
+            if form.get("SAMLRequest"):
+                server = state.server(check_request_signature=True)
+                try:
+                    req = server.parse_logout_request(form["SAMLRequest"][0], BINDING_HTTP_POST)
+                except Exception as exc:  # noqa: BLE001
+                    raise ToolError(400, f"pysaml2 rejected the LogoutRequest: {exc!r}") from exc
+                if req is None or req.message is None:
+                    raise ToolError(400, "pysaml2 could not parse the LogoutRequest")
+                if req.message.signature is None:
+                    raise ToolError(400, "unsigned LogoutRequest")
+                self._record_logout(self._logout_request_summary(req, "post"))
+                self._answer_logout_request(server, req, BINDING_HTTP_POST)
+            elif form.get("SAMLResponse"):
+                server = state.server(check_request_signature=True)
+                try:
+                    resp = server.parse_logout_request_response(form["SAMLResponse"][0], BINDING_HTTP_POST)
+                except Exception as exc:  # noqa: BLE001
+                    raise ToolError(400, f"pysaml2 rejected the LogoutResponse: {exc!r}") from exc
+                if resp.response.signature is None:
+                    raise ToolError(400, "unsigned LogoutResponse")
+                self._record_logout({
+                    "kind": "LogoutResponse",
+                    "binding": "post",
+                    "id": resp.response.id,
+                    "issuer": resp.response.issuer.text.strip() if resp.response.issuer is not None else None,
+                    "in_response_to": resp.response.in_response_to,
+                    "destination": resp.response.destination,
+                    "status": resp.response.status.status_code.value,
+                    "verified_by": "pysaml2",
+                })
+                self._send(200, "logout complete\n")
+            else:
+                raise ToolError(400, "missing SAMLRequest/SAMLResponse")
+
+        def _other_key(self) -> str:
+            ensure_keypair(state.other_key_file, state.other_cert_file, "not the pysaml2 test IdP")
+            return state.other_key_file
+
+        def logout_initiate(self, query):
+            """IdP-initiated logout: answer JSON describing the signed LogoutRequest the browser
+            is to carry to the SP (binding=redirect: {"url"}; binding=post: {"action", "SAMLRequest"}).
+
+            email=        the NameID (default: the current user)
+            session_index=last | none | a value   (default: last issued to that email)
+            binding=redirect | post
+            sign=1 | 0;  key=idp | other;  destination=, issuer= override the message fields
+            id=           reuse a request ID (replay tests)
+            """
+            params = {k: v[0] for k, v in urllib.parse.parse_qs(query, keep_blank_values=True).items()}
+            server = state.server(check_request_signature=False)
+            sp = pick_sp(server, params.get("sp"))
+            email = params.get("email") or state.current_user()["email"]
+            binding = BINDING_HTTP_POST if params.get("binding") == "post" else BINDING_HTTP_REDIRECT
+            destination = params.get("destination") or sp_slo_location(server, sp, binding)
+            wanted = params.get("session_index", "last")
+            with state.lock:
+                issued = list(state.session_indexes.get(email, []))
+            if wanted == "none":
+                indexes = None
+            elif wanted == "last":
+                if not issued:
+                    raise ToolError(400, f"no SessionIndex was issued to {email}")
+                indexes = [issued[-1]]
+            else:
+                indexes = [wanted]
+            name_id = saml.NameID(format=NAMEID_FORMAT_EMAILADDRESS, text=email)
+            expire = fmt_time(utcnow() + dt.timedelta(minutes=5))
+            req_id, req = server.create_logout_request(
+                destination, sp, name_id=name_id, session_indexes=indexes, expire=expire, sign=False,
+            )
+            if params.get("id"):
+                req.id = params["id"]
+                req_id = req.id
+            if params.get("issuer"):
+                req.issuer.text = params["issuer"]
+            sign = params.get("sign", "1") == "1"
+            key_file = self._other_key() if params.get("key") == "other" else state.key_file
+            if binding == BINDING_HTTP_REDIRECT:
+                if sign:
+                    url = signed_redirect_url(destination, "SAMLRequest", str(req), params.get("relay_state"), key_file)
+                else:
+                    url = unsigned_redirect_url(destination, "SAMLRequest", str(req))
+                out = {"id": req_id, "url": url}
+            else:
+                if params.get("key") == "other":
+                    raise ToolError(400, "key=other is only offered for the Redirect binding")
+                text = str(server.sign(req, sign_alg=SIG_RSA_SHA256, digest_alg=DIGEST_SHA256)) if sign else str(req)
+                out = {"id": req_id, "action": destination, "SAMLRequest": b64(text)}
+            self._send(200, json.dumps(out) + "\n", "application/json")
+
+        def logout_response(self, query):
+            """A signed LogoutResponse (Redirect) to the SP answering in_response_to=, which the
+            SP never sent (for refusal tests). JSON {"url"}."""
+            params = {k: v[0] for k, v in urllib.parse.parse_qs(query, keep_blank_values=True).items()}
+            server = state.server(check_request_signature=False)
+            sp = pick_sp(server, params.get("sp"))
+            destination = sp_slo_location(server, sp, BINDING_HTTP_REDIRECT)
+            response = samlp.LogoutResponse(
+                id=f"_{os.urandom(16).hex()}",
+                version="2.0",
+                issue_instant=fmt_time(utcnow()),
+                destination=destination,
+                in_response_to=params.get("in_response_to", "_never_sent"),
+                issuer=saml.Issuer(text=state.entity_id, format=saml.NAMEID_FORMAT_ENTITY),
+                status=samlp.Status(status_code=samlp.StatusCode(value=samlp.STATUS_SUCCESS)),
+            )
+            url = signed_redirect_url(destination, "SAMLResponse", str(response), None, state.key_file)
+            self._send(200, json.dumps({"url": url}) + "\n", "application/json")
+
         def launch(self, query):
             params = urllib.parse.parse_qs(query, keep_blank_values=True)
             server = state.server(check_request_signature=False)
@@ -875,6 +1149,8 @@ def main(argv=None) -> int:
     ps.add_argument("--lifetime", type=int, default=300, help="assertion lifetime in seconds (default 300)")
     ps.add_argument("--redirect-sig-check", choices=("both", "raw", "pysaml2"), default="both",
                     help="how to verify HTTP-Redirect AuthnRequest signatures (default both)")
+    ps.add_argument("--slo-binding", choices=("both", "redirect", "post", "none"), default="both",
+                    help="SingleLogoutService bindings in the IdP metadata (default both)")
     ps.add_argument("--require-sigalg", default=SIG_RSA_SHA256,
                     help="SigAlg a redirect request must use ('any' to accept any RSA one)")
     add_common_response_flags(ps, sign_assertion_default=True)

@@ -100,8 +100,11 @@ async fn acs(
         sso_id: logged_in.sso_id,
         auth_at: now,
         session_index: logged_in.session_index,
+        login_sid: None,
+        name_id: logged_in.name_id,
+        name_id_format: logged_in.name_id_format,
     };
-    session::begin(&session, login).await.map_err(|e| {
+    session::begin(&session, &svc.store, login, svc.settings.session_absolute_secs).await.map_err(|e| {
         tracing::error!(%request_id, error = %e, "session could not be created");
         WebError::Internal { request_id: request_id.clone() }
     })?;

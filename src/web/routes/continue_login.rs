@@ -68,7 +68,7 @@ async fn show(
     let token = token(&svc, &headers).ok_or_else(expired)?;
     let hash = crate::login::binding::hash(&token);
     let pending = svc.store.pending_login(&hash, now, false).await.map_err(|_| expired())?.ok_or_else(expired)?;
-    let current = session::current(&session, now, svc.settings.session_absolute_secs).await;
+    let current = session::current(&session, &svc.store, now, svc.settings.session_absolute_secs).await;
     match current {
         Some(cur) if cur.user_id != pending.user_id => {
             let current_email = email_of(&svc, cur.user_id).await;
@@ -134,8 +134,11 @@ async fn finish(
         sso_id: pending.sso_id,
         auth_at: pending.auth_at,
         session_index: pending.session_index,
+        login_sid: None,
+        name_id: pending.name_id,
+        name_id_format: pending.name_id_format,
     };
-    session::begin(session, login).await.map_err(|e| {
+    session::begin(session, &svc.store, login, svc.settings.session_absolute_secs).await.map_err(|e| {
         tracing::error!(%request_id, error = %e, "session could not be created");
         WebError::Internal { request_id: request_id.to_string() }
     })?;

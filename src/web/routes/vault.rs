@@ -4,12 +4,13 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum::{Form, Json, Router};
+use axum::{Extension, Form, Json, Router};
 use serde::Deserialize;
 use tower_sessions::Session;
 
 use crate::store::{SsoConfig, User, UserStatus};
 use crate::users::email_domain;
+use crate::web::request_id::RequestId;
 use crate::web::session::{self, LoginSession};
 use crate::web::templates::{render, LoginPage, VaultPage};
 use crate::web::AppState;
@@ -28,15 +29,15 @@ pub fn router() -> Router<AppState> {
 /// every instance, at their next request).
 async fn current_user(svc: &AppState, session: &Session) -> Option<(LoginSession, User, Option<SsoConfig>)> {
     let now = chrono::Utc::now().timestamp();
-    let login = session::current(session, now, svc.settings.session_absolute_secs).await?;
+    let login = session::current(session, &svc.store, now, svc.settings.session_absolute_secs).await?;
     let user = svc.store.get_user(login.user_id).await.ok().flatten()?;
     if user.status == UserStatus::Locked {
-        session::end(session).await;
+        session::end(session, &svc.store).await;
         return None;
     }
     let config = svc.store.get_sso(login.sso_id).await.ok()?;
     if !config.as_ref().is_some_and(|c| c.active) {
-        session::end(session).await;
+        session::end(session, &svc.store).await;
         return None;
     }
     Some((login, user, config))
@@ -96,7 +97,31 @@ async fn login_submit(State(svc): State<AppState>, Form(form): Form<LoginForm>) 
     }
 }
 
-async fn logout(session: Session) -> Redirect {
-    session::end(&session).await;
-    Redirect::to("/login")
+/// "Sign out": always ends the vault session here (on every instance); when the configuration
+/// says to log out of the IdP too and the IdP has a SingleLogoutService, the browser then
+/// carries our signed LogoutRequest there (SP-initiated Single Logout).
+async fn logout(
+    State(svc): State<AppState>,
+    Extension(RequestId(request_id)): Extension<RequestId>,
+    session: Session,
+) -> Response {
+    let now = chrono::Utc::now();
+    let login = session::current(&session, &svc.store, now.timestamp(), svc.settings.session_absolute_secs).await;
+    session::end(&session, &svc.store).await;
+    let Some(login) = login else { return Redirect::to("/login").into_response() };
+    let subject = crate::logout::Subject {
+        sso_id: login.sso_id,
+        name_id: login.name_id.as_deref(),
+        name_id_format: login.name_id_format.as_deref(),
+        session_index: login.session_index.as_deref(),
+    };
+    match crate::logout::start(&svc, subject, now).await {
+        Ok(Some(out)) => super::slo::to_idp(out),
+        Ok(None) => Redirect::to("/login").into_response(),
+        Err(e) => {
+            // The vault session is ended already; the IdP's is left as it is.
+            tracing::error!(%request_id, reason = e.code(), error = %e, "could not start the logout at the IdP");
+            Redirect::to("/login").into_response()
+        }
+    }
 }

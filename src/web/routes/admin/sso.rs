@@ -292,6 +292,14 @@ async fn view(
     let settings = vec![
         ("Just-In-Time provisioning", on_off(c.jit)),
         ("IdP-initiated login", on_off(c.idp_initiated)),
+        (
+            "Sign out",
+            match (c.logout_idp, c.idp_slo_url.is_some()) {
+                (true, true) => "closes the vault and signs out of the IdP (Single Logout)".into(),
+                (true, false) => "closes the vault (the IdP's metadata has no SingleLogoutService)".into(),
+                (false, _) => "closes the vault only".into(),
+            },
+        ),
         ("Clock skew allowance", format!("{} seconds", c.clock_skew_secs)),
         ("Attribute names", format!("{} / {} / {}", c.attr_email, c.attr_first, c.attr_last)),
         ("SHA-1 signatures", if c.allow_sha1 { "accepted (weak)".into() } else { "refused".into() }),
@@ -433,6 +441,8 @@ async fn edit_page(
         name: c.name,
         jit: c.jit,
         idp_initiated: c.idp_initiated,
+        logout_idp: c.logout_idp,
+        idp_has_slo: c.idp_slo_url.is_some(),
         clock_skew_secs: c.clock_skew_secs,
         attr_email: c.attr_email,
         attr_first: c.attr_first,
@@ -457,6 +467,7 @@ struct SettingsForm {
     /// Checkboxes are absent when unticked.
     jit: Option<String>,
     idp_initiated: Option<String>,
+    logout_idp: Option<String>,
     clock_skew: String,
     attr_email: String,
     attr_first: String,
@@ -485,6 +496,7 @@ async fn save_settings(
             let settings = SsoSettings {
                 jit: Some(f.jit.is_some()),
                 idp_initiated: Some(f.idp_initiated.is_some()),
+                logout_idp: Some(f.logout_idp.is_some()),
                 clock_skew_secs: Some(skew),
                 attr_email: Some(f.attr_email),
                 attr_first: Some(f.attr_first),
