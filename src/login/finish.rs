@@ -81,7 +81,7 @@ pub async fn finish(svc: &Services, attempt: Attempt) -> Result<LoggedIn, LoginE
         }
     }
     crate::metrics::login(result.as_ref().err().map(LoginError::code), started.elapsed());
-    if keep_copy {
+    if keep_copy && !matches!(result, Err(LoginError::Deactivated)) {
         keep_for_debug(svc, &attempt, result.as_ref().err()).await;
     }
     result
@@ -142,6 +142,10 @@ async fn evaluate_config(
         ValidKeys::AllExpired { last_expiry } => {
             let when = DateTime::from_timestamp(last_expiry, 0).unwrap_or_default();
             return Err(LoginError::IdpCertificatesExpired(when.format("%Y-%m-%d %H:%M UTC").to_string()));
+        }
+        ValidKeys::NotYetValid { first_start } => {
+            let when = DateTime::from_timestamp(first_start, 0).unwrap_or_default();
+            return Err(LoginError::IdpCertificatesNotYetValid(when.format("%Y-%m-%d %H:%M UTC").to_string()));
         }
     };
     let keys = svc.sp_keys_for(&config).await?;
@@ -283,7 +287,12 @@ async fn commit(svc: &Services, attempt: &Attempt, eval: Evaluation) -> Result<L
 }
 
 async fn record_failure(svc: &Services, attempt: &Attempt, err: &LoginError) {
-    let claimed = response::peek(&attempt.saml_response);
+    // Refused before any work on the message (no such configuration, or turned off): it is not
+    // parsed for the log either.
+    let claimed = match err {
+        LoginError::UnknownSso | LoginError::Deactivated => response::Claimed::default(),
+        _ => response::peek(&attempt.saml_response),
+    };
     // The detail holds attacker-chosen text (Destination, Issuer, algorithm URIs, …): clipped
     // and escaped before it reaches the log or the failure record.
     let detail = logsafe::clip(&err.to_string());

@@ -23,6 +23,8 @@ pub enum LoginError {
     Deactivated,
     #[error("every signing certificate of the IdP has expired (the last on {0})")]
     IdpCertificatesExpired(String),
+    #[error("no signing certificate of the IdP is valid yet (the first from {0})")]
+    IdpCertificatesNotYetValid(String),
     #[error("{0} is not provisioned and Just-In-Time provisioning is off")]
     NotProvisioned(String),
     #[error("{0} is locked")]
@@ -60,6 +62,7 @@ impl LoginError {
             LoginError::IdpNotConfigured => "SSO_IDP_NOT_CONFIGURED",
             LoginError::Deactivated => "SSO_DEACTIVATED",
             LoginError::IdpCertificatesExpired(_) => "SSO_IDP_CERTIFICATE_EXPIRED",
+            LoginError::IdpCertificatesNotYetValid(_) => "SSO_IDP_CERTIFICATE_NOT_YET_VALID",
             LoginError::NotProvisioned(_) => "USER_NOT_PROVISIONED",
             LoginError::Locked(_) => "USER_LOCKED",
             LoginError::DomainNotAllowed(_) => "USER_DOMAIN_NOT_ALLOWED",

@@ -127,10 +127,33 @@ fn pin_after(source: Option<&IdpSource>, change: &PinChange) -> Option<Vec<u8>> 
     }
 }
 
+/// Where accepted metadata came from: an admin's import (always stored), or a refresh from a
+/// URL with a pin (stored only if the configuration still has that source).
+enum Origin<'a> {
+    Import,
+    Refresh { url: &'a str, pin_cert: Option<&'a str> },
+}
+
 /// Store accepted metadata, keep the admin's copy, and audit a change of signing certificates.
-async fn store(svc: &Services, who: &str, sso_id: i64, idp: &IdpDescriptor, xml: &str, now: i64) -> Result<()> {
+/// `false` when a refresh lost to an import or pin change made meanwhile (nothing stored).
+async fn store(
+    svc: &Services,
+    who: &str,
+    sso_id: i64,
+    idp: &IdpDescriptor,
+    xml: &str,
+    now: i64,
+    origin: Origin<'_>,
+) -> Result<bool> {
     let old: Vec<String> = get(svc, sso_id).await?.idp_certs_der().iter().map(|d| fingerprint(d)).collect();
-    svc.store.set_idp(sso_id, idp, xml, now).await?;
+    match origin {
+        Origin::Import => svc.store.set_idp(sso_id, idp, xml, now).await?,
+        Origin::Refresh { url, pin_cert } => {
+            if !svc.store.set_idp_if_source(sso_id, idp, xml, now, url, pin_cert).await? {
+                return Ok(false);
+            }
+        }
+    }
     let copy = svc.settings.data_dir.idp_metadata_copy(sso_id);
     // Only a convenience copy: the database holds the metadata that is used.
     if let Err(e) = std::fs::write(&copy, xml) {
@@ -143,7 +166,7 @@ async fn store(svc: &Services, who: &str, sso_id: i64, idp: &IdpDescriptor, xml:
         tracing::info!(sso_id, %detail, "the IdP's signing certificates changed");
         svc.store.audit(who, CERTS_CHANGED, &sso_id.to_string(), &detail, now).await?;
     }
-    Ok(())
+    Ok(true)
 }
 
 /// Import metadata from a file's bytes. The configuration stops being URL-backed; the pin is
@@ -160,9 +183,10 @@ pub async fn import_file(
     let source = svc.store.get_idp_source(sso_id).await?;
     let pin_der = pin_after(source.as_ref(), &pin);
     let (idp, _, xml) = accept(file, pin_der.as_deref(), now).map_err(|why| refused(sso_id, &why))?;
-    store(svc, actor.audit_name(), sso_id, &idp, &xml, now).await?;
+    // The source first: a refresh under way then finds it changed and stores nothing.
     svc.store.set_idp_source(sso_id, None, false, false, None, now).await?;
     apply_pin(svc, actor, sso_id, &pin, now).await?;
+    store(svc, actor.audit_name(), sso_id, &idp, &xml, now, Origin::Import).await?;
     let detail = format!("{} ({} signing certificate(s))", idp.entity_id, idp.signing_certs.len());
     audit(svc, actor, "idp.upload", &sso_id.to_string(), &detail, now).await?;
     Ok(idp)
@@ -209,10 +233,11 @@ pub async fn import_from_url(
         .await
         .map_err(|e| refused(sso_id, &e.to_string()))?;
     let (idp, validity, xml) = accept(&body, pin_der.as_deref(), now).map_err(|why| refused(sso_id, &why))?;
-    store(svc, actor.audit_name(), sso_id, &idp, &xml, now).await?;
     let next = next_refresh_at(now, validity, svc.settings.idp_refresh);
+    // The source first: a refresh under way then finds it changed and stores nothing.
     svc.store.set_idp_source(sso_id, Some(url), imp.allow_http, imp.allow_private, Some(next), now).await?;
     apply_pin(svc, actor, sso_id, &pin, now).await?;
+    store(svc, actor.audit_name(), sso_id, &idp, &xml, now, Origin::Import).await?;
     let detail = format!(
         "{} from {} ({} signing certificate(s))",
         idp.entity_id,
@@ -251,7 +276,14 @@ pub async fn refresh(svc: &Services, who: &str, sso_id: i64, now: i64) -> Result
     match outcome {
         Ok((idp, validity, xml)) => {
             let before = config.idp_certs_der();
-            store(svc, who, sso_id, &idp, &xml, now).await?;
+            let origin = Origin::Refresh { url: &url, pin_cert: source.pin_cert.as_deref() };
+            if !store(svc, who, sso_id, &idp, &xml, now, origin).await? {
+                let reason = "the configuration's metadata source or pin changed while this refresh was under way; \
+                              nothing was stored"
+                    .to_string();
+                tracing::info!(sso_id, "{reason}");
+                return Ok(Refreshed::Failed { reason, next_refresh_at: now });
+            }
             let next = next_refresh_at(now, validity, bounds);
             svc.store.record_idp_refresh_ok(sso_id, now, next).await?;
             let certificates_changed =

@@ -283,7 +283,10 @@ pub async fn delete(svc: &Services, actor: &Actor, sso_id: i64, now: i64) -> Res
         other => other,
     })?;
     svc.idp_keys.invalidate(sso_id);
-    for copy in [svc.settings.data_dir.sp_metadata_copy(sso_id), svc.settings.data_dir.idp_metadata_copy(sso_id)] {
+    let dir = &svc.settings.data_dir;
+    // Metadata copies, and the key files of a data directory from before keys moved into the
+    // database (imported and sealed on first use, but left where they were).
+    for copy in [dir.sp_metadata_copy(sso_id), dir.idp_metadata_copy(sso_id), dir.sp_key(sso_id), dir.sp_cert(sso_id)] {
         if let Err(e) = std::fs::remove_file(&copy) {
             if e.kind() != std::io::ErrorKind::NotFound {
                 tracing::warn!(sso_id, path = %copy.display(), error = %e, "could not remove a metadata copy");

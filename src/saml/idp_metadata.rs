@@ -23,6 +23,8 @@ pub enum MetadataError {
     NoSigningCertificate,
     #[error("a signing certificate in the metadata cannot be read: {0}")]
     BadCertificate(String),
+    #[error("the IdP metadata lists {0} signing certificates; at most 8 are accepted")]
+    TooManyCertificates(usize),
     #[error("the IdP metadata has no SingleSignOnService with the HTTP-Redirect binding")]
     NoSsoEndpoint,
     #[error("the IdP's SingleSignOnService {0:?} is plain http:// on a non-loopback host; sign-ins would cross the network unencrypted. Use the IdP's https:// metadata")]
@@ -50,7 +52,7 @@ pub struct Validity {
 pub fn validity(metadata_xml: &str, now: i64) -> Result<Validity, MetadataError> {
     let text = metadata_xml.trim_start_matches('\u{feff}');
     let doc = xml::parse_with(text, METADATA_LIMITS).map_err(|r| MetadataError::Xml(r.to_string()))?;
-    let idp = doc.descendants().find(|n| is(*n, NS_MD, "IDPSSODescriptor")).ok_or(MetadataError::NotIdp)?;
+    let idp = idp_descriptors(&doc).into_iter().next().ok_or(MetadataError::NotIdp)?;
     let mut v = Validity::default();
     for scope in idp.ancestors().filter(|n| is(*n, NS_MD, "EntityDescriptor") || is(*n, NS_MD, "EntitiesDescriptor")) {
         if let Some(raw) = scope.attribute("validUntil") {
@@ -159,11 +161,31 @@ pub struct IdpDescriptor {
     pub signing_certs: Vec<SigningCert>,
 }
 
+/// The IDPSSODescriptors of the document's own entities: each the child of an EntityDescriptor
+/// that is the root or sits in a chain of EntitiesDescriptors from the root. One anywhere else
+/// (inside a `ds:Signature`'s KeyInfo, an Extensions element, …) is not the document's: a
+/// signature over the root leaves its own element out, so metadata read from there would be
+/// unsigned however the pin is checked.
+fn idp_descriptors<'a, 'i>(doc: &'a roxmltree::Document<'i>) -> Vec<roxmltree::Node<'a, 'i>> {
+    doc.descendants()
+        .filter(|n| is(*n, NS_MD, "IDPSSODescriptor"))
+        .filter(|idp| {
+            let mut up = idp.ancestors().skip(1).filter(roxmltree::Node::is_element);
+            up.next().is_some_and(|e| is(e, NS_MD, "EntityDescriptor"))
+                && up.all(|e| is(e, NS_MD, "EntitiesDescriptor"))
+        })
+        .collect()
+}
+
+/// More signing certificates than any IdP publishes (two during a rollover) is refused: each
+/// one is trusted, checked at every login and warned about before it expires.
+pub const MAX_SIGNING_CERTS: usize = 8;
+
 pub fn parse(metadata_xml: &str) -> Result<IdpDescriptor, MetadataError> {
     let text = metadata_xml.trim_start_matches('\u{feff}');
     xml::scan_metadata(text).map_err(|r| MetadataError::Xml(r.to_string()))?;
     let doc = xml::parse_with(text, METADATA_LIMITS).map_err(|r| MetadataError::Xml(r.to_string()))?;
-    let idps: Vec<_> = doc.descendants().filter(|n| is(*n, NS_MD, "IDPSSODescriptor")).collect();
+    let idps = idp_descriptors(&doc);
     let idp = match idps.as_slice() {
         [] => return Err(MetadataError::NotIdp),
         [one] => *one,
@@ -195,6 +217,9 @@ pub fn parse(metadata_xml: &str) -> Result<IdpDescriptor, MetadataError> {
     }
     if signing_certs.is_empty() {
         return Err(MetadataError::NoSigningCertificate);
+    }
+    if signing_certs.len() > MAX_SIGNING_CERTS {
+        return Err(MetadataError::TooManyCertificates(signing_certs.len()));
     }
     let endpoint = |name: &str, binding: &str| {
         children(idp, NS_MD, name)
@@ -334,6 +359,53 @@ mod endpoint_tests {
             ("https://", false),
         ] {
             assert_eq!(endpoint_allowed(url), want, "{url}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod placement_tests {
+    use super::{idp_descriptors, parse, MetadataError};
+
+    fn count(xml: &str) -> usize {
+        let doc = roxmltree::Document::parse(xml).expect("xml");
+        idp_descriptors(&doc).len()
+    }
+
+    const MD: &str = r#"xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" xmlns:ds="http://www.w3.org/2000/09/xmldsig#""#;
+    const IDP: &str = r#"<md:EntityDescriptor entityID="https://evil.example/idp"><md:IDPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol"/></md:EntityDescriptor>"#;
+
+    #[test]
+    fn only_the_documents_own_entities_count() {
+        // The root, or inside EntitiesDescriptors from the root: the document's own.
+        assert_eq!(
+            count(&format!(
+                r#"<md:EntityDescriptor {MD} entityID="x"><md:IDPSSODescriptor protocolSupportEnumeration="p"/></md:EntityDescriptor>"#
+            )),
+            1
+        );
+        assert_eq!(
+            count(&format!(
+                r#"<md:EntitiesDescriptor {MD}><md:EntitiesDescriptor>{IDP}</md:EntitiesDescriptor></md:EntitiesDescriptor>"#
+            )),
+            1
+        );
+        // Hidden in a signature's KeyInfo (which the root signature does not cover), in
+        // Extensions, or under a role descriptor: not the document's, never read.
+        for hidden in [
+            format!(
+                r#"<md:EntityDescriptor {MD} entityID="sp"><ds:Signature><ds:KeyInfo>{IDP}</ds:KeyInfo></ds:Signature><md:SPSSODescriptor protocolSupportEnumeration="p"/></md:EntityDescriptor>"#
+            ),
+            format!(
+                r#"<md:EntitiesDescriptor {MD}><ds:Signature><ds:KeyInfo>{IDP}</ds:KeyInfo></ds:Signature></md:EntitiesDescriptor>"#
+            ),
+            format!(
+                r#"<md:EntityDescriptor {MD} entityID="sp"><md:Extensions>{IDP}</md:Extensions></md:EntityDescriptor>"#
+            ),
+            format!(r#"<md:EntitiesDescriptor {MD}><md:Extensions>{IDP}</md:Extensions></md:EntitiesDescriptor>"#),
+        ] {
+            assert_eq!(count(&hidden), 0, "{hidden}");
+            assert_eq!(parse(&hidden), Err(MetadataError::NotIdp), "{hidden}");
         }
     }
 }

@@ -140,7 +140,13 @@ fn canonical(ip: IpAddr) -> IpAddr {
     if seg[..6] == [0, 0, 0, 0, 0, 0] && !v6.is_loopback() && !v6.is_unspecified() {
         return embedded(seg[6], seg[7]);
     }
-    if seg[0] == 0x0064 && seg[1] == 0xff9b && seg[2..6] == [0, 0, 0, 0] {
+    // SIIT IPv4-translated (::ffff:0:a.b.c.d, RFC 2765).
+    if seg[..6] == [0, 0, 0, 0, 0xffff, 0] {
+        return embedded(seg[6], seg[7]);
+    }
+    // NAT64: the well-known prefix 64:ff9b::/96 and the local-use 64:ff9b:1::/48 (RFC 8215),
+    // whose last 32 bits name the IPv4 host a translator would reach.
+    if seg[0] == 0x0064 && seg[1] == 0xff9b && (seg[2..6] == [0, 0, 0, 0] || seg[2] == 1) {
         return embedded(seg[6], seg[7]);
     }
     if seg[0] == 0x2002 {
@@ -350,6 +356,10 @@ mod tests {
             ("::ffff:93.184.216.34", true),
             ("::127.0.0.1", false),
             ("64:ff9b::a9fe:a9fe", false),
+            ("::ffff:0:127.0.0.1", false),
+            ("::ffff:0:a9fe:a9fe", false),
+            ("64:ff9b:1::7f00:1", false),
+            ("64:ff9b:1:2:3:4:a9fe:a9fe", false),
             ("2002:7f00:1::", false),
             ("2002:5db8:d822::", true),
         ] {
@@ -370,6 +380,8 @@ mod tests {
             "169.254.169.254",
             "::ffff:169.254.169.254",
             "fe80::1",
+            "::ffff:0:169.254.169.254",
+            "64:ff9b:1::a9fe:a9fe",
         ] {
             assert!(address_refusal(ip.parse().unwrap(), true).is_some(), "{ip} is never fetched from");
         }

@@ -176,15 +176,17 @@ impl Store {
         self.node_listed_domains(node_id).await
     }
 
-    /// Has the user signed in through an SSO configuration that belongs to another node than
-    /// `node_id`? Such a user's identity is vouched for by that node's IdP, so `node_id`'s SCIM
-    /// may not rename it.
+    /// Has the user signed in through an SSO configuration of another node than `node_id`,
+    /// by the node recorded at the sign-in or the configuration's node now? Such a user's
+    /// identity is vouched for by that node's IdP, so `node_id`'s SCIM may not rename it; the
+    /// record outlives the configuration's deletion or move to another node.
     pub async fn user_signed_in_outside_node(&self, user_id: i64, node_id: i64) -> Result<bool> {
         let n: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM user_sso_logins l JOIN sso_configs s ON s.sso_id = l.sso_id \
-             WHERE l.user_id = $1 AND s.node_id != $2",
+            "SELECT COUNT(*) FROM user_sso_logins l LEFT JOIN sso_configs s ON s.sso_id = l.sso_id \
+             WHERE l.user_id = $1 AND (l.node_id != $2 OR s.node_id != $3)",
         )
         .bind(user_id)
+        .bind(node_id)
         .bind(node_id)
         .fetch_one(&self.pool)
         .await?;

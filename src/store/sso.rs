@@ -206,6 +206,47 @@ impl Store {
     }
 
     pub async fn set_idp(&self, sso_id: i64, idp: &IdpDescriptor, raw_xml: &str, now: i64) -> Result<()> {
+        let mut conn = self.pool.acquire().await?;
+        write_idp(&mut conn, sso_id, idp, raw_xml, now).await
+    }
+
+    /// `set_idp` for a scheduled or requested refresh from `url`: stored only if the
+    /// configuration is still refreshed from that URL with that pin (`pin_cert`, base64 DER).
+    /// An admin's import or pin change made while the fetch was under way wins; `false` then.
+    pub async fn set_idp_if_source(
+        &self,
+        sso_id: i64,
+        idp: &IdpDescriptor,
+        raw_xml: &str,
+        now: i64,
+        url: &str,
+        pin_cert: Option<&str>,
+    ) -> Result<bool> {
+        let mut tx = self.begin_serialized(super::WriteLock::SsoLifecycle).await?;
+        let current: Option<(Option<String>, Option<String>)> = sqlx::query_as(&format!(
+            "SELECT url, pin_cert FROM idp_metadata_sources WHERE sso_id = $1{}",
+            self.for_update()
+        ))
+        .bind(sso_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if current != Some((Some(url.to_string()), pin_cert.map(str::to_string))) {
+            return Ok(false);
+        }
+        write_idp(&mut tx, sso_id, idp, raw_xml, now).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+}
+
+async fn write_idp(
+    conn: &mut sqlx::AnyConnection,
+    sso_id: i64,
+    idp: &IdpDescriptor,
+    raw_xml: &str,
+    now: i64,
+) -> Result<()> {
+    {
         let certs: Vec<String> =
             idp.signing_certs.iter().map(|c| base64::engine::general_purpose::STANDARD.encode(&c.der)).collect();
         let res = sqlx::query(
@@ -220,14 +261,16 @@ impl Store {
         .bind(now)
         .bind(&idp.slo_binding)
         .bind(sso_id)
-        .execute(&self.pool)
+        .execute(&mut *conn)
         .await?;
         if res.rows_affected() == 0 {
             return Err(StoreError::NotFound("sso configuration"));
         }
         Ok(())
     }
+}
 
+impl Store {
     /// Turn a configuration off (logins refused) or on again. `false` when it already was.
     pub async fn set_sso_active(&self, sso_id: i64, active: bool, now: i64) -> Result<bool> {
         if self.get_sso(sso_id).await?.is_none() {
@@ -271,6 +314,7 @@ impl Store {
             "login_sessions",
             "logout_requests",
             "used_logout_requests",
+            "idp_metadata_sources",
             "sso_configs",
         ] {
             sqlx::query(&format!("DELETE FROM {table} WHERE sso_id = $1")).bind(sso_id).execute(&mut *tx).await?;

@@ -74,7 +74,9 @@ impl WebError {
                     | LoginError::OutsideNode(_) => StatusCode::FORBIDDEN,
                     LoginError::UnknownSso => StatusCode::NOT_FOUND,
                     LoginError::IdpNotConfigured | LoginError::Deactivated => StatusCode::CONFLICT,
-                    LoginError::IdpCertificatesExpired(_) => StatusCode::FORBIDDEN,
+                    LoginError::IdpCertificatesExpired(_) | LoginError::IdpCertificatesNotYetValid(_) => {
+                        StatusCode::FORBIDDEN
+                    }
                     LoginError::TooManyPending => StatusCode::TOO_MANY_REQUESTS,
                     LoginError::Store(e) if e.is_unavailable() => StatusCode::SERVICE_UNAVAILABLE,
                     LoginError::Store(_) | LoginError::Keys(_) | LoginError::Internal(_) => {
@@ -158,6 +160,7 @@ fn user_message(err: &LoginError) -> String {
         LoginError::TooManyPending => "Too many sign-ins were started from your network without finishing. Wait a few minutes and try again.".into(),
         LoginError::UnknownSso => "This sign-in link does not belong to any SSO configuration.".into(),
         LoginError::Deactivated => "This sign-in method is turned off. Your administrator has deactivated single sign-on through this identity provider.".into(),
+        LoginError::IdpCertificatesNotYetValid(_) => "The identity provider's signing certificate is not valid yet, so its sign-in messages cannot be trusted yet. Try again later, or ask your administrator.".into(),
         LoginError::IdpCertificatesExpired(_) => "The identity provider's signing certificate has expired, so its sign-in messages can no longer be trusted. Your administrator must upload its current metadata.".into(),
         LoginError::IdpNotConfigured => "Single sign-on is not finished for this configuration: the identity provider's metadata has not been uploaded.".into(),
         LoginError::Rejected(r) if r.is_malformed_input() => "The sign-in message from your identity provider could not be read.".into(),

@@ -225,4 +225,32 @@ async fn journey_5_sp_key_rollover_and_deactivation_from_the_console() {
     b.goto(&app.login_url()).await;
     assert!(b.source().await.contains("SSO_DEACTIVATED"));
     b.screenshot("journey5-sign-in-turned-off").await;
+    // Everything else about the configuration is on its Edit page: name, domain, node, every
+    // switch, the logout behaviour, and the IdP metadata URL.
+    b.goto(&app.admin_url(&format!("/admin/sso/{id}/edit"))).await;
+    b.find("#save-identity").await;
+    let page = b.source().await;
+    for field in ["id=\"domain\"", "id=\"allow_sha1\"", "id=\"logout_idp\"", "name=\"url\""] {
+        assert!(page.contains(field), "{field} on the Edit page");
+    }
+    b.screenshot("journey5-edit-page").await;
+}
+
+/// Single Logout in the browser: signed in through the live pysaml2 IdP, "Log out" with the
+/// configuration set to log out of the IdP too: the browser visits the IdP's SLO endpoint and
+/// lands on the signed-out page; the vault no longer knows it.
+#[tokio::test]
+async fn journey_6_sign_out_of_the_vault_and_the_idp() {
+    let app = TestApp::spawn().await;
+    let _idp = wire(&app, &[]).await;
+    app.set(SsoSettings { logout_idp: Some(true), ..Default::default() }).await;
+    let b = Browser::start().await;
+    b.goto(&app.login_url()).await;
+    assert_vault(&b, "dana@example.com").await;
+    b.click("form[action='/logout'] button[type=submit]").await;
+    b.find("#signed-out-title").await;
+    b.screenshot("journey6-signed-out-of-the-idp").await;
+    b.goto(&format!("{}/vault", app.base)).await;
+    b.find("form[action='/login']").await;
+    assert!(b.url().await.ends_with("/login"), "the vault asks to sign in again");
 }

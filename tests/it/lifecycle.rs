@@ -672,3 +672,47 @@ async fn turning_a_configuration_off_ends_its_sessions_and_its_parked_logins() {
     let session = other.get(format!("{}/api/rest/sso/session", app.base)).send().await.unwrap();
     assert_eq!(session.status(), 401);
 }
+
+#[tokio::test]
+async fn idp_certificates_not_valid_yet_are_not_trusted_yet() {
+    let app = TestApp::spawn().await;
+    let now = chrono::Utc::now().timestamp();
+    let future = keys::generate_valid("idp.example.net", now + 10 * 86_400, now + 400 * 86_400);
+    let current = keys::generate_valid("idp.example.net", now - 86_400, now + 300 * 86_400);
+    let set = |first: &KeyPair, second: Option<&KeyPair>| {
+        let xml = crate::support::idp_metadata("entra.xml", &app.idp_entity_id, &app.idp_sso_url, first, second);
+        (spconnect::saml::idp_metadata::parse(&xml).unwrap(), xml)
+    };
+    let (parsed, xml) = set(&future, None);
+    app.svc.store.set_idp(app.sso_id(), &parsed, &xml, now).await.unwrap();
+    let (status, code) = reason_code(app.post_acs(&app.spec(ALICE).signed_b64(&future), None).await).await;
+    assert_eq!((status, code.as_str()), (403, "SSO_IDP_CERTIFICATE_NOT_YET_VALID"));
+    let (parsed, xml) = set(&future, Some(&current));
+    app.svc.store.set_idp(app.sso_id(), &parsed, &xml, now).await.unwrap();
+    let (status, code) = reason_code(app.post_acs(&app.spec(ALICE).signed_b64(&future), None).await).await;
+    assert_eq!((status, code.as_str()), (403, "SAML_SIGNATURE_INVALID"));
+    assert_eq!(app.post_acs(&app.spec(ALICE).signed_b64(&current), None).await.status(), 303);
+}
+
+#[tokio::test]
+async fn a_users_sign_ins_keep_vouching_for_their_node_after_the_configuration_is_moved_or_deleted() {
+    let app = TestApp::spawn().await;
+    assert_eq!(app.post_acs(&app.spec(ALICE).signed_b64(&app.idp_key), None).await.status(), 303);
+    let user = app.svc.store.find_user_by_email(ALICE).await.unwrap().unwrap();
+    let (ok, sales, err) = cli(app.data_dir(), &["node", "create", "Sales"]);
+    assert!(ok, "{err}");
+    let sales: i64 = sales.trim().parse().unwrap();
+    let store = &app.svc.store;
+    assert!(store.user_signed_in_outside_node(user.user_id, sales).await.unwrap(), "Sales may not rename Alice");
+    assert!(!store.user_signed_in_outside_node(user.user_id, 1).await.unwrap());
+    // Moved to Sales: neither node alone vouches for her any more.
+    let (ok, _, err) = cli(app.data_dir(), &["sso", "set", &app.sso_id().to_string(), "--node", &sales.to_string()]);
+    assert!(ok, "{err}");
+    assert!(store.user_signed_in_outside_node(user.user_id, sales).await.unwrap());
+    assert!(store.user_signed_in_outside_node(user.user_id, 1).await.unwrap());
+    // Deleted: the record of her sign-ins still says which node vouched for her.
+    let (ok, _, err) = cli(app.data_dir(), &["sso", "delete", &app.sso_id().to_string(), "--yes"]);
+    assert!(ok, "{err}");
+    assert!(store.user_signed_in_outside_node(user.user_id, sales).await.unwrap(), "still protected after deletion");
+    assert!(store.get_idp_source(app.sso_id()).await.unwrap().is_none(), "no metadata source is left behind");
+}

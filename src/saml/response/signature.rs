@@ -59,8 +59,11 @@ pub struct IdpKeyCache {
 }
 
 /// The stored certificate list a configuration's keys were parsed from, the keys, and each
-/// certificate's notAfter (unix seconds), in the same order.
-type CachedKeys = (String, IdpKeys, Arc<[i64]>);
+/// certificate's validity (notBefore, notAfter; unix seconds), in the same order.
+type CachedKeys = (String, IdpKeys, Validity);
+
+/// (notBefore, notAfter) of each certificate, unix seconds, in the order of the keys.
+type Validity = Arc<[(i64, i64)]>;
 
 /// The IdP keys that may verify a response now.
 pub enum ValidKeys {
@@ -70,6 +73,10 @@ pub enum ValidKeys {
     /// Every signing certificate has expired; `last_expiry` is the latest notAfter (unix).
     AllExpired {
         last_expiry: i64,
+    },
+    /// None is valid yet (and some is not expired); `first_start` is the earliest notBefore.
+    NotYetValid {
+        first_start: i64,
     },
 }
 
@@ -94,17 +101,23 @@ impl IdpKeyCache {
         certs_der: impl FnOnce() -> Vec<Vec<u8>>,
         now: i64,
     ) -> Result<ValidKeys, Rejection> {
-        let (keys, not_after) = self.load(sso_id, stored_certs, certs_der)?;
+        let (keys, validity) = self.load(sso_id, stored_certs, certs_der)?;
         if keys.is_empty() {
             return Ok(ValidKeys::None);
         }
-        if not_after.iter().all(|t| *t > now) {
+        let valid_now = |(from, until): &(i64, i64)| *from <= now && now < *until;
+        if validity.iter().all(valid_now) {
             return Ok(ValidKeys::Some(keys));
         }
         let valid: Vec<PKey<Public>> =
-            keys.iter().zip(not_after.iter()).filter(|(_, t)| **t > now).map(|(k, _)| k.clone()).collect();
+            keys.iter().zip(validity.iter()).filter(|(_, v)| valid_now(v)).map(|(k, _)| k.clone()).collect();
         if valid.is_empty() {
-            return Ok(ValidKeys::AllExpired { last_expiry: not_after.iter().copied().max().unwrap_or(0) });
+            if validity.iter().all(|(_, until)| *until <= now) {
+                return Ok(ValidKeys::AllExpired { last_expiry: validity.iter().map(|v| v.1).max().unwrap_or(0) });
+            }
+            return Ok(ValidKeys::NotYetValid {
+                first_start: validity.iter().filter(|v| v.1 > now).map(|v| v.0).min().unwrap_or(0),
+            });
         }
         Ok(ValidKeys::Some(Arc::from(valid)))
     }
@@ -114,31 +127,32 @@ impl IdpKeyCache {
         sso_id: i64,
         stored_certs: &str,
         certs_der: impl FnOnce() -> Vec<Vec<u8>>,
-    ) -> Result<(IdpKeys, Arc<[i64]>), Rejection> {
+    ) -> Result<(IdpKeys, Validity), Rejection> {
         if let Ok(map) = self.entries.lock() {
-            if let Some((stored, keys, not_after)) = map.get(&sso_id) {
+            if let Some((stored, keys, validity)) = map.get(&sso_id) {
                 if stored == stored_certs {
-                    return Ok((keys.clone(), not_after.clone()));
+                    return Ok((keys.clone(), validity.clone()));
                 }
             }
         }
         let der = certs_der();
         let keys = parse_idp_keys(&der)?;
-        let not_after: Arc<[i64]> = der
+        let validity: Validity = der
             .iter()
             .map(|d| {
-                openssl::x509::X509::from_der(d)
-                    .ok()
-                    .and_then(|c| crate::saml::idp_metadata::asn1_to_utc(c.not_after()))
-                    .map(|t| t.timestamp())
-                    .ok_or(Rejection::SignatureInvalid)
+                let cert = openssl::x509::X509::from_der(d).map_err(|_| Rejection::SignatureInvalid)?;
+                let at = |t| crate::saml::idp_metadata::asn1_to_utc(t).map(|t| t.timestamp());
+                Ok((
+                    at(cert.not_before()).ok_or(Rejection::SignatureInvalid)?,
+                    at(cert.not_after()).ok_or(Rejection::SignatureInvalid)?,
+                ))
             })
-            .collect::<Result<Vec<_>, _>>()?
+            .collect::<Result<Vec<_>, Rejection>>()?
             .into();
         if let Ok(mut map) = self.entries.lock() {
-            map.insert(sso_id, (stored_certs.to_string(), keys.clone(), not_after.clone()));
+            map.insert(sso_id, (stored_certs.to_string(), keys.clone(), validity.clone()));
         }
-        Ok((keys, not_after))
+        Ok((keys, validity))
     }
 
     /// Forget a configuration's keys (on IdP import or deletion).
