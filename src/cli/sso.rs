@@ -173,8 +173,20 @@ fn print_keys(keys: &[ops::sso::SpKeyView]) {
     }
 }
 
+/// Certificates, keys and PKCS#12 bundles are small; anything larger is not one.
+const MAX_KEY_FILE: u64 = 1024 * 1024;
+
 fn read_file(path: &Path, what: &str) -> Result<Vec<u8>, String> {
-    std::fs::read(path).map_err(|e| format!("cannot read the {what} {}: {e}", path.display()))
+    use std::io::Read;
+    let file = std::fs::File::open(path).map_err(|e| format!("cannot read the {what} {}: {e}", path.display()))?;
+    let mut bytes = Vec::new();
+    file.take(MAX_KEY_FILE + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| format!("cannot read the {what} {}: {e}", path.display()))?;
+    if bytes.len() as u64 > MAX_KEY_FILE {
+        return Err(format!("the {what} {} is larger than 1 MiB; it is not a certificate or key", path.display()));
+    }
+    Ok(bytes)
 }
 
 fn read_pem_pair(

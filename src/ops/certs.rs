@@ -10,6 +10,10 @@ use super::Result;
 use crate::services::Services;
 use crate::store::{AlertMessage, SpKeyRole};
 
+/// At most this many certificates are emailed about per hourly check (the most urgent first);
+/// the rest wait for the next check, and the banner and the log show all of them.
+pub const MAX_ALERTS_PER_CHECK: usize = 10;
+
 /// Days before expiry at which a warning is raised, widest first.
 pub const THRESHOLDS: [i64; 3] = [30, 7, 1];
 
@@ -148,6 +152,7 @@ pub async fn warnings(svc: &Services, now: i64) -> Result<Vec<CertWarning>> {
 /// threshold, across instances) to every admin. Returns the warnings.
 pub async fn alert(svc: &Services, now: i64) -> Result<Vec<CertWarning>> {
     let found = warnings(svc, now).await?;
+    let mut emailed = 0;
     let admins = if svc.settings.smtp.is_some() { svc.store.list_admins().await? } else { Vec::new() };
     for w in &found {
         tracing::warn!(
@@ -158,7 +163,8 @@ pub async fn alert(svc: &Services, now: i64) -> Result<Vec<CertWarning>> {
             "certificate expiry: {}",
             w.message()
         );
-        if admins.is_empty() {
+        // Bounded mail per check, however many certificates metadata brought in.
+        if admins.is_empty() || emailed >= MAX_ALERTS_PER_CHECK {
             continue;
         }
         let subject = format!("spconnect: {}", w.message());
@@ -180,6 +186,7 @@ pub async fn alert(svc: &Services, now: i64) -> Result<Vec<CertWarning>> {
             })
             .collect();
         if svc.store.raise_certificate_alert(&w.fingerprint, w.urgency.threshold_days(), now, &messages).await? {
+            emailed += 1;
             tracing::info!(sso_id = w.sso_id, recipients = messages.len(), "certificate expiry alert queued");
         }
     }
