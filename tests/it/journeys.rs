@@ -254,3 +254,19 @@ async fn journey_6_sign_out_of_the_vault_and_the_idp() {
     b.find("form[action='/login']").await;
     assert!(b.url().await.ends_with("/login"), "the vault asks to sign in again");
 }
+
+/// The configuration's URLs each have a copy button that puts exactly the URL on the
+/// clipboard's selection, under the strict CSP (the script comes from /static).
+#[tokio::test]
+async fn the_configuration_urls_have_copy_buttons() {
+    let app = TestApp::spawn().await;
+    create_admin(&app).await;
+    let b = Browser::start().await;
+    sign_in(&b, &app).await;
+    b.goto(&app.admin_url(&format!("/admin/sso/{}", app.sso_id()))).await;
+    for id in ["entity-id", "idp-initiated-login", "acs", "slo"] {
+        b.click(&format!("button[data-copy='{id}']")).await;
+        assert_eq!(b.text("#copy-status").await, "Copied.", "{id}");
+    }
+    b.screenshot("configuration-view-copy-buttons").await;
+}

@@ -716,3 +716,22 @@ async fn a_users_sign_ins_keep_vouching_for_their_node_after_the_configuration_i
     assert!(store.user_signed_in_outside_node(user.user_id, sales).await.unwrap(), "still protected after deletion");
     assert!(store.get_idp_source(app.sso_id()).await.unwrap().is_none(), "no metadata source is left behind");
 }
+
+#[tokio::test]
+async fn a_new_scim_token_in_the_console_asks_first_when_it_would_stop_the_working_one() {
+    let app = TestApp::spawn().await;
+    let csrf = app.sign_in_admin().await;
+    // SCIM off: the first token stops nothing, no question.
+    let first = app.post_form("/admin/nodes/1/scim-token", &[("csrf", csrf.as_str())]).await;
+    assert_eq!(first.status(), 200);
+    let (_, nodes) = app.get_html("/admin/nodes").await;
+    assert!(nodes.contains("The working token stops now"), "{nodes}");
+    let refused = app.post_form("/admin/nodes/1/scim-token", &[("csrf", csrf.as_str())]).await;
+    assert_eq!(refused.status(), 409);
+    assert!(refused.text().await.unwrap().contains("Nothing was changed"));
+    let trail = app.svc.store.list_audit(Some("idm_integration_"), 10).await.unwrap();
+    assert_eq!(trail.len(), 1, "nothing happened without the confirmation");
+    let second = app.post_form("/admin/nodes/1/scim-token", &[("csrf", csrf.as_str()), ("confirm", "yes")]).await;
+    assert_eq!(second.status(), 200);
+    assert_eq!(app.svc.store.list_audit(Some("idm_integration_reauth"), 10).await.unwrap().len(), 1);
+}

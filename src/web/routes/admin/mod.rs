@@ -103,6 +103,12 @@ pub fn router(svc: &AppState) -> Router<AppState> {
         )
 }
 
+/// Pages with copy buttons (the SCIM token page, a configuration's view) load the copy script
+/// from our own origin; everything else stays as strict as the rest of the console (no inline
+/// script, no other origin).
+pub const COPY_SCRIPT_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; \
+     frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
+
 async fn chrome(svc: &AppState, session: &Session, admin: &CurrentAdmin, section: &'static str) -> Chrome {
     let mut warnings: Vec<(String, &'static str)> = match crate::ops::certs::warnings(svc, now()).await {
         Ok(w) => w.iter().map(|w| (w.message(), w.fix())).collect(),

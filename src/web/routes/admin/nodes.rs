@@ -19,10 +19,7 @@ use crate::web::routes::parse_id;
 use crate::web::templates::render;
 use crate::web::AppState;
 
-/// The token page loads its copy-button script from our own origin; everything else stays as
-/// strict as the rest of the console (no inline script, no other origin).
-const TOKEN_PAGE_CSP: &str =
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
+use super::COPY_SCRIPT_CSP as TOKEN_PAGE_CSP;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -102,8 +99,16 @@ async fn generate_token(
     Extension(admin): Extension<CurrentAdmin>,
     session: Session,
     Path(raw): Path<String>,
+    axum::Form(form): axum::Form<ConfirmForm>,
 ) -> AdminResult {
     let node_id = parse_id(&raw).ok_or(AdminError::NotFound)?;
+    // A new token stops the working one at once: asked for once SCIM is on.
+    let node = ops::nodes::get(&svc, node_id).await?;
+    if node.scim_enabled && form.confirm != "yes" {
+        return Err(AdminError::Refused(
+            "Nothing was changed: tick the box to confirm that the working SCIM token stops now.".into(),
+        ));
+    }
     let issued = ops::nodes::issue_scim_token(&svc, &actor(&admin), node_id, now()).await?;
     let page = ScimTokenPage {
         chrome: chrome(&svc, &session, &admin, "nodes").await,

@@ -376,7 +376,12 @@ async fn view(
         has_next,
         has_previous,
     };
-    Ok(Html(render(&page)).into_response())
+    let mut res = Html(render(&page)).into_response();
+    res.headers_mut().insert(
+        axum::http::header::CONTENT_SECURITY_POLICY,
+        axum::http::HeaderValue::from_static(super::COPY_SCRIPT_CSP),
+    );
+    Ok(res)
 }
 
 /// The banner of a configuration whose last metadata refresh failed; empty otherwise.
