@@ -48,6 +48,10 @@ pub struct LoginEventFilter {
     pub reason_code: Option<String>,
     /// Substring of the email or the claimed NameID.
     pub who: Option<String>,
+    /// The request ID a user was shown on the error page (exact).
+    pub request_id: Option<String>,
+    /// Only records older than this one (the next page, newest first).
+    pub before_id: Option<i64>,
     pub limit: i64,
 }
 
@@ -234,12 +238,15 @@ impl Store {
             "SELECT id, at, sso_id, user_id, email, outcome, reason_code, detail, issuer, name_id, client_addr, \
              request_id, provisioned_by FROM login_events \
              WHERE ($1 IS NULL OR sso_id = $1) AND ($2 IS NULL OR outcome = $2) AND ($3 IS NULL OR reason_code = $3) \
-             AND ($4 IS NULL OR lower(email) LIKE $4 OR lower(name_id) LIKE $4) ORDER BY id DESC LIMIT $5",
+             AND ($4 IS NULL OR lower(email) LIKE $4 OR lower(name_id) LIKE $4) \
+             AND ($5 IS NULL OR request_id = $5) AND ($6 IS NULL OR id < $6) ORDER BY id DESC LIMIT $7",
         )
         .bind(f.sso_id)
         .bind(&f.outcome)
         .bind(&f.reason_code)
         .bind(who)
+        .bind(&f.request_id)
+        .bind(f.before_id)
         .bind(f.limit)
         .fetch_all(&self.pool)
         .await?)

@@ -203,6 +203,9 @@ pub struct EventsPage {
     pub outcome: String,
     pub who: String,
     pub sso: String,
+    pub request: String,
+    /// The next (older) page of login records, with the same filter; empty on the last page.
+    pub older_link: String,
     pub reference: Vec<(&'static str, &'static str, &'static str)>,
 }
 

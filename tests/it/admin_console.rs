@@ -529,3 +529,39 @@ async fn pending_teams_are_listed_with_members_and_approved() {
     let (_, html) = app.get_html("/admin/teams").await;
     assert!(html.contains("0 pending") && !html.contains("Approve Platform"));
 }
+
+#[tokio::test]
+async fn login_failures_page_on_and_are_found_by_the_request_id_a_user_hands_over() {
+    let app = TestApp::spawn().await;
+    app.sign_in_admin().await;
+    for i in 0..60 {
+        let failure = NewFailure {
+            sso_id: Some(app.sso_id()),
+            reason_code: "SAML_SIGNATURE_INVALID".into(),
+            detail: format!("failure {i}"),
+            issuer: None,
+            name_id: Some(format!("user{i}@example.com")),
+            client_addr: Some("127.0.0.1".into()),
+            request_id: format!("{i:032x}"),
+            at: 1_800_000_000 + i,
+        };
+        app.svc.store.record_login_failure(&failure).await.unwrap();
+    }
+    let rows = |html: &str| {
+        let table = html.split(r#"<table id="events">"#).nth(1).and_then(|t| t.split("</table>").next());
+        table.unwrap_or("").split("<tbody>").nth(1).unwrap_or("").matches("<tr>").count()
+    };
+    let (_, first) = app.get_html("/admin/events").await;
+    assert_eq!(rows(&first), 50, "one page");
+    let older = first.split(r#"id="older-events" href=""#).nth(1).and_then(|s| s.split('"').next()).unwrap();
+    let older = older.replace("&amp;", "&").replace("&#38;", "&");
+    let (_, second) = app.get_html(&older).await;
+    assert_eq!(rows(&second), 10, "the rest, nothing lost");
+    assert!(!second.contains("id=\"older-events\""), "no page after the last");
+    assert!(second.contains("user0@example.com") && !second.contains("user59@example.com"));
+
+    let wanted = format!("{:032x}", 42);
+    let (_, found) = app.get_html(&format!("/admin/events?request={}", wanted.to_uppercase())).await;
+    assert_eq!(rows(&found), 1);
+    assert!(found.contains("user42@example.com") && found.contains(&wanted), "{found}");
+}

@@ -29,7 +29,15 @@ struct EventQuery {
     sso: String,
     #[serde(default)]
     who: String,
+    /// The request ID from a user's error page.
+    #[serde(default)]
+    request: String,
+    /// The next page: records older than this id.
+    before: Option<i64>,
 }
+
+/// Login records per page; "Older records" pages on.
+const PAGE: i64 = 50;
 
 async fn list(
     State(svc): State<AppState>,
@@ -48,12 +56,29 @@ async fn list(
         outcome: (outcome != "any").then(|| outcome.to_string()),
         reason_code: Some(q.code.trim().to_string()).filter(|c| !c.is_empty()),
         who: Some(q.who.trim().to_string()).filter(|w| !w.is_empty()),
-        limit: 200,
+        request_id: Some(q.request.trim().to_ascii_lowercase()).filter(|r| !r.is_empty()),
+        before_id: q.before,
+        // One more than shown: whether an older page exists.
+        limit: PAGE + 1,
     };
-    let events = svc
-        .store
-        .search_login_events(&filter)
-        .await?
+    let mut found = svc.store.search_login_events(&filter).await?;
+    let older = (found.len() as i64 > PAGE).then(|| {
+        found.truncate(PAGE as usize);
+        found.last().map(|e| e.id)
+    });
+    let older_link = older.flatten().map(|before| {
+        let query = serde_urlencoded::to_string([
+            ("outcome", outcome),
+            ("code", q.code.as_str()),
+            ("sso", q.sso.as_str()),
+            ("who", q.who.as_str()),
+            ("request", q.request.as_str()),
+            ("before", &before.to_string()),
+        ])
+        .unwrap_or_default();
+        format!("/admin/events?{query}")
+    });
+    let events = found
         .into_iter()
         .map(|e| {
             let code = e.reason_code.clone().unwrap_or_default();
@@ -100,6 +125,8 @@ async fn list(
         outcome: outcome.to_string(),
         who: q.who,
         sso: q.sso,
+        request: q.request,
+        older_link: older_link.unwrap_or_default(),
         reference: reason_help::all().collect(),
     };
     Ok(Html(render(&page)).into_response())
