@@ -333,6 +333,10 @@ async fn users_are_listed_searched_locked_and_unlocked() {
     assert!(html.contains("scim") && html.contains("invited") && html.contains("never"));
 
     let res = app.post_form(&format!("/admin/users/{}/lock", bob.user_id), &[("csrf", csrf.as_str())]).await;
+    assert_eq!(res.status(), 409, "locking asks for a confirmation");
+    assert_eq!(store.get_user(bob.user_id).await.unwrap().unwrap().status, UserStatus::Invited);
+    let confirmed = [("csrf", csrf.as_str()), ("confirm", "yes")];
+    let res = app.post_form(&format!("/admin/users/{}/lock", bob.user_id), &confirmed).await;
     assert_eq!(res.status(), 303);
     assert_eq!(store.get_user(bob.user_id).await.unwrap().unwrap().status, UserStatus::Locked);
     let (_, html) = app.get_html("/admin/users?status=locked").await;

@@ -83,12 +83,25 @@ async fn list(
     Ok(Html(render(&page)).into_response())
 }
 
+#[derive(Deserialize, Default)]
+struct ConfirmForm {
+    #[serde(default)]
+    confirm: String,
+}
+
+/// Locking ends the user's sessions and refuses their sign-ins: confirmed first.
 async fn lock(
     State(svc): State<AppState>,
     Extension(admin): Extension<CurrentAdmin>,
     Path(raw): Path<String>,
+    axum::Form(form): axum::Form<ConfirmForm>,
 ) -> AdminResult {
     let user = AccountRef::Id(parse_id(&raw).ok_or(AdminError::NotFound)?);
+    if form.confirm != "yes" {
+        return Err(AdminError::Refused(
+            "Nothing was changed: tick the box to confirm that this user is signed out and refused.".into(),
+        ));
+    }
     ops::users::lock(&svc, &actor(&admin), &user, now()).await?;
     Ok(Redirect::to("/admin/users").into_response())
 }
