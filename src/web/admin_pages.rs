@@ -11,6 +11,8 @@ pub struct Chrome {
     pub section: &'static str,
     /// Banners shown on every page until their cause is fixed: (message, what to do).
     pub warnings: Vec<(String, &'static str)>,
+    /// What the last action did, shown once.
+    pub notice: String,
 }
 
 impl Chrome {

@@ -338,6 +338,11 @@ async fn users_are_listed_searched_locked_and_unlocked() {
     let confirmed = [("csrf", csrf.as_str()), ("confirm", "yes")];
     let res = app.post_form(&format!("/admin/users/{}/lock", bob.user_id), &confirmed).await;
     assert_eq!(res.status(), 303);
+    // The page after the action says what it did, once (POST-redirect-GET).
+    let (_, after) = app.get_html("/admin/users").await;
+    assert!(after.contains(r#"id="flash""#) && after.contains("bob@example.com is locked"), "{after}");
+    let (_, again) = app.get_html("/admin/users").await;
+    assert!(!again.contains(r#"id="flash""#), "shown once");
     assert_eq!(store.get_user(bob.user_id).await.unwrap().unwrap().status, UserStatus::Locked);
     let (_, html) = app.get_html("/admin/users?status=locked").await;
     assert!(html.contains("bob@example.com") && html.contains("Unlock bob@example.com"));

@@ -109,7 +109,18 @@ pub fn router(svc: &AppState) -> Router<AppState> {
 pub const COPY_SCRIPT_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; \
      frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
 
+/// The notice the next console page shows once ("Locked bob@…", "Team approved", …): set by an
+/// action before its redirect (POST-redirect-GET), taken by the page that follows.
+const FLASH: &str = "admin_flash";
+
+async fn flash(session: &Session, message: String) {
+    if let Err(e) = session.insert(FLASH, message).await {
+        tracing::warn!(error = %e, "the console notice could not be kept");
+    }
+}
+
 async fn chrome(svc: &AppState, session: &Session, admin: &CurrentAdmin, section: &'static str) -> Chrome {
+    let notice = session.remove::<String>(FLASH).await.ok().flatten().unwrap_or_default();
     let mut warnings: Vec<(String, &'static str)> = match crate::ops::certs::warnings(svc, now()).await {
         Ok(w) => w.iter().map(|w| (w.message(), w.fix())).collect(),
         Err(e) => {
@@ -128,7 +139,13 @@ async fn chrome(svc: &AppState, session: &Session, admin: &CurrentAdmin, section
         })),
         Err(e) => tracing::warn!(error = %e, "IdP metadata sources not readable for the console banner"),
     }
-    Chrome { admin_email: admin.email.clone(), csrf: admin_session::csrf_token(session).await, section, warnings }
+    Chrome {
+        admin_email: admin.email.clone(),
+        csrf: admin_session::csrf_token(session).await,
+        section,
+        warnings,
+        notice,
+    }
 }
 
 /// Console failures: the page says what, the log says why.

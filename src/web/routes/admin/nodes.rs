@@ -9,7 +9,7 @@ use axum::{Extension, Form, Router};
 use serde::Deserialize;
 use tower_sessions::Session;
 
-use super::{actor, chrome, now, AdminError, AdminResult};
+use super::{actor, chrome, flash, now, AdminError, AdminResult};
 use crate::ops::nodes::{scim_base_url, scim_state, ScimState};
 use crate::ops::{self, OpsError};
 use crate::store::ROOT_NODE_ID;
@@ -85,7 +85,10 @@ async fn create(
 ) -> AdminResult {
     let parent = f.parent.unwrap_or(ROOT_NODE_ID);
     match ops::nodes::create(&svc, &actor(&admin), &f.name, parent, now()).await {
-        Ok(_) => Ok(Redirect::to("/admin/nodes").into_response()),
+        Ok(node) => {
+            flash(&session, format!("Node {} ({}) created.", node.name, node.node_id)).await;
+            Ok(Redirect::to("/admin/nodes").into_response())
+        }
         Err(OpsError::Invalid(message) | OpsError::NotFound(message)) => {
             let p = page(&svc, &session, &admin, message).await?;
             Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(render(&p))).into_response())
@@ -131,6 +134,7 @@ struct ConfirmForm {
 async fn revoke_token(
     State(svc): State<AppState>,
     Extension(admin): Extension<CurrentAdmin>,
+    session: Session,
     Path(raw): Path<String>,
     axum::Form(form): axum::Form<ConfirmForm>,
 ) -> AdminResult {
@@ -140,6 +144,8 @@ async fn revoke_token(
             "Nothing was changed: tick the box to confirm that SCIM stops for this node.".into(),
         ));
     }
-    ops::nodes::revoke_scim_token(&svc, &actor(&admin), node_id, now()).await?;
+    let node = ops::nodes::revoke_scim_token(&svc, &actor(&admin), node_id, now()).await?;
+    flash(&session, format!("The IdM connection of {} is deactivated: its SCIM token no longer works.", node.name))
+        .await;
     Ok(Redirect::to("/admin/nodes").into_response())
 }

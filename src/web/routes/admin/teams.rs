@@ -7,7 +7,7 @@ use axum::routing::{get, post};
 use axum::{Extension, Router};
 use tower_sessions::Session;
 
-use super::{actor, chrome, now, AdminError, AdminResult};
+use super::{actor, chrome, flash, now, AdminError, AdminResult};
 use crate::ops;
 use crate::web::admin_pages::{fmt_time, TeamRow, TeamsPage};
 use crate::web::admin_session::CurrentAdmin;
@@ -44,9 +44,11 @@ async fn list(State(svc): State<AppState>, Extension(admin): Extension<CurrentAd
 async fn approve(
     State(svc): State<AppState>,
     Extension(admin): Extension<CurrentAdmin>,
+    session: Session,
     Path(raw): Path<String>,
 ) -> AdminResult {
     let team_id = parse_id(&raw).ok_or(AdminError::NotFound)?;
     ops::teams::approve(&svc, &actor(&admin), &team_id.to_string(), now()).await?;
+    flash(&session, "Team approved.".to_string()).await;
     Ok(Redirect::to("/admin/teams").into_response())
 }

@@ -7,7 +7,7 @@ use axum::{Extension, Router};
 use serde::Deserialize;
 use tower_sessions::Session;
 
-use super::{actor, chrome, now, AdminError, AdminResult};
+use super::{actor, chrome, flash, now, AdminError, AdminResult};
 use crate::ops::{self, AccountRef};
 use crate::store::UserStatus;
 use crate::web::admin_pages::{fmt_time, UserRow, UsersPage};
@@ -93,6 +93,7 @@ struct ConfirmForm {
 async fn lock(
     State(svc): State<AppState>,
     Extension(admin): Extension<CurrentAdmin>,
+    session: Session,
     Path(raw): Path<String>,
     axum::Form(form): axum::Form<ConfirmForm>,
 ) -> AdminResult {
@@ -102,16 +103,19 @@ async fn lock(
             "Nothing was changed: tick the box to confirm that this user is signed out and refused.".into(),
         ));
     }
-    ops::users::lock(&svc, &actor(&admin), &user, now()).await?;
+    let locked = ops::users::lock(&svc, &actor(&admin), &user, now()).await?;
+    flash(&session, format!("{} is locked: signed out, and sign-ins are refused until unlocked.", locked.email)).await;
     Ok(Redirect::to("/admin/users").into_response())
 }
 
 async fn unlock(
     State(svc): State<AppState>,
     Extension(admin): Extension<CurrentAdmin>,
+    session: Session,
     Path(raw): Path<String>,
 ) -> AdminResult {
     let user = AccountRef::Id(parse_id(&raw).ok_or(AdminError::NotFound)?);
-    ops::users::unlock(&svc, &actor(&admin), &user, now()).await?;
+    let unlocked = ops::users::unlock(&svc, &actor(&admin), &user, now()).await?;
+    flash(&session, format!("{} is unlocked.", unlocked.email)).await;
     Ok(Redirect::to("/admin/users").into_response())
 }
