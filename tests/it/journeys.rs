@@ -270,3 +270,41 @@ async fn the_configuration_urls_have_copy_buttons() {
     }
     b.screenshot("configuration-view-copy-buttons").await;
 }
+
+/// Every console page, the sign-in pages, the vault, an error page and the signed-out page,
+/// checked in the real Chromium by axe-core: no serious or critical accessibility violation.
+#[tokio::test]
+async fn accessibility_of_every_page_checked_by_axe_core() {
+    let app = TestApp::spawn().await;
+    let _idp = wire(&app, &[]).await;
+    create_admin(&app).await;
+    let b = Browser::start().await;
+    let mut found = Vec::new();
+    let mut check =
+        |page: String, violations: Vec<String>| found.extend(violations.into_iter().map(|v| format!("{page}: {v}")));
+
+    b.goto(&app.admin_url("/admin/login")).await;
+    b.find("#signin-title").await;
+    check("/admin/login".into(), b.accessibility_violations().await);
+    // The checker itself works: an image without a text alternative is a critical violation.
+    b.execute("document.querySelector('main').appendChild(document.createElement('img')).src = '/x.png';").await;
+    let planted = b.accessibility_violations().await;
+    assert!(planted.iter().any(|v| v.starts_with("image-alt (critical)")), "{planted:?}");
+    sign_in(&b, &app).await;
+    let sso = app.sso_id().to_string();
+    for path in spconnect::web::routes::admin::GET_PAGES.iter().filter(|p| **p != "/admin") {
+        let path = path.replace("{sso_id}", &sso);
+        b.goto(&app.admin_url(&path)).await;
+        b.find("main").await;
+        check(path, b.accessibility_violations().await);
+    }
+    for path in ["/login", "/no/such/page"] {
+        b.goto(&format!("{}{path}", app.base)).await;
+        b.find("main, body").await;
+        check(path.into(), b.accessibility_violations().await);
+    }
+    b.goto(&app.login_url()).await;
+    assert_vault(&b, "dana@example.com").await;
+    check("/vault".into(), b.accessibility_violations().await);
+    assert!(found.is_empty(), "accessibility violations:\n{}", found.join("\n"));
+}

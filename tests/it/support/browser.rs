@@ -189,6 +189,35 @@ impl Browser {
     }
 
     /// The page's scroll width in CSS pixels: wider than the window means sideways scrolling.
+    /// The serious and critical accessibility violations axe-core (tests/tools/node_modules, from
+    /// `npm ci --prefix tests/tools`) finds on the current page, one line each: rule, impact,
+    /// what it checks, and up to three offending elements.
+    pub async fn accessibility_violations(&self) -> Vec<String> {
+        let path = super::repo_root().join("tests/tools/node_modules/axe-core/axe.min.js");
+        let axe = std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("{}: {e} (run `npm ci --prefix tests/tools`)", path.display()));
+        let post = reqwest::Method::POST;
+        let script = format!("{axe}\nreturn typeof window.axe;");
+        let loaded =
+            self.cmd(post.clone(), &self.s("/execute/sync"), Some(json!({"script": script, "args": []}))).await;
+        assert_eq!(loaded, "object", "axe-core loaded into the page");
+        let run = r#"
+            const done = arguments[arguments.length - 1];
+            window.axe.run(document, { resultTypes: ["violations"] })
+              .then(r => done(r.violations
+                .filter(v => v.impact === "serious" || v.impact === "critical")
+                .map(v => v.id + " (" + v.impact + "): " + v.help + " at " +
+                     v.nodes.slice(0, 3).map(n => n.target.join(" ")).join(" | "))))
+              .catch(e => done(["axe-core failed: " + e]));"#;
+        let found = self.cmd(post, &self.s("/execute/async"), Some(json!({"script": run, "args": []}))).await;
+        found.as_array().map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect()).unwrap_or_default()
+    }
+
+    /// Run `script` in the page (WebDriver execute/sync); its return value.
+    pub async fn execute(&self, script: &str) -> Value {
+        self.cmd(reqwest::Method::POST, &self.s("/execute/sync"), Some(json!({"script": script, "args": []}))).await
+    }
+
     pub async fn scroll_width(&self) -> i64 {
         let v = self
             .cmd(
