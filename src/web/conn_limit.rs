@@ -71,6 +71,13 @@ pub struct Limited {
     _slot: Slot,
 }
 
+impl Limited {
+    /// The first bytes the client sent, left in place for whoever reads next.
+    pub async fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
+        self.inner.peek(buf).await
+    }
+}
+
 impl<S> Accept<TcpStream, S> for ConnectionLimit {
     type Stream = Limited;
     type Service = S;

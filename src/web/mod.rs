@@ -8,6 +8,7 @@ pub mod conn_limit;
 pub mod cookies;
 pub mod demo_idp;
 pub mod error;
+pub mod plain_on_tls;
 pub mod reason_help;
 pub mod request_id;
 pub mod routes;

@@ -59,6 +59,7 @@ pub async fn serve(
     let data_dir = svc.settings.data_dir.clone();
     let host = url::Url::parse(&svc.settings.public_url).ok().and_then(|u| u.host_str().map(str::to_string));
     let limits = svc.settings.limits.clone();
+    let public_url = svc.settings.public_url.clone();
     let app = super::router(svc).await?.into_make_service_with_connect_info::<SocketAddr>();
     listener.set_nonblocking(true)?;
     let max = super::conn_limit::connection_budget(limits.max_connections);
@@ -93,6 +94,12 @@ pub async fn serve(
             let mut inner = (*pem.get_inner()).clone();
             inner.alpn_protocols = vec![b"http/1.1".to_vec()];
             let config = axum_server::tls_rustls::RustlsConfig::from_config(std::sync::Arc::new(inner));
+            let https_url = if public_url.starts_with("https://") {
+                public_url.clone()
+            } else {
+                format!("https://{}", public_url.trim_start_matches("http://"))
+            };
+            let gate = super::plain_on_tls::PlainHttpAnswer::new(gate, &https_url, limits.header_read_timeout);
             let acceptor = axum_server::tls_rustls::RustlsAcceptor::new(config)
                 .handshake_timeout(limits.header_read_timeout)
                 .acceptor(gate);

@@ -712,3 +712,47 @@ async fn unknown_addresses_and_wrong_methods_get_real_pages_with_a_reason_code()
         assert_eq!((got, reason.as_str()), (status, code), "{method} {path}");
     }
 }
+
+#[tokio::test]
+async fn plain_http_on_the_https_port_gets_a_clear_answer_and_https_still_works() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = crate::support::spconnect(dir.path())
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let port: u16 = {
+        use std::io::BufRead;
+        let mut reader = std::io::BufReader::new(server.stdout.take().unwrap());
+        let mut line = String::new();
+        while !line.contains("listening on") {
+            line.clear();
+            assert!(reader.read_line(&mut line).unwrap() > 0, "serve exited");
+        }
+        line.split("listening on 127.0.0.1:").nth(1).and_then(|r| r.split(',').next()).unwrap().trim().parse().unwrap()
+    };
+    let plain = tokio::task::spawn_blocking(move || {
+        let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        s.write_all(b"GET /admin HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n").unwrap();
+        let mut answer = String::new();
+        let _ = s.read_to_string(&mut answer);
+        answer
+    })
+    .await
+    .unwrap();
+    let https = reqwest::Client::builder()
+        .danger_accept_invalid_certs(true)
+        .build()
+        .unwrap()
+        .get(format!("https://127.0.0.1:{port}/healthz"))
+        .send()
+        .await
+        .map(|r| r.status().as_u16());
+    let _ = server.kill();
+    let _ = server.wait();
+    assert!(plain.starts_with("HTTP/1.1 400 Bad Request\r\n"), "{plain:?}");
+    assert!(plain.contains("This port speaks HTTPS only. Open https://127.0.0.1:"), "{plain}");
+    assert_eq!(https.ok(), Some(200), "HTTPS still served");
+}
