@@ -107,7 +107,11 @@ fn create_file(file: &Path) -> Result<(), CryptoError> {
     let mut key = [0u8; 32];
     openssl::rand::rand_bytes(&mut key)?;
     let encoded = base64::engine::general_purpose::STANDARD.encode(key);
-    let tmp = file.with_extension(format!("tmp-{}", std::process::id()));
+    // Unique per attempt, not only per process: two services in one process (tests, or an
+    // admin command and the server's first start racing) must not share a temporary file.
+    let mut nonce = [0u8; 8];
+    openssl::rand::rand_bytes(&mut nonce)?;
+    let tmp = file.with_extension(format!("tmp-{}-{}", std::process::id(), hex::encode(nonce)));
     let _ = std::fs::remove_file(&tmp);
     write_private(&tmp, format!("{encoded}\n").as_bytes())?;
     let linked = std::fs::hard_link(&tmp, file);
@@ -123,6 +127,21 @@ fn create_file(file: &Path) -> Result<(), CryptoError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn two_services_creating_the_kek_at_once_in_one_process_agree_on_one_key() {
+        for _ in 0..200 {
+            let dir = tempfile::tempdir().expect("tempdir");
+            let file = dir.path().join("kek");
+            let (a, b) = std::thread::scope(|s| {
+                let a = s.spawn(|| Kek::load_or_create(None, &file, true));
+                let b = s.spawn(|| Kek::load_or_create(None, &file, true));
+                (a.join().expect("thread"), b.join().expect("thread"))
+            });
+            let (a, b) = (a.expect("first service"), b.expect("second service"));
+            assert_eq!(a.id(), b.id(), "one key-encryption key");
+        }
+    }
 
     fn kek(byte: u8) -> Kek {
         Kek { key: [byte; 32] }
