@@ -109,6 +109,23 @@ pub fn router(svc: &AppState) -> Router<AppState> {
 pub const COPY_SCRIPT_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; \
      frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
 
+/// A destructive or disruptive action's form: a checkbox (or, for deletion, the SSO ID typed
+/// again) the admin must fill in, checked here as well as in the browser.
+#[derive(serde::Deserialize, Default)]
+struct ConfirmForm {
+    #[serde(default)]
+    confirm: String,
+}
+
+/// `Ok` when the form carries `expected`; else a refusal saying nothing was changed and why.
+fn confirmed(form: &ConfirmForm, expected: &str, refusal: &str) -> Result<(), AdminError> {
+    if form.confirm.trim() == expected {
+        Ok(())
+    } else {
+        Err(AdminError::Refused(format!("Nothing was changed: {refusal}.")))
+    }
+}
+
 /// The notice the next console page shows once ("Locked bob@…", "Team approved", …): set by an
 /// action before its redirect (POST-redirect-GET), taken by the page that follows.
 const FLASH: &str = "admin_flash";

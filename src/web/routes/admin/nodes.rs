@@ -9,7 +9,7 @@ use axum::{Extension, Form, Router};
 use serde::Deserialize;
 use tower_sessions::Session;
 
-use super::{actor, chrome, flash, now, AdminError, AdminResult};
+use super::{actor, chrome, confirmed, flash, now, AdminError, AdminResult, ConfirmForm};
 use crate::ops::nodes::{scim_base_url, scim_state, ScimState};
 use crate::ops::{self, OpsError};
 use crate::store::ROOT_NODE_ID;
@@ -107,10 +107,8 @@ async fn generate_token(
     let node_id = parse_id(&raw).ok_or(AdminError::NotFound)?;
     // A new token stops the working one at once: asked for once SCIM is on.
     let node = ops::nodes::get(&svc, node_id).await?;
-    if node.scim_enabled && form.confirm != "yes" {
-        return Err(AdminError::Refused(
-            "Nothing was changed: tick the box to confirm that the working SCIM token stops now.".into(),
-        ));
+    if node.scim_enabled {
+        confirmed(&form, "yes", "tick the box to confirm that the working SCIM token stops now")?;
     }
     let issued = ops::nodes::issue_scim_token(&svc, &actor(&admin), node_id, now()).await?;
     let page = ScimTokenPage {
@@ -124,12 +122,6 @@ async fn generate_token(
     Ok(res)
 }
 
-#[derive(serde::Deserialize, Default)]
-struct ConfirmForm {
-    #[serde(default)]
-    confirm: String,
-}
-
 /// "Deactivate IdM connection": the token stops working at once (confirmed first).
 async fn revoke_token(
     State(svc): State<AppState>,
@@ -139,11 +131,7 @@ async fn revoke_token(
     axum::Form(form): axum::Form<ConfirmForm>,
 ) -> AdminResult {
     let node_id = parse_id(&raw).ok_or(AdminError::NotFound)?;
-    if form.confirm != "yes" {
-        return Err(AdminError::Refused(
-            "Nothing was changed: tick the box to confirm that SCIM stops for this node.".into(),
-        ));
-    }
+    confirmed(&form, "yes", "tick the box to confirm that SCIM stops for this node")?;
     let node = ops::nodes::revoke_scim_token(&svc, &actor(&admin), node_id, now()).await?;
     flash(&session, format!("The IdM connection of {} is deactivated: its SCIM token no longer works.", node.name))
         .await;

@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use tower_sessions::Session;
 
-use super::{actor, chrome, now, AdminError, AdminResult};
+use super::{actor, chrome, confirmed, now, AdminError, AdminResult, ConfirmForm};
 use crate::ops::{self, OpsError};
 use crate::store::{IdpSource, SsoConfig, SsoSettings, ROOT_NODE_ID};
 use crate::web::admin_pages::{
@@ -35,22 +35,6 @@ pub fn router() -> Router<AppState> {
         .route("/admin/sso/{sso_id}/keys/{step}", post(key_step))
         .route("/admin/sso/{sso_id}/idp-url", post(import_idp_url))
         .route("/admin/sso/{sso_id}/idp-refresh", post(refresh_idp))
-}
-
-/// A destructive or disruptive action's form: a checkbox (or, for deletion, the SSO ID typed
-/// again) the admin must fill in, checked here as well as in the browser.
-#[derive(Deserialize, Default)]
-struct ConfirmForm {
-    #[serde(default)]
-    confirm: String,
-}
-
-fn confirmed(form: &ConfirmForm, expected: &str, what: &str) -> Result<(), AdminError> {
-    if form.confirm.trim() == expected {
-        Ok(())
-    } else {
-        Err(AdminError::Refused(format!("Nothing was changed: confirm {what} first.")))
-    }
 }
 
 #[derive(Deserialize)]
@@ -86,7 +70,7 @@ async fn deactivate(
     Form(form): Form<ConfirmForm>,
 ) -> AdminResult {
     let c = config(&svc, &raw).await?;
-    confirmed(&form, "yes", "that sign-ins through this configuration stop")?;
+    confirmed(&form, "yes", "confirm that sign-ins through this configuration stop first")?;
     ops::sso::set_active(&svc, &actor(&admin), c.sso_id, false, now()).await?;
     Ok(Redirect::to(&format!("/admin/sso/{}?notice=deactivated", c.sso_id)).into_response())
 }
@@ -108,7 +92,7 @@ async fn delete(
     Form(form): Form<ConfirmForm>,
 ) -> AdminResult {
     let c = config(&svc, &raw).await?;
-    confirmed(&form, &c.sso_id.to_string(), "the deletion by typing the SSO ID")?;
+    confirmed(&form, &c.sso_id.to_string(), "confirm the deletion by typing the SSO ID first")?;
     ops::sso::delete(&svc, &actor(&admin), c.sso_id, now()).await?;
     Ok(Redirect::to("/admin/sso?notice=deleted").into_response())
 }
@@ -123,11 +107,11 @@ async fn key_step(
     let step = match step.as_str() {
         "rollover" => ops::sso::RolloverStep::Begin,
         "activate" => {
-            confirmed(&form, "yes", "that every IdP has re-read the metadata")?;
+            confirmed(&form, "yes", "confirm that every IdP has re-read the metadata first")?;
             ops::sso::RolloverStep::Activate
         }
         "retire" => {
-            confirmed(&form, "yes", "that no IdP encrypts to the old certificate any more")?;
+            confirmed(&form, "yes", "confirm that no IdP encrypts to the old certificate any more first")?;
             ops::sso::RolloverStep::Retire
         }
         _ => return Err(AdminError::NotFound),

@@ -7,7 +7,7 @@ use axum::{Extension, Router};
 use serde::Deserialize;
 use tower_sessions::Session;
 
-use super::{actor, chrome, flash, now, AdminError, AdminResult};
+use super::{actor, chrome, confirmed, flash, now, AdminError, AdminResult, ConfirmForm};
 use crate::ops::{self, AccountRef};
 use crate::store::UserStatus;
 use crate::web::admin_pages::{fmt_time, UserRow, UsersPage};
@@ -83,12 +83,6 @@ async fn list(
     Ok(Html(render(&page)).into_response())
 }
 
-#[derive(Deserialize, Default)]
-struct ConfirmForm {
-    #[serde(default)]
-    confirm: String,
-}
-
 /// Locking ends the user's sessions and refuses their sign-ins: confirmed first.
 async fn lock(
     State(svc): State<AppState>,
@@ -98,11 +92,7 @@ async fn lock(
     axum::Form(form): axum::Form<ConfirmForm>,
 ) -> AdminResult {
     let user = AccountRef::Id(parse_id(&raw).ok_or(AdminError::NotFound)?);
-    if form.confirm != "yes" {
-        return Err(AdminError::Refused(
-            "Nothing was changed: tick the box to confirm that this user is signed out and refused.".into(),
-        ));
-    }
+    confirmed(&form, "yes", "tick the box to confirm that this user is signed out and refused")?;
     let locked = ops::users::lock(&svc, &actor(&admin), &user, now()).await?;
     flash(&session, format!("{} is locked: signed out, and sign-ins are refused until unlocked.", locked.email)).await;
     Ok(Redirect::to("/admin/users").into_response())
