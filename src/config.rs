@@ -122,6 +122,12 @@ impl Default for ConnectionLimits {
 }
 
 impl Settings {
+    /// Whether the public URL is one IdPs and other people's browsers cannot reach (the
+    /// loopback trap: metadata exported with it works nowhere else).
+    pub fn public_url_is_local(&self) -> bool {
+        url_is_local(&self.public_url)
+    }
+
     /// Whether browsers reach us over HTTPS (directly or through a TLS-terminating proxy):
     /// decides `Secure`/`SameSite=None` on the login cookies and HSTS.
     pub fn public_https(&self) -> bool {
@@ -145,6 +151,36 @@ impl Settings {
             metrics_on_main_listener: true,
             trusted_proxies: Vec::new(),
             idp_refresh: crate::ops::idp_refresh::RefreshBounds::default(),
+        }
+    }
+}
+
+/// Whether browsers elsewhere could not reach this URL (loopback, private or link-local host).
+pub fn url_is_local(public_url: &str) -> bool {
+    let Ok(url) = url::Url::parse(public_url) else { return true };
+    match url.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost") || d.ends_with(".localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback() || ip.is_private() || ip.is_link_local() || ip.is_unspecified(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback() || ip.is_unspecified() || (ip.segments()[0] & 0xfe00) == 0xfc00,
+        None => true,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn local_public_urls_are_recognised() {
+        for (url, local) in [
+            ("https://127.0.0.1:8443", true),
+            ("https://localhost:8443", true),
+            ("https://10.1.2.3", true),
+            ("https://192.168.0.10:8443", true),
+            ("https://[::1]:8443", true),
+            ("https://[fd00::1]", true),
+            ("https://sso.example.com", false),
+            ("https://203.0.113.7", false),
+        ] {
+            assert_eq!(super::url_is_local(url), local, "{url}");
         }
     }
 }

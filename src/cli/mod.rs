@@ -271,6 +271,9 @@ pub enum SsoCommand {
         /// needs a SingleLogoutService in the IdP's metadata). Off: close the vault only.
         #[arg(long)]
         logout_idp: Option<OnOff>,
+        /// Let admins whose email is in this configuration's domain sign in to the console through its IdP (local passwords keep working).
+        #[arg(long)]
+        admin_signin: Option<OnOff>,
     },
     /// Turn a configuration off: its Login URL and ACS refuse every sign-in (SSO_DEACTIVATED)
     /// until it is activated again. Nothing is deleted.

@@ -118,7 +118,7 @@ async fn print_banner(svc: &crate::services::Services, local: std::net::SocketAd
     if svc.store.count_admins().await.unwrap_or(0) == 0 {
         say!(out, "  no admin yet: run `spconnect admin create --email you@example.com` (prints a password)");
     }
-    if public_url_is_local(&svc.settings.public_url) {
+    if svc.settings.public_url_is_local() {
         say!(
             out,
             "warning: the public URL is a loopback or private address; IdPs and other people's browsers cannot reach it. Start with --public-url https://sso.your-company.example"
@@ -160,34 +160,4 @@ pub async fn demo(keep_in: Option<&Path>, port: u16) -> Result<ExitCode, String>
     let result = crate::demo::run(&dir, port).await;
     let _ = std::fs::remove_dir_all(&dir);
     result
-}
-
-/// Whether browsers elsewhere could not reach this URL (loopback, private or link-local host).
-pub fn public_url_is_local(public_url: &str) -> bool {
-    let Ok(url) = url::Url::parse(public_url) else { return true };
-    match url.host() {
-        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost") || d.ends_with(".localhost"),
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback() || ip.is_private() || ip.is_link_local() || ip.is_unspecified(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback() || ip.is_unspecified() || (ip.segments()[0] & 0xfe00) == 0xfc00,
-        None => true,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn local_public_urls_are_recognised() {
-        for (url, local) in [
-            ("https://127.0.0.1:8443", true),
-            ("https://localhost:8443", true),
-            ("https://10.1.2.3", true),
-            ("https://192.168.0.10:8443", true),
-            ("https://[::1]:8443", true),
-            ("https://[fd00::1]", true),
-            ("https://sso.example.com", false),
-            ("https://203.0.113.7", false),
-        ] {
-            assert_eq!(super::public_url_is_local(url), local, "{url}");
-        }
-    }
 }

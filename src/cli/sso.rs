@@ -117,6 +117,7 @@ pub async fn sso(svc: &Services, json: bool, cmd: SsoCommand) -> Result<ExitCode
             encrypted_requires_signed_response,
             encrypted_gcm_only,
             logout_idp,
+            admin_signin,
         } => {
             let settings = SsoSettings {
                 jit: jit.map(Into::into),
@@ -131,6 +132,7 @@ pub async fn sso(svc: &Services, json: bool, cmd: SsoCommand) -> Result<ExitCode
                 encrypted_requires_signed_response: encrypted_requires_signed_response.map(Into::into),
                 encrypted_gcm_only: encrypted_gcm_only.map(Into::into),
                 logout_idp: logout_idp.map(Into::into),
+                admin_signin: admin_signin.map(Into::into),
             };
             if name.is_some() || domain.is_some() || node.is_some() {
                 let change = ops::sso::Identity { name, domain, node_id: node };
@@ -144,13 +146,14 @@ pub async fn sso(svc: &Services, json: bool, cmd: SsoCommand) -> Result<ExitCode
                 print_json(&c);
             } else {
                 println!(
-                    "{} updated: jit={} idp_initiated={} skew={}s sha1={} logout_idp={}",
+                    "{} updated: jit={} idp_initiated={} skew={}s sha1={} logout_idp={} admin_signin={}",
                     c.sso_id,
                     on_off(c.jit),
                     on_off(c.idp_initiated),
                     c.clock_skew_secs,
                     on_off(c.allow_sha1),
-                    on_off(c.logout_idp)
+                    on_off(c.logout_idp),
+                    on_off(c.admin_signin)
                 );
             }
         }

@@ -7,11 +7,12 @@ use chrono::{DateTime, Duration, Utc};
 use super::{binding, safe_relative_path, LoginError, DEFAULT_TARGET};
 use crate::logsafe::{self, Clipped};
 use crate::saml::response::signature::ValidKeys;
+use crate::saml::response::trace::{self, Trace};
 use crate::saml::response::{self, EncryptionPolicy, Expectations, Verified};
 use crate::saml::xml::AlgorithmPolicy;
 use crate::saml::Rejection;
 use crate::services::Services;
-use crate::store::{LoginCommit, NewContinuation, NewFailure, SsoConfig, StoreError, User};
+use crate::store::{LoginCommit, NewContinuation, NewFailure, RequestPurpose, SsoConfig, StoreError, User};
 use crate::users::attributes::{self, AttributeNames};
 use crate::users::jit::{self, JitAction};
 use crate::users::Profile;
@@ -51,6 +52,8 @@ pub struct Evaluation {
     pub verified: Verified,
     pub profile: Profile,
     pub action: JitAction,
+    /// The user as found before the login (none: JIT would create one).
+    pub existing: Option<User>,
     pub target: Option<String>,
     /// The binding hash stored with the answered AuthnRequest (solicited responses only).
     pub request_binding: Option<String>,
@@ -63,7 +66,9 @@ pub async fn finish(svc: &Services, attempt: Attempt) -> Result<LoggedIn, LoginE
     let keep_copy = matches!(&config, Ok(Some(c)) if c.debug_keep_responses);
     let result = async {
         let config = config?.ok_or(LoginError::UnknownSso)?;
-        let eval = evaluate_config(svc, config, &attempt.saml_response, attempt.now).await?;
+        let eval =
+            evaluate_config(svc, config, &attempt.saml_response, attempt.now, RequestPurpose::Login, &mut Trace::off())
+                .await?;
         if eval.verified.in_response_to.is_some()
             && !binding::matches(eval.request_binding.as_deref(), attempt.browser_binding.as_deref())
         {
@@ -115,18 +120,21 @@ pub async fn evaluate(
     now: DateTime<Utc>,
 ) -> Result<Evaluation, LoginError> {
     let config = svc.store.get_sso(sso_id).await?.ok_or(LoginError::UnknownSso)?;
-    evaluate_config(svc, config, saml_response, now).await
+    evaluate_config(svc, config, saml_response, now, RequestPurpose::Login, &mut Trace::off()).await
 }
 
 /// Encoded responses up to this size are verified on the async worker (see `evaluate_config`).
 const VERIFY_INLINE_MAX: usize = 24 * 1024;
 
-/// `evaluate` with the configuration already read.
-async fn evaluate_config(
+/// `evaluate` with the configuration already read, for a response that must answer a request
+/// of `purpose` (if it answers one), each check recorded in `t`.
+pub(super) async fn evaluate_config(
     svc: &Services,
     config: SsoConfig,
     saml_response: &str,
     now: DateTime<Utc>,
+    purpose: RequestPurpose,
+    t: &mut Trace,
 ) -> Result<Evaluation, LoginError> {
     let sso_id = config.sso_id;
     // A configuration that is off refuses before any work is done on the message.
@@ -157,7 +165,7 @@ async fn evaluate_config(
     );
     let (encrypted_requires_signed_response, encrypted_gcm_only) =
         (config.encrypted_requires_signed_response, config.encrypted_gcm_only);
-    let verify = move |encoded: &str| {
+    let verify = move |encoded: &str, t: &mut Trace| {
         let exp = Expectations {
             sp_entity_id: &urls.entity_id,
             acs_url: &urls.acs,
@@ -171,19 +179,21 @@ async fn evaluate_config(
                 gcm_only: encrypted_gcm_only,
             },
         };
-        response::verify_with_keys(encoded, &exp, &keys.decryption_keys(), now)
+        response::verify_traced(encoded, &exp, &keys.decryption_keys(), now, t)
     };
     // Parsing, canonicalisation and RSA are synchronous and CPU-bound. A response of ordinary
     // size is verified in well under a millisecond (~50 µs signed, ~350 µs encrypted), less than
     // the two thread hand-overs of `spawn_blocking` cost on a busy core; a large one (up to
     // `MAX_ENCODED_LEN`) is kept off the async workers.
     let verified = if saml_response.len() <= VERIFY_INLINE_MAX {
-        verify(saml_response)?
+        verify(saml_response, t)?
     } else {
-        let encoded = saml_response.to_string();
-        tokio::task::spawn_blocking(move || verify(&encoded))
+        let (encoded, mut moved) = (saml_response.to_string(), std::mem::take(t));
+        let (verified, back) = tokio::task::spawn_blocking(move || (verify(&encoded, &mut moved), moved))
             .await
-            .map_err(|e| LoginError::Internal(e.to_string()))??
+            .map_err(|e| LoginError::Internal(e.to_string()))?;
+        *t = back;
+        verified?
     };
 
     // The profile is read from the verified assertion (no I/O) before the replay check so that
@@ -196,32 +206,88 @@ async fn evaluate_config(
         Err(_) => (svc.store.is_assertion_used(sso_id, &verified.assertion.id).await?, None),
     };
     if used {
-        return Err(Rejection::Replayed(clip(&verified.assertion.id)).into());
+        return Err(refused(t, trace::REPLAY, Rejection::Replayed(clip(&verified.assertion.id))));
     }
+    t.passed(trace::REPLAY, || format!("assertion {} not seen before", clip(&verified.assertion.id)));
     let mut target = None;
     let mut request_binding = None;
     if let Some(irt) = &verified.in_response_to {
         let pending = svc.store.get_authn_request(irt).await?;
         let pending = match pending {
-            Some(p) if p.sso_id == sso_id => p,
-            _ => return Err(Rejection::InResponseToUnknown(clip(irt)).into()),
+            // A request issued for the console (a test login, a console sign-in) never signs a
+            // user in, and the other way round: it reads as a request we did not issue.
+            Some(p) if p.sso_id == sso_id && p.purpose == Some(purpose) => p,
+            _ => return Err(refused(t, trace::REQUEST, Rejection::InResponseToUnknown(clip(irt)))),
         };
         if pending.consumed {
-            return Err(Rejection::InResponseToUsed(clip(irt)).into());
+            return Err(refused(t, trace::REQUEST, Rejection::InResponseToUsed(clip(irt))));
         }
         if pending.expires_at <= now.timestamp() {
-            return Err(Rejection::InResponseToExpired(clip(irt)).into());
+            return Err(refused(t, trace::REQUEST, Rejection::InResponseToExpired(clip(irt))));
         }
+        t.passed(trace::REQUEST, || format!("request {} issued by this service", clip(irt)));
         target = Some(pending.target);
         request_binding = pending.browser_binding;
+    } else {
+        t.skipped(trace::REQUEST, "unsolicited: the response answers no request");
     }
-    let profile = profile?;
+    let profile = match profile {
+        Ok(p) => p,
+        Err(e) => {
+            t.refused(trace::ATTRIBUTES, || format!("{}: {e}", e.code()));
+            return Err(e.into());
+        }
+    };
+    t.passed(trace::ATTRIBUTES, || {
+        format!(
+            "email {} (from {}), first name {:?}, last name {:?}",
+            profile.email,
+            config.attr_email,
+            profile.first_name.as_deref().unwrap_or(""),
+            profile.last_name.as_deref().unwrap_or("")
+        )
+    });
+    if purpose == RequestPurpose::Admin {
+        // Console sign-in: the vault's user record plays no part (JIT is not asked), but the
+        // email must be in the configuration's own domain, whatever "other domains" allows.
+        if !crate::users::email_domain(&profile.email).eq_ignore_ascii_case(&config.domain) {
+            let err = LoginError::DomainNotAllowed(profile.email.clone());
+            t.refused(trace::USER, || format!("{}: {err}", err.code()));
+            return Err(err);
+        }
+        // `action` is not used by a console sign-in.
+        return Ok(Evaluation {
+            config,
+            verified,
+            profile,
+            action: JitAction::Update,
+            existing,
+            target,
+            request_binding,
+        });
+    }
     let in_scope = match &existing {
         Some(u) => node_within(svc, u.node_id, config.node_id).await?,
         None => true,
     };
-    let action = jit::decide(&config, existing.as_ref(), in_scope, &profile)?;
-    Ok(Evaluation { config, verified, profile, action, target, request_binding })
+    let action = match jit::decide(&config, existing.as_ref(), in_scope, &profile) {
+        Ok(action) => action,
+        Err(refusal) => {
+            let err = LoginError::from(refusal);
+            t.refused(trace::USER, || format!("{}: {err}", err.code()));
+            return Err(err);
+        }
+    };
+    t.passed(trace::USER, || match &existing {
+        Some(u) => format!(
+            "{} exists ({}, provisioned by {}): the login would update it",
+            u.email,
+            u.status.as_str(),
+            u.provisioned_by
+        ),
+        None => format!("{} is new: Just-In-Time provisioning would create it", profile.email),
+    });
+    Ok(Evaluation { config, verified, profile, action, existing, target, request_binding })
 }
 
 async fn commit(svc: &Services, attempt: &Attempt, eval: Evaluation) -> Result<LoggedIn, LoginError> {
@@ -286,7 +352,7 @@ async fn commit(svc: &Services, attempt: &Attempt, eval: Evaluation) -> Result<L
     })
 }
 
-async fn record_failure(svc: &Services, attempt: &Attempt, err: &LoginError) {
+pub(super) async fn record_failure(svc: &Services, attempt: &Attempt, err: &LoginError) {
     // Refused before any work on the message (no such configuration, or turned off): it is not
     // parsed for the log either.
     let claimed = match err {
@@ -333,6 +399,12 @@ async fn node_within(svc: &Services, mut node: i64, ancestor: i64) -> Result<boo
         }
     }
     Ok(false)
+}
+
+/// Record `rejection` as `check`'s refusal and hand it back as the login's error.
+fn refused(t: &mut Trace, check: &'static str, rejection: Rejection) -> LoginError {
+    let _ = t.check::<()>(check, Err(rejection.clone()));
+    rejection.into()
 }
 
 fn clip(s: &str) -> String {

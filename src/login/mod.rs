@@ -1,14 +1,16 @@
 //! The login journeys, HTTP-free: `start` (ext_login → AuthnRequest) and `finish`
 //! (ACS → validation → user → the facts a session is made of).
 
+pub mod admin_signin;
 pub mod binding;
 pub mod finish;
 pub mod start;
+pub mod test_login;
 
 use thiserror::Error;
 
 use crate::saml::Rejection;
-use crate::store::StoreError;
+use crate::store::{RequestPurpose, StoreError};
 use crate::users::jit::JitRefusal;
 
 #[derive(Debug, Error)]
@@ -35,6 +37,10 @@ pub enum LoginError {
     DomainNotAllowed(String),
     #[error("too many sign-ins were started from this network and not finished")]
     TooManyPending,
+    #[error("console sign-in through this configuration is off")]
+    AdminSigninOff,
+    #[error("no console administrator has the email {0}")]
+    NotAnAdmin(String),
     #[error("storage error: {0}")]
     Store(#[from] StoreError),
     #[error("key error: {0}")]
@@ -68,11 +74,36 @@ impl LoginError {
             LoginError::DomainNotAllowed(_) => "USER_DOMAIN_NOT_ALLOWED",
             LoginError::OutsideNode(_) => "USER_OUTSIDE_SSO_NODE",
             LoginError::TooManyPending => "SSO_TOO_MANY_PENDING_LOGINS",
+            LoginError::AdminSigninOff => "ADMIN_SSO_SIGNIN_OFF",
+            LoginError::NotAnAdmin(_) => "ADMIN_NOT_FOUND",
             LoginError::Store(e) if e.is_unavailable() => "DATABASE_UNAVAILABLE",
             LoginError::Store(_) | LoginError::Keys(_) | LoginError::Internal(_) => "INTERNAL_ERROR",
         }
     }
 }
+
+/// The RelayState sent with an AuthnRequest: the request ID, prefixed for the console's uses so
+/// the ACS knows where the answer goes before it has verified anything. The prefix only chooses
+/// the handler; each handler requires the stored request to have that purpose, so a RelayState
+/// changed in transit cannot turn a test login into a sign-in or the other way round.
+pub fn relay_state(purpose: RequestPurpose, request_id: &str) -> String {
+    match purpose {
+        RequestPurpose::Login => request_id.to_string(),
+        RequestPurpose::Test => format!("{TEST_PREFIX}{request_id}"),
+        RequestPurpose::Admin => format!("{ADMIN_PREFIX}{request_id}"),
+    }
+}
+
+/// The console purpose a RelayState names, with the request ID it carries.
+pub fn console_relay(relay: &str) -> Option<(RequestPurpose, &str)> {
+    if let Some(id) = relay.strip_prefix(TEST_PREFIX) {
+        return Some((RequestPurpose::Test, id));
+    }
+    relay.strip_prefix(ADMIN_PREFIX).map(|id| (RequestPurpose::Admin, id))
+}
+
+const TEST_PREFIX: &str = "spconnect-test:";
+const ADMIN_PREFIX: &str = "spconnect-console:";
 
 /// Only a same-site relative path is ever redirected to: `/x`, never `//host`, `/\host`,
 /// a scheme, or anything with control characters. Anything else yields `None`.
@@ -129,7 +160,15 @@ mod tests {
         assert_eq!(safe_relative_path(&format!("/{}", "a".repeat(600))), None);
         assert_eq!(safe_relative_path("/vault/\u{e9}t\u{e9}").as_deref(), Some("/vault/%C3%A9t%C3%A9"));
         assert_eq!(safe_relative_path("/\u{202e}gpj.exe"), None);
-        assert_eq!(safe_relative_path("/vault/\u{e9}t\u{e9}").as_deref(), Some("/vault/%C3%A9t%C3%A9"));
-        assert_eq!(safe_relative_path("/\u{202e}gpj.exe"), None);
+    }
+
+    #[test]
+    fn relay_state_names_the_console_purpose_and_the_request() {
+        use super::{console_relay, relay_state, RequestPurpose};
+        assert_eq!(relay_state(RequestPurpose::Login, "_abc"), "_abc");
+        assert_eq!(console_relay(&relay_state(RequestPurpose::Login, "_abc")), None);
+        assert_eq!(console_relay(&relay_state(RequestPurpose::Test, "_abc")), Some((RequestPurpose::Test, "_abc")));
+        assert_eq!(console_relay(&relay_state(RequestPurpose::Admin, "_abc")), Some((RequestPurpose::Admin, "_abc")));
+        assert_eq!(console_relay("/vault"), None);
     }
 }

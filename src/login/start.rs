@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use super::{safe_relative_path, LoginError, DEFAULT_TARGET};
 use crate::saml::authn_request::AuthnRequest;
 use crate::services::Services;
-use crate::store::{NewAuthnRequest, StoreError};
+use crate::store::{NewAuthnRequest, RequestPurpose, StoreError};
 
 /// Who is starting the login: the browser's binding token (its cookie, see `login::binding`)
 /// and its address, which bounds how many unanswered requests it can leave behind.
@@ -22,9 +22,27 @@ pub async fn start(
     who: Starter<'_>,
     now: DateTime<Utc>,
 ) -> Result<String, LoginError> {
+    start_for(svc, sso_id, target, who, RequestPurpose::Login, None, now).await
+}
+
+/// `start` for any purpose: the console's test login and console sign-in (`admin_id`: the admin
+/// a test login reports to). The purpose travels in RelayState (`super::relay_state`) and is
+/// stored with the request, which is what the ACS trusts.
+pub async fn start_for(
+    svc: &Services,
+    sso_id: i64,
+    target: Option<&str>,
+    who: Starter<'_>,
+    purpose: RequestPurpose,
+    admin_id: Option<i64>,
+    now: DateTime<Utc>,
+) -> Result<String, LoginError> {
     let config = svc.store.get_sso(sso_id).await?.ok_or(LoginError::UnknownSso)?;
     if !config.active {
         return Err(LoginError::Deactivated);
+    }
+    if purpose == RequestPurpose::Admin && !config.admin_signin {
+        return Err(LoginError::AdminSigninOff);
     }
     let idp_url = config.idp_sso_url.as_deref().ok_or(LoginError::IdpNotConfigured)?;
     let urls = svc.urls(sso_id);
@@ -38,6 +56,8 @@ pub async fn start(
             target: &target,
             browser_binding: &super::binding::hash(who.browser_binding),
             client_addr: who.client_addr,
+            purpose,
+            admin_id,
             now: now.timestamp(),
             expires_at: now.timestamp() + svc.settings.request_ttl_secs,
             max_per_client: svc.settings.pending_requests_per_client,
@@ -48,6 +68,8 @@ pub async fn start(
             StoreError::TooManyPending => LoginError::TooManyPending,
             other => LoginError::Store(other),
         })?;
-    // RelayState is an opaque token (the request ID itself): the destination stays on our side.
-    request.signed_redirect_url(&request.id, &keys.key).map_err(|e| LoginError::Internal(e.to_string()))
+    // RelayState is an opaque token (the request ID, marked with a console purpose): the
+    // destination stays on our side.
+    let relay = super::relay_state(purpose, &request.id);
+    request.signed_redirect_url(&relay, &keys.key).map_err(|e| LoginError::Internal(e.to_string()))
 }

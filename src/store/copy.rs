@@ -38,6 +38,8 @@ const TABLES: &[&str] = &[
     "certificate_alerts",
     "logout_requests",
     "used_logout_requests",
+    "test_login_results",
+    "admin_sso_handovers",
 ];
 
 /// Tables whose rows the target may already hold after its migrations (the root node) or that

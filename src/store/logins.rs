@@ -6,6 +6,35 @@ use super::users::{UserRow, USER_COLUMNS};
 use super::{Result, Store, StoreError, User, WriteLock};
 use crate::users::lifecycle;
 
+/// What an AuthnRequest was issued for. Only a `Login` request can sign a user in to the
+/// vault; a `Test` request ends in the console's report, an `Admin` one in a console session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RequestPurpose {
+    Login,
+    Test,
+    Admin,
+}
+
+impl RequestPurpose {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RequestPurpose::Login => "login",
+            RequestPurpose::Test => "test",
+            RequestPurpose::Admin => "admin",
+        }
+    }
+
+    /// Anything unknown reads as a purpose no handler accepts for a user's login.
+    fn parse(s: &str) -> Option<Self> {
+        match s {
+            "login" => Some(RequestPurpose::Login),
+            "test" => Some(RequestPurpose::Test),
+            "admin" => Some(RequestPurpose::Admin),
+            _ => None,
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct PendingRequest {
     pub request_id: String,
@@ -15,6 +44,10 @@ pub struct PendingRequest {
     pub consumed: bool,
     /// SHA-256 (hex) of the browser-binding cookie of the browser that started the login.
     pub browser_binding: Option<String>,
+    /// `None`: a value this version does not know (never accepted).
+    pub purpose: Option<RequestPurpose>,
+    /// Test logins: the admin who started it (only they see the report).
+    pub admin_id: Option<i64>,
 }
 
 /// An AuthnRequest about to be remembered, with the bounds on what one client may leave behind.
@@ -25,6 +58,8 @@ pub struct NewAuthnRequest<'a> {
     pub target: &'a str,
     pub browser_binding: &'a str,
     pub client_addr: &'a str,
+    pub purpose: RequestPurpose,
+    pub admin_id: Option<i64>,
     pub now: i64,
     pub expires_at: i64,
     /// Unanswered requests kept per client address; the oldest beyond it are dropped.
@@ -119,8 +154,8 @@ impl Store {
         // so the counts below see every concurrent request and the caps cannot be raced.
         let mut tx = self.begin_serialized(WriteLock::AuthnRequests).await?;
         sqlx::query(
-            "INSERT INTO authn_requests (request_id, sso_id, target, created_at, expires_at, browser_binding, client_addr) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            "INSERT INTO authn_requests (request_id, sso_id, target, created_at, expires_at, browser_binding, client_addr, \
+             purpose, admin_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
         .bind(r.request_id)
         .bind(r.sso_id)
@@ -129,6 +164,8 @@ impl Store {
         .bind(r.expires_at)
         .bind(r.browser_binding)
         .bind(r.client_addr)
+        .bind(r.purpose.as_str())
+        .bind(r.admin_id)
         .execute(&mut *tx)
         .await?;
         let by_client: i64 = sqlx::query_scalar(
@@ -198,8 +235,8 @@ impl Store {
 
     pub async fn get_authn_request(&self, request_id: &str) -> Result<Option<PendingRequest>> {
         let row = sqlx::query(
-            "SELECT request_id, sso_id, target, expires_at, consumed_at, browser_binding FROM authn_requests \
-             WHERE request_id = $1",
+            "SELECT request_id, sso_id, target, expires_at, consumed_at, browser_binding, purpose, admin_id \
+             FROM authn_requests WHERE request_id = $1",
         )
         .bind(request_id)
         .fetch_optional(&self.pool)
@@ -211,6 +248,8 @@ impl Store {
             expires_at: r.get("expires_at"),
             consumed: r.get::<Option<i64>, _>("consumed_at").is_some(),
             browser_binding: r.get("browser_binding"),
+            purpose: RequestPurpose::parse(&r.get::<String, _>("purpose")),
+            admin_id: r.get("admin_id"),
         }))
     }
 

@@ -3,6 +3,7 @@
 //! be added beside SQLite inside this module alone. Times are unix seconds.
 
 mod admin;
+mod console_logins;
 mod copy;
 mod health;
 mod idp_sources;
@@ -31,12 +32,13 @@ use sqlx::{Any, AnyPool, Executor, Row, Transaction};
 use thiserror::Error;
 
 pub use admin::{AdminAccount, AuditEvent, LoginEventFilter, SignInCounts};
+pub use console_logins::{SpentResponse, TestLoginResult};
 pub use copy::CopiedTable;
 pub use health::Readiness;
 pub use idp_sources::IdpSource;
 pub use logins::{
     DebugResponse, LoginCommit, LoginEvent, NewAuthnRequest, NewContinuation, NewFailure, PendingLogin, PendingRequest,
-    DEBUG_RESPONSES_KEPT,
+    RequestPurpose, DEBUG_RESPONSES_KEPT,
 };
 pub use nodes::Node;
 pub use provisioning::{Created, Invitation, NewProvisioningEvent, OutboxMessage, ProvisioningEvent, ScimUserWrite};
@@ -376,6 +378,8 @@ impl Store {
         n += run("DELETE FROM login_sessions WHERE expires_at < $1", now).await?;
         n += run("DELETE FROM logout_requests WHERE expires_at < $1", now - REQUEST_GRACE_SECS).await?;
         n += run("DELETE FROM used_logout_requests WHERE expires_at < $1", now).await?;
+        n += run("DELETE FROM test_login_results WHERE expires_at < $1", now).await?;
+        n += run("DELETE FROM admin_sso_handovers WHERE expires_at < $1", now).await?;
         n += run("DELETE FROM login_events WHERE at < $1", now - retention_secs).await?;
         n += run("DELETE FROM admin_signin_failures WHERE at < $1", now - retention_secs.min(86_400)).await?;
         n += run("DELETE FROM admin_audit WHERE action = 'admin.sign_in_refused' AND at < $1", now - retention_secs)

@@ -48,6 +48,9 @@ pub struct SsoConfig {
     pub active_changed_at: Option<i64>,
     /// Moves on with every SP key rollover step (see `store::sp_keys`).
     pub sp_keys_version: i64,
+    /// Admins whose email is in this configuration's domain may sign in to the console through
+    /// its IdP (local admin passwords keep working as the break-glass way in).
+    pub admin_signin: bool,
 }
 
 impl sqlx::FromRow<'_, AnyRow> for SsoConfig {
@@ -80,6 +83,7 @@ impl sqlx::FromRow<'_, AnyRow> for SsoConfig {
             active: flag(r, "active")?,
             active_changed_at: r.try_get("active_changed_at")?,
             sp_keys_version: r.try_get("sp_keys_version")?,
+            admin_signin: flag(r, "admin_signin")?,
         })
     }
 }
@@ -108,13 +112,14 @@ pub struct SsoSettings {
     pub encrypted_requires_signed_response: Option<bool>,
     pub encrypted_gcm_only: Option<bool>,
     pub logout_idp: Option<bool>,
+    pub admin_signin: Option<bool>,
 }
 
 const SELECT: &str = "SELECT sso_id, node_id, name, domain, jit, idp_initiated, clock_skew_secs, allow_sha1, \
      allow_other_domains, attr_email, attr_first, attr_last, idp_entity_id, idp_sso_url, idp_slo_url, \
      idp_certs, idp_metadata, idp_imported_at, created_at, debug_keep_responses, \
      encrypted_requires_signed_response, encrypted_gcm_only, active, active_changed_at, sp_keys_version, \
-     idp_slo_binding, logout_idp FROM sso_configs";
+     idp_slo_binding, logout_idp, admin_signin FROM sso_configs";
 
 impl Store {
     pub async fn create_sso(&self, name: &str, domain: &str, node_id: i64, now: i64) -> Result<SsoConfig> {
@@ -181,8 +186,8 @@ impl Store {
              attr_first = COALESCE($7, attr_first), attr_last = COALESCE($8, attr_last), \
              debug_keep_responses = COALESCE($9, debug_keep_responses), \
              encrypted_requires_signed_response = COALESCE($10, encrypted_requires_signed_response), \
-             encrypted_gcm_only = COALESCE($11, encrypted_gcm_only), logout_idp = COALESCE($12, logout_idp) \
-             WHERE sso_id = $13",
+             encrypted_gcm_only = COALESCE($11, encrypted_gcm_only), logout_idp = COALESCE($12, logout_idp), \
+             admin_signin = COALESCE($13, admin_signin) WHERE sso_id = $14",
         )
         .bind(s.jit.map(i64::from))
         .bind(s.idp_initiated.map(i64::from))
@@ -196,6 +201,7 @@ impl Store {
         .bind(s.encrypted_requires_signed_response.map(i64::from))
         .bind(s.encrypted_gcm_only.map(i64::from))
         .bind(s.logout_idp.map(i64::from))
+        .bind(s.admin_signin.map(i64::from))
         .bind(sso_id)
         .execute(&self.pool)
         .await?;
@@ -315,6 +321,8 @@ impl Store {
             "logout_requests",
             "used_logout_requests",
             "idp_metadata_sources",
+            "test_login_results",
+            "admin_sso_handovers",
             "sso_configs",
         ] {
             sqlx::query(&format!("DELETE FROM {table} WHERE sso_id = $1")).bind(sso_id).execute(&mut *tx).await?;

@@ -38,6 +38,10 @@ pub struct SignInPage<'a> {
     pub csrf: &'a str,
     pub message: &'a str,
     pub email: &'a str,
+    /// The email typed into "Sign in with your identity provider" (kept when refused).
+    pub sso_email: &'a str,
+    /// The message is about the identity-provider form's email field.
+    pub sso_field_error: bool,
 }
 
 pub struct SsoRow {
@@ -97,6 +101,8 @@ pub struct SsoViewPage {
     pub has_previous: bool,
     /// Why the last IdP metadata refresh failed (the banner); empty when it did not.
     pub idp_warning: String,
+    /// The public URL when it is loopback or private: the URLs below work on this machine only.
+    pub public_url_local: Option<String>,
 }
 
 /// One SP key pair on a configuration's page (key rollover).
@@ -121,6 +127,8 @@ pub struct SsoEditPage {
     pub idp_initiated: bool,
     /// "Sign out" also ends the IdP session (Single Logout).
     pub logout_idp: bool,
+    /// Admins of this domain may sign in to the console through the IdP.
+    pub admin_signin: bool,
     /// Whether the IdP's metadata names a SingleLogoutService.
     pub idp_has_slo: bool,
     pub clock_skew_secs: i64,
@@ -284,4 +292,39 @@ pub struct TeamsPage {
     pub chrome: Chrome,
     pub teams: Vec<TeamRow>,
     pub pending: usize,
+}
+
+/// One check of a test login, as the report shows it.
+pub struct TestLoginStep {
+    pub check: String,
+    /// passed, refused, does not apply, not reached
+    pub outcome: &'static str,
+    /// The row's CSS class: passed, refused, skipped, not-reached
+    pub class: &'static str,
+    pub detail: String,
+    /// What the check makes sure of.
+    pub explanation: String,
+}
+
+#[derive(Template)]
+#[template(path = "admin/test_login.html")]
+pub struct TestLoginPage {
+    pub chrome: Chrome,
+    pub sso_id: i64,
+    pub sso_name: String,
+    pub at: String,
+    pub passed: bool,
+    pub code: String,
+    pub message: String,
+    pub meaning: String,
+    pub fix: String,
+    /// The console page where the fix is (empty: none).
+    pub fix_label: &'static str,
+    pub fix_url: String,
+    pub steps: Vec<TestLoginStep>,
+    pub name_id: String,
+    pub name_id_format: String,
+    pub session_index: String,
+    pub attributes: Vec<(String, String)>,
+    pub would: String,
 }

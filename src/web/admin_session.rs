@@ -22,6 +22,8 @@ pub const MAX_ADMIN_FORM_BYTES: usize = 2 * 1024 * 1024;
 /// The largest form read before anyone signed in (the sign-in form is well under 1 KiB).
 pub const MAX_ANONYMOUS_FORM_BYTES: usize = 16 * 1024;
 pub const SIGNIN_PATH: &str = "/admin/login";
+/// "Sign in with your identity provider" (anonymous, like the sign-in form).
+pub const SSO_SIGNIN_PATH: &str = "/admin/login/sso";
 /// The sign-in form's CSRF token (double-submit: cookie and form field must match).
 pub const SIGNIN_CSRF_COOKIE: &str = "spconnect_admin_signin";
 
@@ -127,7 +129,7 @@ pub async fn csrf_guard(session: Session, req: Request, next: Next) -> Response 
     };
     // The sign-in form's token is in a cookie (no session row per anonymous visitor); every
     // other form's is in the admin session.
-    let signing_in = req.uri().path() == SIGNIN_PATH;
+    let signing_in = req.uri().path() == SIGNIN_PATH || req.uri().path() == SSO_SIGNIN_PATH;
     let expected: Option<String> = if signing_in {
         crate::web::cookies::get(req.headers(), SIGNIN_CSRF_COOKIE).filter(|t| is_csrf_token(t))
     } else {

@@ -71,7 +71,9 @@ impl WebError {
                     | LoginError::NotProvisioned(_)
                     | LoginError::Locked(_)
                     | LoginError::DomainNotAllowed(_)
-                    | LoginError::OutsideNode(_) => StatusCode::FORBIDDEN,
+                    | LoginError::OutsideNode(_)
+                    | LoginError::AdminSigninOff
+                    | LoginError::NotAnAdmin(_) => StatusCode::FORBIDDEN,
                     LoginError::UnknownSso => StatusCode::NOT_FOUND,
                     LoginError::IdpNotConfigured | LoginError::Deactivated => StatusCode::CONFLICT,
                     LoginError::IdpCertificatesExpired(_) | LoginError::IdpCertificatesNotYetValid(_) => {
@@ -157,6 +159,8 @@ fn user_message(err: &LoginError) -> String {
         LoginError::Locked(_) => "Your account is locked. Contact your administrator.".into(),
         LoginError::DomainNotAllowed(_) => "Your email address is not part of this organisation's enterprise domain.".into(),
         LoginError::OutsideNode(_) => "Your account belongs to another part of the organisation, which signs in through a different SSO configuration.".into(),
+        LoginError::AdminSigninOff => "Signing in to the console through this identity provider is turned off. Sign in with your admin email and password.".into(),
+        LoginError::NotAnAdmin(_) => "Your identity provider signed you in, but your email has no console admin account. Ask another admin to create one, or sign in with your password.".into(),
         LoginError::TooManyPending => "Too many sign-ins were started from your network without finishing. Wait a few minutes and try again.".into(),
         LoginError::UnknownSso => "This sign-in link does not belong to any SSO configuration.".into(),
         LoginError::Deactivated => "This sign-in method is turned off. Your administrator has deactivated single sign-on through this identity provider.".into(),

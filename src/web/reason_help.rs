@@ -62,6 +62,8 @@ const TABLE: &[(&str, &str, &str)] = &[
     ("USER_LOCKED", "The user is locked.", "Unlock the user on the Users page (or re-activate them in the IdP if SCIM manages them)."),
     ("USER_OUTSIDE_SSO_NODE", "The user belongs to a node that is neither this configuration's node nor below it.", "Sign the user in through the SSO configuration of their own node, or move the user to this node."),
     ("USER_DOMAIN_NOT_ALLOWED", "The user's email is outside the configuration's enterprise domain.", "Fix the user's email in the IdP, or allow other domains for this configuration."),
+    ("ADMIN_SSO_SIGNIN_OFF", "Someone tried to sign in to the console through a configuration that does not allow console sign-in.", "Turn on \"Console sign-in\" on the configuration's Edit page, or sign in with the local admin password."),
+    ("ADMIN_NOT_FOUND", "The IdP signed in an email that has no console admin account.", "Create the admin with spconnect admin create --email (or sign in as an existing admin and add them); the IdP account's email must match."),
     ("INTERNAL_ERROR", "spconnect failed on its side.", "Look for the request ID in the server log."),
     ("SLO_LOGOUT", "A Single Logout completed (the detail says whether the IdP answered our LogoutRequest or asked us to end sessions, and how many).", "Nothing to do; this is a record, not a failure."),
     ("SLO_MESSAGE_MISSING", "Something reached the SLO endpoint without a SAMLRequest or SAMLResponse.", "Check that the IdP's Single Logout URL for this application is the SLO URL on the configuration's View page."),
@@ -178,6 +180,8 @@ mod tests {
             LoginError::DomainNotAllowed(s()),
             LoginError::OutsideNode(s()),
             LoginError::TooManyPending,
+            LoginError::AdminSigninOff,
+            LoginError::NotAnAdmin(s()),
             LoginError::Internal(s()),
         ];
         use crate::saml::logout::SloRefusal;

@@ -38,6 +38,19 @@ pub struct ContinuePage<'a> {
     pub check: &'a str,
 }
 
+/// The ACS's answer when the response was for the console (a test login, a console sign-in):
+/// the console's cookie is `SameSite=Strict`, which a redirect from the IdP's cross-site POST
+/// would not carry, so this same-site page moves the browser on (at once, or by the link).
+#[derive(Template)]
+#[template(path = "handoff.html")]
+pub struct HandoffPage<'a> {
+    pub title: &'a str,
+    pub message: &'a str,
+    pub link: &'a str,
+    /// A path on this service (never taken from the request).
+    pub url: &'a str,
+}
+
 /// Render or fall back to a bare message; a template bug must not become a blank 500.
 pub fn render<T: Template>(page: &T) -> String {
     page.render().unwrap_or_else(|e| {

@@ -491,6 +491,8 @@ async fn an_answer_to_an_expired_request_is_refused() {
         expires_at,
         max_per_client: 32,
         max_per_sso: 10_000,
+        purpose: spconnect::store::RequestPurpose::Login,
+        admin_id: None,
     };
     app.svc.store.insert_authn_request(&request(id, app.sso_id(), now - 700, now - 100)).await.unwrap();
     let mut spec = app.spec(ALICE);

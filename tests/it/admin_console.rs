@@ -574,3 +574,24 @@ async fn login_failures_page_on_and_are_found_by_the_request_id_a_user_hands_ove
     assert_eq!(rows(&found), 1);
     assert!(found.contains("user42@example.com") && found.contains(&wanted), "{found}");
 }
+
+/// The loopback trap: URLs built on a loopback or private public URL work on this machine only,
+/// and the configuration page says so (with the flag that fixes it) where the URLs are shown.
+#[tokio::test]
+async fn the_configuration_page_warns_when_the_public_url_is_loopback() {
+    let app = TestApp::spawn().await;
+    app.sign_in_admin().await;
+    let (status, view) = app.get_html(&format!("/admin/sso/{}", app.sso_id())).await;
+    assert_eq!(status, 200);
+    let warning = view.split(r#"id="public-url-warning""#).nth(1).expect("warning on a 127.0.0.1 public URL");
+    assert!(warning.contains(&format!("<code>{}</code>", app.svc.settings.public_url)), "{warning}");
+    assert!(warning.contains("--public-url https://sso.your-company.example"), "{warning}");
+
+    let public =
+        TestApp::spawn_custom("jumpcloud.xml", None, |s| s.public_url = "https://sso.example.com".into()).await;
+    public.sign_in_admin().await;
+    let (status, view) = public.get_html(&format!("/admin/sso/{}", public.sso_id())).await;
+    assert_eq!(status, 200);
+    assert!(view.contains("https://sso.example.com/api/rest/sso/saml/"), "the URLs use the public URL");
+    assert!(!view.contains("public-url-warning"), "no warning for a public host");
+}

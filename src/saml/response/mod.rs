@@ -18,12 +18,14 @@ pub mod assertion;
 pub mod conditions;
 pub mod decrypt;
 pub mod signature;
+pub mod trace;
 
 use chrono::{DateTime, Duration, Utc};
 use openssl::pkey::{PKey, Private, Public};
 
 use self::assertion::AssertionFields;
 use self::conditions::Envelope;
+use self::trace::Trace;
 use super::xml::{self, AlgorithmPolicy};
 use super::{child, is, text_content, Rejection, NS_SAML, NS_SAMLP};
 
@@ -87,47 +89,94 @@ pub fn verify_with_keys(
     sp_key: &[&PKey<Private>],
     now: DateTime<Utc>,
 ) -> Result<Verified, Rejection> {
-    let xml = xml::decode_form_value(encoded)?;
-    xml::scan(&xml)?;
-    let doc = xml::parse(&xml)?;
-    let shape = xml::check_response_shape(&doc, exp.policy)?;
+    verify_traced(encoded, exp, sp_key, now, &mut Trace::off())
+}
+
+/// `verify_with_keys`, recording each check in `trace` (the console's test login).
+pub fn verify_traced(
+    encoded: &str,
+    exp: &Expectations,
+    sp_key: &[&PKey<Private>],
+    now: DateTime<Utc>,
+    t: &mut Trace,
+) -> Result<Verified, Rejection> {
+    let xml = t.check(trace::DECODE, xml::decode_form_value(encoded))?;
+    t.note(trace::DECODE, || format!("{} bytes of XML", xml.len()));
+    let doc = t.check(trace::XML_SAFETY, xml::scan(&xml).and_then(|()| xml::parse(&xml)))?;
+    let shape = t.check(trace::SHAPE, xml::check_response_shape(&doc, exp.policy))?;
     if !shape.root_signed && !shape.assertion_signed && !shape.encrypted {
-        return Err(Rejection::Unsigned);
+        return t.check(trace::SIGNATURE, Err(Rejection::Unsigned));
     }
+    let signed_what = || {
+        let mut parts = Vec::new();
+        if shape.root_signed {
+            parts.push("the Response is signed");
+        }
+        if shape.assertion_signed {
+            parts.push("the Assertion is signed");
+        }
+        if shape.encrypted {
+            parts.push("the assertion is encrypted");
+        }
+        parts.join(", ")
+    };
 
     let root = doc.root_element();
     let (envelope, assertion) = if shape.root_signed || shape.assertion_signed {
         // Every signature in the document must verify; values are read only from the
         // element a verified signature names.
-        let signed = signature::verify_document(&doc, exp.idp_keys, exp.policy)?;
+        let signed = t.check(trace::SIGNATURE, signature::verify_document(&doc, exp.idp_keys, exp.policy))?;
+        t.note(trace::SIGNATURE, signed_what);
         if shape.root_signed {
             if !signed.contains(&root.id()) {
-                return Err(Rejection::AssertionNotSigned);
+                return t.check(trace::SIGNATURE, Err(Rejection::AssertionNotSigned));
             }
-            (read_envelope(root), consume_assertion(root, true, exp, sp_key)?)
+            (read_envelope(root), consume_assertion(root, true, exp, sp_key, t)?)
         } else {
             // Only the Assertion is signed: the envelope is read from the unsigned Response
             // (its values are checked, never trusted for identity), the assertion only from
             // the verified element.
             let signed_assertion = child(root, NS_SAML, "Assertion")
                 .filter(|a| signed.contains(&a.id()))
-                .ok_or(Rejection::AssertionNotSigned)?;
-            (read_envelope(root), assertion::read(signed_assertion)?)
+                .ok_or(Rejection::AssertionNotSigned);
+            let signed_assertion = t.check(trace::SIGNATURE, signed_assertion)?;
+            t.skipped(trace::DECRYPTION, "the assertion is not encrypted");
+            (read_envelope(root), t.check(trace::ASSERTION, assertion::read(signed_assertion))?)
         }
     } else {
         // Response unsigned, assertion encrypted: only a signature inside the encryption counts.
-        (read_envelope(root), consume_assertion(root, false, exp, sp_key)?)
+        t.passed(trace::SIGNATURE, || format!("{}; its signature is checked after decryption", signed_what()));
+        (read_envelope(root), consume_assertion(root, false, exp, sp_key, t)?)
     };
 
-    conditions::check_status(&envelope)?;
-    conditions::check_destination(&envelope, exp)?;
-    conditions::check_issuers(&envelope, &assertion, exp)?;
-    conditions::check_audience(&assertion, exp)?;
-    let bearer_irt = conditions::check_bearer(&assertion, exp, now)?;
-    conditions::check_conditions(&assertion, exp, now)?;
-    conditions::check_issue_instant(&envelope.issue_instant, exp.clock_skew, now)?;
-    conditions::check_issue_instant(&assertion.issue_instant, exp.clock_skew, now)?;
-    let in_response_to = conditions::check_in_response_to(&envelope, shape.root_signed, bearer_irt, exp)?;
+    t.check(trace::STATUS, conditions::check_status(&envelope))?;
+    t.check(trace::DESTINATION, conditions::check_destination(&envelope, exp))?;
+    t.check(trace::ISSUER, conditions::check_issuers(&envelope, &assertion, exp))?;
+    t.note(trace::ISSUER, || assertion.issuer.clone());
+    t.check(trace::AUDIENCE, conditions::check_audience(&assertion, exp))?;
+    let bearer_irt = t.check(trace::BEARER, conditions::check_bearer(&assertion, exp, now))?;
+    t.check(trace::CONDITIONS, conditions::check_conditions(&assertion, exp, now))?;
+    t.note(trace::CONDITIONS, || {
+        format!(
+            "NotBefore {}, NotOnOrAfter {}, clock skew allowance {} s",
+            assertion.not_before.as_deref().unwrap_or("(none)"),
+            assertion.not_on_or_after.as_deref().unwrap_or("(none)"),
+            exp.clock_skew.num_seconds()
+        )
+    });
+    t.check(
+        trace::ISSUE_INSTANT,
+        conditions::check_issue_instant(&envelope.issue_instant, exp.clock_skew, now)
+            .and_then(|()| conditions::check_issue_instant(&assertion.issue_instant, exp.clock_skew, now)),
+    )?;
+    let in_response_to = t.check(
+        trace::IN_RESPONSE_TO,
+        conditions::check_in_response_to(&envelope, shape.root_signed, bearer_irt, exp),
+    )?;
+    t.note(trace::IN_RESPONSE_TO, || match &in_response_to {
+        Some(id) => format!("answers request {id}"),
+        None => "unsolicited (IdP-initiated)".to_string(),
+    });
     if assertion.id.is_empty() {
         return Err(Rejection::Malformed("assertion without ID".into()));
     }
@@ -146,10 +195,28 @@ fn consume_assertion(
     response_signed: bool,
     exp: &Expectations,
     sp_key: &[&PKey<Private>],
+    t: &mut Trace,
 ) -> Result<AssertionFields, Rejection> {
     if let Some(plain) = child(response, NS_SAML, "Assertion") {
-        return if response_signed { assertion::read(plain) } else { Err(Rejection::AssertionNotSigned) };
+        t.skipped(trace::DECRYPTION, "the assertion is not encrypted");
+        return if response_signed {
+            t.check(trace::ASSERTION, assertion::read(plain))
+        } else {
+            t.check(trace::SIGNATURE, Err(Rejection::AssertionNotSigned))
+        };
     }
+    let result = consume_encrypted(response, response_signed, exp, sp_key);
+    let fields = t.check(trace::DECRYPTION, result)?;
+    t.passed(trace::ASSERTION, String::new);
+    Ok(fields)
+}
+
+fn consume_encrypted(
+    response: roxmltree::Node,
+    response_signed: bool,
+    exp: &Expectations,
+    sp_key: &[&PKey<Private>],
+) -> Result<AssertionFields, Rejection> {
     let encrypted = child(response, NS_SAML, "EncryptedAssertion").ok_or(Rejection::AssertionNotSigned)?;
     if !response_signed && exp.encryption.require_signed_response {
         return Err(Rejection::EncryptionPolicy("the Response around the encrypted assertion is not signed"));

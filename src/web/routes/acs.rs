@@ -13,11 +13,12 @@ use serde::Deserialize;
 use tower_sessions::Session;
 
 use super::{continue_login, parse_id};
-use crate::login::binding;
 use crate::login::finish::{self, Attempt};
 use crate::login::LoginError;
+use crate::login::{admin_signin, binding, test_login};
 use crate::saml::xml::MAX_ENCODED_LEN;
 use crate::saml::Rejection;
+use crate::store::RequestPurpose;
 use crate::web::client_addr::ClientAddr;
 use crate::web::cookies;
 use crate::web::error::WebError;
@@ -82,6 +83,34 @@ async fn acs(
         ),
         now: chrono::Utc::now(),
     };
+    // The console's own uses of the IdP (a test login, a console sign-in) are told apart by
+    // RelayState, and each handler requires the stored request to have that purpose.
+    if let Some((purpose, id)) = attempt.relay_state.as_deref().and_then(crate::login::console_relay) {
+        let id = id.to_string();
+        return match purpose {
+            RequestPurpose::Test => {
+                let report = test_login::run(&svc, attempt, &id).await.map_err(refuse)?;
+                Ok(handoff(
+                    "Test login finished",
+                    "The identity provider answered. The console shows what spconnect checked.",
+                    "Show the test login result",
+                    &format!("/admin/sso/{sso_id}/test-login/{report}"),
+                ))
+            }
+            RequestPurpose::Admin => {
+                let parked = admin_signin::run(&svc, attempt, &id).await.map_err(refuse)?;
+                let mut res = handoff(
+                    "Signed in",
+                    &format!("Your identity provider signed you in as {}.", parked.admin_email),
+                    "Continue to the console",
+                    crate::web::routes::admin::SSO_CONTINUE_PATH,
+                );
+                crate::web::routes::admin::set_sso_handover_cookie(&svc, &mut res, &parked.token);
+                Ok(res)
+            }
+            RequestPurpose::Login => Err(refuse(LoginError::Internal("a console RelayState named a login".into()))),
+        };
+    }
     let now = attempt.now.timestamp();
     let logged_in = finish::finish(&svc, attempt).await.map_err(refuse)?;
     if !logged_in.solicited {
@@ -109,4 +138,11 @@ async fn acs(
         WebError::Internal { request_id: request_id.clone() }
     })?;
     Ok(Redirect::to(&logged_in.target).into_response())
+}
+
+fn handoff(title: &str, message: &str, link: &str, url: &str) -> Response {
+    let page = crate::web::templates::HandoffPage { title, message, link, url };
+    let mut res = axum::response::Html(crate::web::templates::render(&page)).into_response();
+    res.headers_mut().insert(axum::http::header::CACHE_CONTROL, axum::http::HeaderValue::from_static("no-store"));
+    res
 }

@@ -41,15 +41,7 @@ async fn ext_login(
 ) -> Result<Response, WebError> {
     let sso_id =
         parse_id(&raw).ok_or(WebError::Login { err: LoginError::UnknownSso, request_id: request_id.clone() })?;
-    // One binding per browser, reused while it lives, so two tabs can sign in at once.
-    let secure = svc.settings.public_https();
-    let cookie_name = cookies::login_cookie_name(binding::COOKIE, secure);
-    // Reuse only a token this service issued and still has a pending request for (several tabs);
-    // a token planted by someone else is replaced.
-    let token = match cookies::get(&headers, &cookie_name).filter(|t| binding::is_token(t)) {
-        Some(t) if svc.store.binding_in_use(&binding::hash(&t)).await.unwrap_or(false) => t,
-        _ => binding::new_token(),
-    };
+    let token = binding_token(&svc, &headers).await;
     let client = client_ip.to_string();
     let who = Starter { browser_binding: &token, client_addr: &client };
     match login::start::start(&svc, sso_id, q.target.as_deref(), who, chrono::Utc::now()).await {
@@ -57,16 +49,7 @@ async fn ext_login(
         Ok(url) => {
             let mut res = Redirect::to(&url).into_response();
             *res.status_mut() = axum::http::StatusCode::FOUND;
-            let path = if secure { "/" } else { BINDING_PATH };
-            cookies::set(
-                res.headers_mut(),
-                secure,
-                &cookie_name,
-                &token,
-                path,
-                svc.settings.request_ttl_secs,
-                SameSite::None,
-            );
+            set_binding_cookie(&svc, &mut res, &token);
             Ok(res)
         }
         Err(err) => {
@@ -74,4 +57,30 @@ async fn ext_login(
             Err(WebError::Login { err, request_id })
         }
     }
+}
+
+/// The browser's binding token: one per browser, reused while it lives (so two tabs can sign in
+/// at once) but only if this service issued it and still has a pending request for it; a token
+/// planted by someone else is replaced.
+pub async fn binding_token(svc: &AppState, headers: &HeaderMap) -> String {
+    let cookie_name = cookies::login_cookie_name(binding::COOKIE, svc.settings.public_https());
+    match cookies::get(headers, &cookie_name).filter(|t| binding::is_token(t)) {
+        Some(t) if svc.store.binding_in_use(&binding::hash(&t)).await.unwrap_or(false) => t,
+        _ => binding::new_token(),
+    }
+}
+
+/// Set the binding cookie on the response that sends the browser to the IdP.
+pub fn set_binding_cookie(svc: &AppState, res: &mut Response, token: &str) {
+    let secure = svc.settings.public_https();
+    let path = if secure { "/" } else { BINDING_PATH };
+    cookies::set(
+        res.headers_mut(),
+        secure,
+        &cookies::login_cookie_name(binding::COOKIE, secure),
+        token,
+        path,
+        svc.settings.request_ttl_secs,
+        SameSite::None,
+    );
 }

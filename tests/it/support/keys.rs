@@ -9,6 +9,7 @@ use openssl::pkey::PKey;
 use openssl::rsa::Rsa;
 use openssl::x509::{X509NameBuilder, X509};
 
+#[derive(Clone)]
 pub struct KeyPair {
     pub key_path: PathBuf,
     pub cert_path: PathBuf,

@@ -8,6 +8,7 @@ mod nodes;
 mod signin;
 mod sso;
 mod teams;
+mod test_login;
 mod users;
 
 use axum::http::{header, StatusCode};
@@ -27,6 +28,7 @@ use crate::web::templates::render;
 use crate::web::AppState;
 
 pub const COOKIE: &str = "spconnect_admin";
+pub use signin::{set_sso_handover_cookie, SSO_CONTINUE_PATH};
 
 /// Every path the console serves with GET, for the test that walks them signed out. A new
 /// page goes here too.
@@ -55,6 +57,7 @@ pub const POST_FORMS: &[&str] = &[
     "/admin/sso/{sso_id}/keys/retire",
     "/admin/sso/{sso_id}/idp-url",
     "/admin/sso/{sso_id}/idp-refresh",
+    "/admin/sso/{sso_id}/test-login",
     "/admin/users/{user_id}/lock",
     "/admin/users/{user_id}/unlock",
     "/admin/nodes",
@@ -75,6 +78,7 @@ pub fn router(svc: &AppState) -> Router<AppState> {
         .merge(teams::router())
         .merge(events::router())
         .merge(admins::router())
+        .merge(test_login::router())
         .route("/admin/logout", axum::routing::post(signin::logout))
         // Last added runs first: no session → refused before the CSRF check or the handler.
         .route_layer(middleware::from_fn(admin_session::csrf_guard))

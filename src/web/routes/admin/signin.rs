@@ -20,14 +20,149 @@ use crate::web::templates::render;
 use crate::web::AppState;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/admin/login", get(page).post(submit))
+    Router::new()
+        .route("/admin/login", get(page).post(submit))
+        .route(admin_session::SSO_SIGNIN_PATH, axum::routing::post(sso_start))
+        .route(SSO_CONTINUE_PATH, get(sso_continue))
+}
+
+/// Where the ACS sends the browser of a console sign-in through the IdP (`login::admin_signin`).
+pub const SSO_CONTINUE_PATH: &str = "/admin/login/sso/continue";
+/// The one-time hand-over token from the ACS to `SSO_CONTINUE_PATH`.
+const HANDOVER_COOKIE: &str = "spconnect_admin_sso";
+
+/// Set by the ACS on its hand-over page: sent only to the continue page, for two minutes.
+pub fn set_sso_handover_cookie(svc: &AppState, res: &mut Response, token: &str) {
+    let secure = svc.settings.public_https() || svc.settings.secure_cookies;
+    cookies::set(
+        res.headers_mut(),
+        secure,
+        HANDOVER_COOKIE,
+        token,
+        SSO_CONTINUE_PATH,
+        crate::login::admin_signin::HANDOVER_SECS,
+        cookies::SameSite::Lax,
+    );
+}
+
+#[derive(Deserialize)]
+struct SsoSignInForm {
+    email: String,
+}
+
+/// "Sign in with your identity provider": the configuration is found by the email's domain and
+/// must allow console sign-in; the browser goes to its IdP with a request issued for that.
+async fn sso_start(
+    State(svc): State<AppState>,
+    ClientAddr(client_ip): ClientAddr,
+    headers: HeaderMap,
+    Form(form): Form<SsoSignInForm>,
+) -> Response {
+    let email: String = form.email.trim().chars().take(254).collect();
+    let (csrf, _) = admin_session::signin_csrf(&headers);
+    let refuse = |status: StatusCode, message: &str| {
+        let page = SignInPage { csrf: &csrf, message, email: "", sso_email: &email, sso_field_error: true };
+        (status, Html(render(&page))).into_response()
+    };
+    let domain = crate::users::email_domain(&email);
+    if domain.is_empty() || !crate::users::is_email(&email) {
+        return refuse(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Enter your full admin email address, such as you@example.com.",
+        );
+    }
+    let config = match svc.store.find_sso_by_domain(domain).await {
+        Ok(c) => c.filter(|c| c.admin_signin && c.active && c.idp_sso_url.is_some()),
+        Err(e) => {
+            tracing::error!(error = %e, "SSO configuration lookup failed at console sign-in");
+            return (StatusCode::SERVICE_UNAVAILABLE, "the console cannot reach its database").into_response();
+        }
+    };
+    let Some(config) = config else {
+        return refuse(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Console sign-in through an identity provider is not set up for this email's domain. Sign in with your password.",
+        );
+    };
+    let token = crate::web::routes::ext_login::binding_token(&svc, &headers).await;
+    let client = client_ip.to_string();
+    let who = crate::login::start::Starter { browser_binding: &token, client_addr: &client };
+    let purpose = crate::store::RequestPurpose::Admin;
+    match crate::login::start::start_for(&svc, config.sso_id, None, who, purpose, None, chrono::Utc::now()).await {
+        Ok(url) => {
+            let mut res = Redirect::to(&url).into_response();
+            crate::web::routes::ext_login::set_binding_cookie(&svc, &mut res, &token);
+            res
+        }
+        Err(e) => {
+            tracing::warn!(reason = e.code(), %client, "console sign-in through the IdP could not start");
+            refuse(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "The sign-in through your identity provider could not start. Sign in with your password.",
+            )
+        }
+    }
+}
+
+/// Take the sign-in the ACS parked for this browser (once) and start the admin session.
+async fn sso_continue(State(svc): State<AppState>, headers: HeaderMap, session: Session) -> Response {
+    let (csrf, _) = admin_session::signin_csrf(&headers);
+    let expired = || {
+        let message = "This sign-in through your identity provider has expired or was already used. Sign in again.";
+        let page = SignInPage { csrf: &csrf, message, email: "", sso_email: "", sso_field_error: false };
+        let mut res = (StatusCode::BAD_REQUEST, Html(render(&page))).into_response();
+        clear_handover(&svc, &mut res);
+        res
+    };
+    let Some(token) = cookies::get(&headers, HANDOVER_COOKIE).filter(|t| crate::login::binding::is_token(t)) else {
+        return expired();
+    };
+    let taken = svc.store.take_admin_signin(&crate::login::binding::hash(&token), now()).await;
+    let (admin_id, sso_id) = match taken {
+        Ok(Some(parked)) => parked,
+        Ok(None) => return expired(),
+        Err(e) => {
+            tracing::error!(error = %e, "console sign-in hand-over failed");
+            return (StatusCode::SERVICE_UNAVAILABLE, "the console cannot reach its database").into_response();
+        }
+    };
+    // The configuration may have been turned off, or its console sign-in switched off, since
+    // the IdP answered: the hand-over honours the switch as it is now.
+    match svc.store.get_sso(sso_id).await {
+        Ok(Some(c)) if c.active && c.admin_signin => {}
+        _ => return expired(),
+    }
+    let account = match svc.store.get_admin(admin_id).await {
+        Ok(Some(a)) => a,
+        _ => return expired(),
+    };
+    let admin = CurrentAdmin { admin_id, email: account.email.clone(), auth_at: now() };
+    if let Err(e) = admin_session::begin(&session, admin).await {
+        tracing::error!(error = %e, "admin session could not be created");
+        return (StatusCode::INTERNAL_SERVER_ERROR, "session error").into_response();
+    }
+    let _ = svc.store.mark_admin_signed_in(admin_id, now()).await;
+    let _ = svc
+        .store
+        .audit(&account.email, "admin.sign_in", &account.email, &format!("through SSO configuration {sso_id}"), now())
+        .await;
+    tracing::info!(admin = %account.email, sso_id, "admin signed in through the IdP");
+    let mut res = Redirect::to("/admin/sso").into_response();
+    clear_handover(&svc, &mut res);
+    res
+}
+
+fn clear_handover(svc: &AppState, res: &mut Response) {
+    let secure = svc.settings.public_https() || svc.settings.secure_cookies;
+    cookies::set(res.headers_mut(), secure, HANDOVER_COOKIE, "", SSO_CONTINUE_PATH, 0, cookies::SameSite::Lax);
 }
 
 /// The sign-in page writes nothing server-side: its CSRF token is a cookie (double submit), so
 /// anonymous visits cannot fill the session table.
 async fn page(State(svc): State<AppState>, headers: HeaderMap) -> Response {
     let (csrf, new) = admin_session::signin_csrf(&headers);
-    let mut res = Html(render(&SignInPage { csrf: &csrf, message: "", email: "" })).into_response();
+    let page = SignInPage { csrf: &csrf, message: "", email: "", sso_email: "", sso_field_error: false };
+    let mut res = Html(render(&page)).into_response();
     if new {
         let secure = svc.settings.public_https() || svc.settings.secure_cookies;
         cookies::set(
@@ -64,7 +199,8 @@ async fn submit(
     let email: String = form.email.trim().chars().take(254).collect();
     let client = client_ip.to_string();
     let refuse = |status: StatusCode, message: &str, csrf: &str| {
-        (status, Html(render(&SignInPage { csrf, message, email: &email }))).into_response()
+        let page = SignInPage { csrf, message, email: &email, sso_email: "", sso_field_error: false };
+        (status, Html(render(&page))).into_response()
     };
     let (csrf, _) = admin_session::signin_csrf(&headers);
     let device =
