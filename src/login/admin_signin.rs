@@ -26,9 +26,11 @@ pub struct Parked {
 }
 
 pub async fn run(svc: &Services, attempt: Attempt, request_id: &str) -> Result<Parked, LoginError> {
+    let started = tokio::time::Instant::now();
     let result = sign_in(svc, &attempt, request_id).await;
     if let Err(err) = &result {
         finish::record_failure(svc, &attempt, err).await;
+        finish::hold_decryption_refusal(started, err).await;
     }
     result
 }
@@ -39,6 +41,9 @@ async fn sign_in(svc: &Services, attempt: &Attempt, request_id: &str) -> Result<
     if !config.admin_signin {
         return Err(LoginError::AdminSigninOff);
     }
+    // Nothing of the response is parsed before the request it answers is known to be this
+    // browser's console sign-in (a stranger's post never reaches the decryption).
+    finish::console_request(svc, attempt, request_id, RequestPurpose::Admin).await?;
     let eval = finish::evaluate_config(
         svc,
         config,

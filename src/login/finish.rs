@@ -79,11 +79,7 @@ pub async fn finish(svc: &Services, attempt: Attempt) -> Result<LoggedIn, LoginE
     .await;
     if let Err(err) = &result {
         record_failure(svc, &attempt, err).await;
-        if err.code() == Rejection::DecryptionFailed(String::new()).code() {
-            // Every decryption-phase refusal reads the same (one code, one page); it also takes
-            // the same time, so that how far a tampered ciphertext got cannot be timed either.
-            tokio::time::sleep_until(started + DECRYPTION_FAILURE_FLOOR).await;
-        }
+        hold_decryption_refusal(started, err).await;
     }
     crate::metrics::login(result.as_ref().err().map(LoginError::code), started.elapsed());
     if keep_copy && !matches!(result, Err(LoginError::Deactivated)) {
@@ -95,6 +91,42 @@ pub async fn finish(svc: &Services, attempt: Attempt) -> Result<LoggedIn, LoginE
 /// How long every decryption-phase refusal takes at least (see `finish`): well above the
 /// difference between failing at the padding and failing at the inner signature.
 const DECRYPTION_FAILURE_FLOOR: std::time::Duration = std::time::Duration::from_millis(20);
+
+/// Every decryption-phase refusal reads the same (one code, one page); it also takes the same
+/// time, so that how far a tampered ciphertext got cannot be timed either. Every path that
+/// decrypts (a login, a test login, a console sign-in) answers through this.
+pub(super) async fn hold_decryption_refusal(started: tokio::time::Instant, err: &LoginError) {
+    if err.code() == Rejection::DecryptionFailed(String::new()).code() {
+        tokio::time::sleep_until(started + DECRYPTION_FAILURE_FLOOR).await;
+    }
+}
+
+/// The stored request a console answer (test login, console sign-in) names in its RelayState,
+/// checked before any of the response is parsed or decrypted: it must be one of this
+/// configuration's requests for that purpose, unanswered, unexpired, and started by this
+/// browser. Anyone can post to the ACS; only a browser holding such a request gets past here.
+pub(super) async fn console_request(
+    svc: &Services,
+    attempt: &Attempt,
+    request_id: &str,
+    purpose: RequestPurpose,
+) -> Result<crate::store::PendingRequest, LoginError> {
+    let clip = |s: &str| s.chars().take(80).collect::<String>();
+    let pending = match svc.store.get_authn_request(request_id).await? {
+        Some(p) if p.sso_id == attempt.sso_id && p.purpose == Some(purpose) => p,
+        _ => return Err(Rejection::InResponseToUnknown(clip(request_id)).into()),
+    };
+    if pending.consumed {
+        return Err(Rejection::InResponseToUsed(clip(request_id)).into());
+    }
+    if pending.expires_at <= attempt.now.timestamp() {
+        return Err(Rejection::InResponseToExpired(clip(request_id)).into());
+    }
+    if !binding::matches(pending.browser_binding.as_deref(), attempt.browser_binding.as_deref()) {
+        return Err(Rejection::RequestNotFromThisBrowser.into());
+    }
+    Ok(pending)
+}
 
 /// Keep a redacted copy of what was posted (the configuration's debug switch is on).
 async fn keep_for_debug(svc: &Services, attempt: &Attempt, err: Option<&LoginError>) {

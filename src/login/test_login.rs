@@ -12,7 +12,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::finish::{self, Attempt};
-use super::{binding, LoginError};
+use super::LoginError;
 use crate::saml::response::trace::{self, Step, Trace};
 use crate::saml::Rejection;
 use crate::services::Services;
@@ -48,22 +48,15 @@ impl Report {
 /// started the test (the ID to show it under). `Err`: the answer could not be tied to a test
 /// request of this browser; it is refused like any login (no report, nothing written).
 pub async fn run(svc: &Services, attempt: Attempt, request_id: &str) -> Result<String, LoginError> {
+    let started = tokio::time::Instant::now();
     let now = attempt.now.timestamp();
-    let pending = svc.store.get_authn_request(request_id).await?;
-    let pending = match pending {
-        Some(p) if p.sso_id == attempt.sso_id && p.purpose == Some(RequestPurpose::Test) && p.admin_id.is_some() => p,
-        _ => return refuse(svc, &attempt, Rejection::InResponseToUnknown(clip(request_id)).into()).await,
+    let admin_id = match finish::console_request(svc, &attempt, request_id, RequestPurpose::Test).await {
+        Ok(pending) => match pending.admin_id {
+            Some(admin_id) => admin_id,
+            None => return refuse(svc, &attempt, Rejection::InResponseToUnknown(clip(request_id)).into()).await,
+        },
+        Err(e) => return refuse(svc, &attempt, e).await,
     };
-    if pending.consumed {
-        return refuse(svc, &attempt, Rejection::InResponseToUsed(clip(request_id)).into()).await;
-    }
-    if pending.expires_at <= now {
-        return refuse(svc, &attempt, Rejection::InResponseToExpired(clip(request_id)).into()).await;
-    }
-    if !binding::matches(pending.browser_binding.as_deref(), attempt.browser_binding.as_deref()) {
-        return refuse(svc, &attempt, Rejection::RequestNotFromThisBrowser.into()).await;
-    }
-    let admin_id = pending.admin_id.unwrap_or_default();
 
     let mut t = Trace::on();
     let mut report = Report::default();
@@ -94,7 +87,10 @@ pub async fn run(svc: &Services, attempt: Attempt, request_id: &str) -> Result<S
                 Ok(())
             }
         }
-        Err(e) => Err(e),
+        Err(e) => {
+            finish::hold_decryption_refusal(started, &e).await;
+            Err(e)
+        }
     };
     if let Err(e) = &outcome {
         // A refusal the trace has not recorded (before the checks, or the request mismatch
@@ -111,7 +107,9 @@ pub async fn run(svc: &Services, attempt: Attempt, request_id: &str) -> Result<S
         report.message = Some(crate::logsafe::clip(&e.to_string()));
     }
     report.steps = t.steps;
-    save(svc, &attempt, request_id, admin_id, spent_assertion, &mut report).await?;
+    if let Err(e) = save(svc, &attempt, request_id, admin_id, spent_assertion, &mut report).await {
+        return refuse(svc, &attempt, e).await;
+    }
     let admin = svc.store.get_admin(admin_id).await?.map(|a| a.email).unwrap_or_default();
     let detail = match &report.code {
         None => "passed".to_string(),
@@ -165,10 +163,17 @@ async fn save(
             result.outcome = rejection.code().to_string();
             result.report = serde_json::to_string(&*report).map_err(|e| LoginError::Internal(e.to_string()))?;
             let spent = SpentResponse { sso_id: attempt.sso_id, request_id, assertion: None, now };
-            Ok(svc.store.save_test_login(&spent, &result, REPORT_KEPT_SECS).await?)
+            // The same response posted twice at once: the other post spent the request too.
+            svc.store.save_test_login(&spent, &result, REPORT_KEPT_SECS).await.map_err(|e| already_used(e, request_id))
         }
-        Err(StoreError::RequestAlreadyUsed) => Err(Rejection::InResponseToUsed(clip(request_id)).into()),
-        Err(e) => Err(e.into()),
+        Err(e) => Err(already_used(e, request_id)),
+    }
+}
+
+fn already_used(e: StoreError, request_id: &str) -> LoginError {
+    match e {
+        StoreError::RequestAlreadyUsed => Rejection::InResponseToUsed(clip(request_id)).into(),
+        other => other.into(),
     }
 }
 

@@ -47,8 +47,20 @@ pub struct HandoffPage<'a> {
     pub title: &'a str,
     pub message: &'a str,
     pub link: &'a str,
-    /// A path on this service (never taken from the request).
+    /// A path on this service, or the IdP's SSO URL from its metadata (never taken from the
+    /// request).
     pub url: &'a str,
+}
+
+/// The hand-over page as a response (never cached). Also how a console form leads to the IdP:
+/// a form's redirect to another origin is blocked by the console's `form-action 'self'`, a
+/// page's own navigation is not.
+pub fn handoff(title: &str, message: &str, link: &str, url: &str) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let page = HandoffPage { title, message, link, url };
+    let mut res = axum::response::Html(render(&page)).into_response();
+    res.headers_mut().insert(axum::http::header::CACHE_CONTROL, axum::http::HeaderValue::from_static("no-store"));
+    res
 }
 
 /// Render or fall back to a bare message; a template bug must not become a blank 500.

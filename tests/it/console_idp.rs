@@ -18,13 +18,22 @@ fn request_of(location: &str) -> (String, String) {
     (get("RelayState").expect("RelayState"), doc.root_element().attribute("ID").expect("ID").to_string())
 }
 
+/// Where a console form's hand-over page sends the browser: the IdP's SSO URL with the
+/// AuthnRequest. (A page, not a redirect: a form's redirect to another origin is blocked by the
+/// console's CSP `form-action 'self'`, which Chromium also applies to redirects.)
+async fn idp_url(app: &TestApp, res: reqwest::Response) -> String {
+    assert_eq!(res.status(), 200, "a hand-over page");
+    assert_eq!(res.headers()["cache-control"], "no-store");
+    // askama writes `&` as `&#38;` inside the attribute.
+    let location = result_link(&res.text().await.unwrap()).replace("&#38;", "&");
+    assert!(location.starts_with(&app.idp_sso_url), "{location}");
+    location
+}
+
 /// Start a test login as the signed-in admin: (RelayState, request ID).
 async fn start_test(app: &TestApp, csrf: &str) -> (String, String) {
     let res = app.post_form(&format!("/admin/sso/{}/test-login", app.sso_id()), &[("csrf", csrf)]).await;
-    assert_eq!(res.status(), 303, "the test login sends the browser to the IdP");
-    let location = res.headers()["location"].to_str().unwrap().to_string();
-    assert!(location.starts_with(&app.idp_sso_url), "{location}");
-    request_of(&location)
+    request_of(&idp_url(app, res).await)
 }
 
 fn result_link(html: &str) -> String {
@@ -132,7 +141,7 @@ async fn a_test_request_never_signs_a_user_in_and_a_login_request_never_makes_a_
 }
 
 #[tokio::test]
-async fn a_test_report_is_only_for_the_admin_and_the_browser_that_started_it() {
+async fn a_test_report_is_made_only_from_the_starting_browser_and_shown_only_to_its_admin() {
     let app = TestApp::spawn().await;
     let csrf = app.sign_in_admin().await;
     let (relay, request_id) = start_test(&app, &csrf).await;
@@ -213,8 +222,7 @@ async fn an_admin_signs_in_to_the_console_through_the_idp_where_the_configuratio
 
     app.set(SsoSettings { admin_signin: Some(true), ..Default::default() }).await;
     let res = start_console_signin(&app, DOMAIN_ADMIN).await;
-    assert_eq!(res.status(), 303);
-    let (relay, request_id) = request_of(res.headers()["location"].to_str().unwrap());
+    let (relay, request_id) = request_of(&idp_url(&app, res).await);
     assert_eq!(relay, format!("spconnect-console:{request_id}"));
     let mut spec = app.spec(DOMAIN_ADMIN);
     spec.in_response_to = Some(request_id);
@@ -249,8 +257,7 @@ async fn console_signin_through_the_idp_is_refused_to_anyone_without_an_admin_ac
     app.set(SsoSettings { admin_signin: Some(true), jit: Some(true), ..Default::default() }).await;
     // Alice is a user of the domain (the IdP vouches for her) but no admin.
     let res = start_console_signin(&app, ALICE).await;
-    assert_eq!(res.status(), 303);
-    let (relay, request_id) = request_of(res.headers()["location"].to_str().unwrap());
+    let (relay, request_id) = request_of(&idp_url(&app, res).await);
     let mut spec = app.spec(ALICE);
     spec.in_response_to = Some(request_id);
     let res = app.post_acs_raw(&b64(&spec.signed_xml(&app.idp_key)), Some(&relay)).await;
@@ -263,7 +270,7 @@ async fn console_signin_through_the_idp_is_refused_to_anyone_without_an_admin_ac
     // what was typed into the form.
     create_admin(&app).await;
     let res = start_console_signin(&app, "anyone@example.com").await;
-    let (relay, request_id) = request_of(res.headers()["location"].to_str().unwrap());
+    let (relay, request_id) = request_of(&idp_url(&app, res).await);
     let mut spec = app.spec("bob@example.com");
     spec.in_response_to = Some(request_id);
     let (status, code) = reason_code(app.post_acs_raw(&b64(&spec.signed_xml(&app.idp_key)), Some(&relay)).await).await;
@@ -280,7 +287,7 @@ async fn a_parked_console_signin_is_not_taken_once_the_switch_is_off() {
         .unwrap();
     app.set(SsoSettings { admin_signin: Some(true), ..Default::default() }).await;
     let res = start_console_signin(&app, DOMAIN_ADMIN).await;
-    let (relay, request_id) = request_of(res.headers()["location"].to_str().unwrap());
+    let (relay, request_id) = request_of(&idp_url(&app, res).await);
     let mut spec = app.spec(DOMAIN_ADMIN);
     spec.in_response_to = Some(request_id);
     assert_eq!(app.post_acs_raw(&b64(&spec.signed_xml(&app.idp_key)), Some(&relay)).await.status(), 200);
@@ -290,4 +297,33 @@ async fn a_parked_console_signin_is_not_taken_once_the_switch_is_off() {
     assert_eq!(res.status(), 400);
     let (status, _) = app.get_html("/admin/sso").await;
     assert_eq!(status, 303, "not signed in to the console");
+}
+
+/// Anyone can post to the ACS with a console RelayState: nothing of the response is parsed,
+/// verified or decrypted before the request it names is this browser's console request (the
+/// decryption timing floor of a user's login cannot be sidestepped through these paths).
+#[tokio::test]
+async fn a_console_answer_is_not_looked_at_before_its_request_is_known() {
+    let app = TestApp::spawn().await;
+    app.set(SsoSettings { admin_signin: Some(true), ..Default::default() }).await;
+    let forged = b64(&app.spec(DOMAIN_ADMIN).signed_xml(&crate::support::keys::generate("forger")));
+    for relay in
+        ["spconnect-console:_00112233445566778899aabbccddeeff", "spconnect-test:_00112233445566778899aabbccddeeff"]
+    {
+        let (status, code) = reason_code(app.post_acs_raw(&forged, Some(relay)).await).await;
+        assert_eq!((status, code.as_str()), (403, "SAML_IN_RESPONSE_TO_UNKNOWN"), "{relay}: not SIGNATURE_INVALID");
+    }
+    // A real console request, answered from another browser: refused on the binding, still
+    // before the (forged) signature is looked at.
+    let res = start_console_signin(&app, DOMAIN_ADMIN).await;
+    let (relay, _) = request_of(&idp_url(&app, res).await);
+    let stranger = client();
+    let res = stranger
+        .post(app.acs())
+        .form(&[("SAMLResponse", forged.as_str()), ("RelayState", &relay)])
+        .send()
+        .await
+        .unwrap();
+    let (status, code) = reason_code(res).await;
+    assert_eq!((status, code.as_str()), (403, "SAML_REQUEST_NOT_FROM_THIS_BROWSER"));
 }

@@ -7,7 +7,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
 use crate::support::xmlsec::ResponseSpec;
-use crate::support::{idp_metadata, keys, repo_root};
+use crate::support::{idp_metadata, keys, repo_root, serve_binary};
 
 const BIN: &str = env!("CARGO_BIN_EXE_spconnect");
 
@@ -20,30 +20,13 @@ fn cli(dir: &Path, args: &[&str]) -> (bool, String, String) {
     )
 }
 
-struct Server(Child, String);
+struct KillOnDrop(Child);
 
-impl Drop for Server {
+impl Drop for KillOnDrop {
     fn drop(&mut self) {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
-}
-
-/// `spconnect serve` on a free loopback port over HTTPS; returns once it listens.
-fn serve(dir: &Path) -> Server {
-    let mut child = crate::support::spconnect(dir)
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn serve");
-    let mut reader = BufReader::new(child.stdout.take().unwrap());
-    let mut line = String::new();
-    reader.read_line(&mut line).unwrap();
-    // Keep draining the rest of the banner.
-    std::thread::spawn(move || std::io::copy(&mut reader, &mut std::io::sink()));
-    let addr = line.split_whitespace().nth(3).expect("listening line").trim_end_matches(',').to_string();
-    Server(child, format!("https://{addr}"))
 }
 
 fn mode(path: &Path) -> u32 {
@@ -72,28 +55,40 @@ async fn first_start_generates_keys_and_a_second_start_reuses_them() {
     assert!(stored.contains("BEGIN CERTIFICATE"), "the certificate is stored");
     assert!(!stored.contains("PRIVATE KEY"), "the private key is not stored in the clear");
 
-    let server = serve(dir.path());
+    let server = serve_binary(dir.path());
     assert_eq!(mode(&dir.path().join("certs/tls.key")), 0o600);
     let tls_cert = std::fs::read(dir.path().join("certs/tls.crt")).unwrap();
     let client = reqwest::Client::builder().danger_accept_invalid_certs(true).build().unwrap();
-    let metadata = client.get(format!("{}/api/rest/sso/saml/{sso_id}/metadata", server.1)).send().await.unwrap();
+    let metadata = client.get(format!("{}/api/rest/sso/saml/{sso_id}/metadata", server.base)).send().await.unwrap();
     assert_eq!(metadata.status(), 200);
     let downloaded = metadata.text().await.unwrap();
-    assert!(downloaded.contains(&format!("{}/api/rest/sso/saml/{sso_id}", server.1)));
+    assert!(downloaded.contains(&format!("{}/api/rest/sso/saml/{sso_id}", server.base)));
 
     // The CLI prints the same bytes as the download (it uses the public URL serve recorded).
     let (_, printed, _) = cli(dir.path(), &["metadata", &sso_id.to_string()]);
     assert_eq!(printed, downloaded);
     let (_, cert, _) = cli(dir.path(), &["cert", &sso_id.to_string()]);
-    let cert_download =
-        client.get(format!("{}/api/rest/sso/saml/{sso_id}/cert", server.1)).send().await.unwrap().text().await.unwrap();
+    let cert_download = client
+        .get(format!("{}/api/rest/sso/saml/{sso_id}/cert", server.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert_eq!(cert, cert_download);
     drop(server);
 
-    let server = serve(dir.path());
+    let server = serve_binary(dir.path());
     assert_eq!(std::fs::read(dir.path().join("certs/tls.crt")).unwrap(), tls_cert, "TLS certificate reused");
-    let again =
-        client.get(format!("{}/api/rest/sso/saml/{sso_id}/cert", server.1)).send().await.unwrap().text().await.unwrap();
+    let again = client
+        .get(format!("{}/api/rest/sso/saml/{sso_id}/cert", server.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert_eq!(again, cert_download, "SP certificate reused");
 }
 
@@ -167,7 +162,7 @@ async fn the_demo_wires_a_working_idp_for_both_journeys() {
     while !banner.contains("Stop with Ctrl-C") {
         assert!(reader.read_line(&mut banner).unwrap() > 0, "demo exited: {banner}");
     }
-    let server = Server(child, String::new());
+    let _demo = KillOnDrop(child);
     let url_after = |label: &str| {
         banner.lines().find(|l| l.contains(label)).and_then(|l| l.split_whitespace().last()).unwrap().to_string()
     };
@@ -190,7 +185,7 @@ async fn the_demo_wires_a_working_idp_for_both_journeys() {
         let session = client.get(format!("{sp_base}/api/rest/sso/session")).send().await.unwrap().text().await.unwrap();
         assert!(session.contains("alice@demo.example"), "{start}: {session}");
     }
-    drop(server);
+    drop(_demo);
     // The demo trusts a demo IdP key: it never writes into the data directory it was given.
     assert!(banner.contains("(temporary, removed on exit"), "{banner}");
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0, "nothing written to --data-dir");

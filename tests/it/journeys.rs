@@ -7,7 +7,7 @@ use crate::admin_console::{create_admin, ADMIN, PASSWORD};
 use crate::live_idp::wire;
 use crate::support::browser::Browser;
 use crate::support::pysaml2::LiveIdp;
-use crate::support::TestApp;
+use crate::support::{serve_binary, spconnect, TestApp};
 
 const TAB: &str = "\u{E004}";
 
@@ -20,6 +20,79 @@ async fn sign_in(b: &Browser, app: &TestApp) {
     b.type_into("#password", PASSWORD).await;
     b.click("form[action='/admin/login'] button[type=submit]").await;
     b.find("#create-title").await;
+}
+
+/// Journey 0, the README's first screen: from an empty directory, `serve` (the real binary, its
+/// self-signed certificate) → `admin create` → open /admin → create a configuration → export
+/// its metadata to the IdP (a live pysaml2 IdP reads the downloaded file) → upload the IdP's
+/// metadata → "Test login" opens the IdP in a new tab and comes back with a passing report.
+#[tokio::test]
+async fn journey_0_first_run_from_an_empty_directory_through_a_successful_test_login() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = serve_binary(dir.path());
+    let banner = &server.banner;
+    assert!(banner.contains(&format!("admin console: {}/admin", server.base)), "{banner}");
+    assert!(banner.contains("no admin yet: run `spconnect admin create --email"), "{banner}");
+    assert!(banner.contains("warning: the public URL is a loopback or private address"), "{banner}");
+
+    let out = spconnect(dir.path())
+        .args(["admin", "create", "--email", "it@example.com"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("admin create");
+    let printed = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success(), "{printed}");
+    let password = printed.lines().find_map(|l| l.strip_prefix("password: ")).expect("a generated password").trim();
+
+    let b = Browser::start().await;
+    b.goto(&format!("{}/admin", server.base)).await;
+    b.find("#signin-title").await;
+    b.screenshot("journey0-sign-in").await;
+    b.type_into("#email", "it@example.com").await;
+    b.type_into("#password", password).await;
+    b.click("form[action='/admin/login'] button[type=submit]").await;
+    b.type_into("#name", "Example JumpCloud").await;
+    b.type_into("#domain", "example.com").await;
+    b.click("form[action='/admin/sso'] button[type=submit]").await;
+    let sso_id: i64 = b.text("#sso-id").await.parse().expect("SSO ID on the view");
+    // The loopback trap is named where the URLs are.
+    assert!(b.text("#public-url-warning").await.contains("--public-url"));
+    b.screenshot("journey0-configuration-created").await;
+
+    // The admin hands the exported metadata to the IdP, and uploads the IdP's.
+    b.click("#export-metadata").await;
+    let sp_metadata = b.downloaded(&format!("spconnect-{sso_id}-metadata.xml")).await;
+    // Over HTTPS, as IdPs are (Chromium will not let the console's https form lead to http).
+    let idp = LiveIdp::start(sp_metadata.to_str().expect("path"), &["--tls"]);
+    let insecure = reqwest::Client::builder().danger_accept_invalid_certs(true).build().expect("client");
+    let user = insecure
+        .get(format!("{}/set-user?email=dana@example.com&first=Dana&last=Live", idp.base))
+        .send()
+        .await
+        .expect("IdP set-user");
+    assert_eq!(user.status(), 200);
+    let idp_metadata = dir.path().join("idp-metadata.xml");
+    std::fs::write(&idp_metadata, idp.metadata()).expect("write");
+    b.click("#edit-link").await;
+    b.type_into("#metadata", idp_metadata.to_str().expect("path")).await;
+    b.click("#upload").await;
+    assert_eq!(b.text("#notice").await, "IdP metadata uploaded.");
+
+    b.click("#test-login").await;
+    tokio::time::sleep(std::time::Duration::from_secs(4)).await;
+    eprintln!("DEBUG serve log {}", std::fs::read_to_string(dir.path().join("serve.log")).unwrap_or_default());
+    b.switch_to_new_tab().await;
+    let outcome = b.text("#test-outcome").await;
+    assert!(outcome.starts_with("Passed."), "{outcome}\n{}", idp.log());
+    assert!(b.url().await.contains(&format!("/admin/sso/{sso_id}/test-login/")), "the report is the console's page");
+    assert_eq!(b.text("#test-name-id").await, "dana@example.com");
+    assert!(b.text("#test-would").await.contains("dana@example.com"));
+    b.screenshot("journey0-test-login-passed").await;
+    let violations = b.accessibility_violations().await;
+    assert!(violations.is_empty(), "axe-core on the test login report: {violations:#?}");
+    // Nobody was signed in to the vault by the test: the vault sends this browser to sign in.
+    b.goto(&format!("{}/vault", server.base)).await;
+    assert!(b.url().await.ends_with("/login"), "{}", b.url().await);
 }
 
 /// Journey 1: sign in, create a configuration, export its metadata and certificate (the files
@@ -307,4 +380,35 @@ async fn accessibility_of_every_page_checked_by_axe_core() {
     assert_vault(&b, "dana@example.com").await;
     check("/vault".into(), b.accessibility_violations().await);
     assert!(found.is_empty(), "accessibility violations:\n{}", found.join("\n"));
+}
+
+/// Journey 8: an admin whose email is in the configuration's domain signs in to the console
+/// through the IdP (the ACS parks the sign-in, the hand-over page's own navigation carries it
+/// into the console's SameSite=Strict session); a test login's report opens in a new tab.
+#[tokio::test]
+async fn journey_8_console_sign_in_through_the_idp_and_a_test_login() {
+    let app = TestApp::spawn().await;
+    let idp = wire(&app, &[]).await;
+    spconnect::ops::admins::create(&app.svc, &spconnect::ops::Actor::Cli, "dana@example.com", PASSWORD.into(), 0)
+        .await
+        .expect("admin");
+    app.set(SsoSettings { admin_signin: Some(true), ..Default::default() }).await;
+    let b = Browser::start().await;
+    b.goto(&app.admin_url("/admin/login")).await;
+    b.type_into("#sso-email", "dana@example.com").await;
+    b.screenshot("journey8-sign-in-with-the-idp").await;
+    let violations = b.accessibility_violations().await;
+    assert!(violations.is_empty(), "axe-core on the sign-in page: {violations:#?}");
+    b.click("#sso-signin").await;
+    b.find("#create-title").await;
+    assert!(b.url().await.ends_with("/admin/sso"), "{}", b.url().await);
+    assert!(b.source().await.contains("dana@example.com"), "signed in as the IdP's user");
+    b.screenshot("journey8-signed-in-through-the-idp").await;
+
+    b.goto(&app.admin_url(&format!("/admin/sso/{}", app.sso_id()))).await;
+    b.click("#test-login").await;
+    b.switch_to_new_tab().await;
+    let outcome = b.text("#test-outcome").await;
+    assert!(outcome.starts_with("Passed."), "{outcome}\n{}", idp.log());
+    assert_eq!(b.text("#test-name-id").await, "dana@example.com");
 }

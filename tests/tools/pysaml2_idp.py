@@ -1090,9 +1090,15 @@ def cmd_serve(args) -> int:
     httpd = ThreadingHTTPServer(("127.0.0.1", args.port), None)
     httpd.daemon_threads = True
     port = httpd.server_address[1]
-    base_url = f"http://127.0.0.1:{port}"
+    base_url = f"{'https' if args.tls else 'http'}://127.0.0.1:{port}"
     state = IdPState(args, base_url)
     ensure_keypair(state.key_file, state.cert_file, "pysaml2 test IdP")
+    if args.tls:
+        # As real IdPs are: a browser refuses to let an https page's form lead to http.
+        import ssl
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(state.cert_file, state.key_file)
+        httpd.socket = ctx.wrap_socket(httpd.socket, server_side=True)
     state.write_idp_metadata()
     httpd.RequestHandlerClass = make_handler(state)
 
@@ -1142,9 +1148,10 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="mode", required=True)
 
-    ps = sub.add_parser("serve", help="run the test IdP over HTTP on 127.0.0.1")
+    ps = sub.add_parser("serve", help="run the test IdP over HTTP (or HTTPS with --tls) on 127.0.0.1")
     ps.add_argument("--port", type=int, default=0, help="0 = pick a free port (see the READY line)")
     ps.add_argument("--workdir", required=True, help="holds idp.key, idp.crt, idp-metadata.xml")
+    ps.add_argument("--tls", action="store_true", help="serve HTTPS with the IdP's own (self-signed) certificate")
     ps.add_argument("--sp-metadata", required=True, help="SP metadata file path or http(s) URL (re-read per request)")
     ps.add_argument("--lifetime", type=int, default=300, help="assertion lifetime in seconds (default 300)")
     ps.add_argument("--redirect-sig-check", choices=("both", "raw", "pysaml2"), default="both",

@@ -126,6 +126,16 @@ impl Trace {
     }
 
     fn push(&mut self, check: &'static str, outcome: Outcome, detail: String) {
+        // A check that passes in two places (the signature: where it is found, then where it
+        // is verified) is one row; its detail is the first non-empty one.
+        if let Some(last) = self.steps.last_mut() {
+            if last.check == check && last.outcome == Outcome::Passed && outcome == Outcome::Passed {
+                if last.detail.is_empty() {
+                    last.detail = crate::logsafe::clip(&detail);
+                }
+                return;
+            }
+        }
         self.steps.push(Step { check: check.to_string(), outcome, detail: crate::logsafe::clip(&detail) });
     }
 }
@@ -133,6 +143,19 @@ impl Trace {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_check_passed_twice_in_a_row_is_one_step() {
+        let mut t = Trace::on();
+        t.passed(SIGNATURE, || "the Assertion is signed".into());
+        t.check(SIGNATURE, Ok::<_, Rejection>(())).unwrap();
+        t.passed(STATUS, String::new);
+        t.check::<()>(STATUS, Err(Rejection::SignatureInvalid)).unwrap_err();
+        let steps: Vec<_> = t.steps.iter().map(|s| (s.check.as_str(), s.outcome, s.detail.as_str())).collect();
+        assert_eq!(steps.len(), 3, "{steps:?}");
+        assert_eq!(steps[0], (SIGNATURE, Outcome::Passed, "the Assertion is signed"));
+        assert_eq!((steps[2].0, steps[2].1), (STATUS, Outcome::Refused), "a refusal is its own step");
+    }
 
     #[test]
     fn an_off_trace_records_nothing_and_passes_results_through() {

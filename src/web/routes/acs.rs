@@ -90,7 +90,7 @@ async fn acs(
         return match purpose {
             RequestPurpose::Test => {
                 let report = test_login::run(&svc, attempt, &id).await.map_err(refuse)?;
-                Ok(handoff(
+                Ok(crate::web::templates::handoff(
                     "Test login finished",
                     "The identity provider answered. The console shows what spconnect checked.",
                     "Show the test login result",
@@ -99,7 +99,7 @@ async fn acs(
             }
             RequestPurpose::Admin => {
                 let parked = admin_signin::run(&svc, attempt, &id).await.map_err(refuse)?;
-                let mut res = handoff(
+                let mut res = crate::web::templates::handoff(
                     "Signed in",
                     &format!("Your identity provider signed you in as {}.", parked.admin_email),
                     "Continue to the console",
@@ -138,11 +138,4 @@ async fn acs(
         WebError::Internal { request_id: request_id.clone() }
     })?;
     Ok(Redirect::to(&logged_in.target).into_response())
-}
-
-fn handoff(title: &str, message: &str, link: &str, url: &str) -> Response {
-    let page = crate::web::templates::HandoffPage { title, message, link, url };
-    let mut res = axum::response::Html(crate::web::templates::render(&page)).into_response();
-    res.headers_mut().insert(axum::http::header::CACHE_CONTROL, axum::http::HeaderValue::from_static("no-store"));
-    res
 }

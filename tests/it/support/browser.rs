@@ -67,6 +67,9 @@ impl Browser {
             "--disable-sync",
             "--disable-dev-shm-usage",
             "--window-size=1280,1100",
+            // acceptInsecureCerts covers the first tab only; a tab a target=_blank form opens
+            // (the console's Test login) meets the self-signed certificate too.
+            "--ignore-certificate-errors",
         ]
         .iter()
         .map(|a| a.to_string())
@@ -74,6 +77,9 @@ impl Browser {
         .collect::<Vec<_>>();
         let caps = json!({"capabilities": {"alwaysMatch": {
             "browserName": "chrome",
+            // `spconnect serve` starts with a self-signed certificate; a newcomer clicks through
+            // the browser's warning (the README says so), the first-run journey does the same.
+            "acceptInsecureCerts": true,
             "goog:chromeOptions": {
                 "binary": chromium,
                 "args": args,
@@ -182,6 +188,22 @@ impl Browser {
         let el = v[ELEMENT_KEY].as_str().expect("active element").to_string();
         let id = self.cmd(reqwest::Method::GET, &self.s(&format!("/element/{el}/attribute/id")), None).await;
         id.as_str().unwrap_or_default().to_string()
+    }
+
+    /// Switch to the tab a `target=_blank` link or form opened (waits for it).
+    pub async fn switch_to_new_tab(&self) {
+        let current = self.cmd(reqwest::Method::GET, &self.s("/window"), None).await;
+        let start = Instant::now();
+        loop {
+            let handles = self.cmd(reqwest::Method::GET, &self.s("/window/handles"), None).await;
+            let other = handles.as_array().into_iter().flatten().find(|h| **h != current).cloned();
+            if let Some(handle) = other {
+                self.cmd(reqwest::Method::POST, &self.s("/window"), Some(json!({"handle": handle}))).await;
+                return;
+            }
+            assert!(start.elapsed() < WAIT, "no new tab opened");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     }
 
     pub async fn set_window_size(&self, width: u32, height: u32) {

@@ -74,6 +74,43 @@ pub fn spconnect(dir: &Path) -> std::process::Command {
     cmd
 }
 
+/// `spconnect serve` (the real binary) on a free loopback port over HTTPS with its self-signed
+/// certificate; returns once it listens, with the banner it printed (its log goes to
+/// `serve.log` in the data directory). Killed on drop.
+pub struct Served {
+    child: std::process::Child,
+    pub base: String,
+    pub banner: String,
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn serve_binary(dir: &Path) -> Served {
+    use std::io::BufRead;
+    let mut child = spconnect(dir)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::fs::File::create(dir.join("serve.log")).expect("serve.log"))
+        .spawn()
+        .expect("spawn serve");
+    let mut reader = std::io::BufReader::new(child.stdout.take().expect("stdout"));
+    let mut banner = String::new();
+    // The banner's last line names the vault page.
+    while !banner.contains("vault page:") {
+        assert!(reader.read_line(&mut banner).expect("banner") > 0, "serve exited: {banner}");
+    }
+    // Keep draining whatever it prints later.
+    std::thread::spawn(move || std::io::copy(&mut reader, &mut std::io::sink()));
+    let first = banner.lines().next().unwrap_or_default();
+    let addr = first.split_whitespace().nth(3).expect("listening line").trim_end_matches(',').to_string();
+    Served { child, base: format!("https://{addr}"), banner }
+}
+
 pub const DOMAIN: &str = "example.com";
 pub const ALICE: &str = "alice@example.com";
 

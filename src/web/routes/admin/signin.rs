@@ -90,7 +90,12 @@ async fn sso_start(
     let purpose = crate::store::RequestPurpose::Admin;
     match crate::login::start::start_for(&svc, config.sso_id, None, who, purpose, None, chrono::Utc::now()).await {
         Ok(url) => {
-            let mut res = Redirect::to(&url).into_response();
+            let mut res = crate::web::templates::handoff(
+                "Sign in to the console",
+                "Sign in at your identity provider; you come back to the console signed in.",
+                "Continue to the identity provider",
+                &url,
+            );
             crate::web::routes::ext_login::set_binding_cookie(&svc, &mut res, &token);
             res
         }

@@ -3,7 +3,7 @@
 
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
-use axum::response::{Html, IntoResponse, Redirect};
+use axum::response::{Html, IntoResponse};
 use axum::routing::{get, post};
 use axum::{Extension, Router};
 
@@ -52,7 +52,12 @@ async fn start(
     .await;
     match started {
         Ok(url) => {
-            let mut res = Redirect::to(&url).into_response();
+            let mut res = crate::web::templates::handoff(
+                "Test login",
+                "Sign in at your identity provider with a test account; this tab then shows what spconnect checked.",
+                "Continue to the identity provider",
+                &url,
+            );
             set_binding_cookie(&svc, &mut res, &token);
             Ok(res)
         }
