@@ -45,7 +45,7 @@ pub use slo::{LoginSessionRow, LogoutRequestState};
 pub use sp_keys::{SpKeyRole, StoredSpKey};
 pub use sso::{SsoConfig, SsoSettings};
 pub use teams::{Team, TeamWrite};
-pub use users::{NewUser, SsoAttachment, User, UserStatus};
+pub use users::{NewUser, SsoAttachment, User, UserPage, UserSearch, UserStatus};
 
 pub const ROOT_NODE_ID: i64 = 1;
 
@@ -54,6 +54,12 @@ pub const ROOT_NODE_ID: i64 = 1;
 /// the same key, so a comparison is a plain `=` on both engines.
 fn email_key(email: &str) -> String {
     email.trim().to_ascii_lowercase()
+}
+
+/// `text` for `LIKE … ESCAPE '\'`, its own `%`, `_` and `\` matched literally (emails and
+/// action names contain `_`).
+fn like_escaped(text: &str) -> String {
+    text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
 }
 
 #[derive(Debug, Error)]

@@ -166,7 +166,20 @@ pub struct UsersPage {
     pub users: Vec<UserRow>,
     pub q: String,
     pub status: String,
-    pub total: usize,
+    /// A search or a status narrows the list.
+    pub filtered: bool,
+    /// This page's number (from 1) and how many pages the matching users fill.
+    pub page: i64,
+    pub pages: i64,
+    /// The position of this page's first and last user among the matching ones (from 1).
+    pub first: i64,
+    pub last: i64,
+    /// Users matching the filter, and users in all.
+    pub matching: i64,
+    pub all: i64,
+    /// The neighbouring pages with the same filter; empty at either end.
+    pub previous_link: String,
+    pub next_link: String,
 }
 
 pub struct EventRow {

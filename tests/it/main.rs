@@ -13,6 +13,7 @@ mod acs_rejects;
 mod admin_console;
 mod code_shape;
 mod config_file;
+mod console_lists;
 mod db_ops;
 mod ext_login;
 mod first_start;

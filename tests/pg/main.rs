@@ -18,6 +18,8 @@ mod acs_rejects;
 mod admin_console;
 #[path = "../it/config_file.rs"]
 mod config_file;
+#[path = "../it/console_lists.rs"]
+mod console_lists;
 #[path = "../it/db_ops.rs"]
 mod db_ops;
 #[path = "../it/ext_login.rs"]

@@ -209,6 +209,16 @@ impl IntoResponse for AdminError {
     }
 }
 
+/// A console address with its query string (filters and paging kept in the link): empty values
+/// are left out, the rest encoded.
+fn link(path: &str, params: &[(&str, &str)]) -> String {
+    let kept: Vec<(&str, &str)> = params.iter().copied().filter(|(_, v)| !v.is_empty()).collect();
+    match serde_urlencoded::to_string(&kept) {
+        Ok(query) if !query.is_empty() => format!("{path}?{query}"),
+        _ => path.to_string(),
+    }
+}
+
 /// The acting admin, as the operations layer records it.
 fn actor(admin: &CurrentAdmin) -> Actor {
     Actor::Admin { admin_id: admin.admin_id, email: admin.email.clone() }
