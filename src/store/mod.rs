@@ -30,7 +30,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 use sqlx::{Any, AnyPool, Executor, Row, Transaction};
 use thiserror::Error;
 
-pub use admin::{AdminAccount, AuditEvent, LoginEventFilter, SignInCounts};
+pub use admin::{AdminAccount, AuditEvent, AuditFilter, LoginEventFilter, SignInCounts};
 pub use copy::CopiedTable;
 pub use health::Readiness;
 pub use idp_sources::IdpSource;
@@ -39,7 +39,9 @@ pub use logins::{
     DEBUG_RESPONSES_KEPT,
 };
 pub use nodes::Node;
-pub use provisioning::{Created, Invitation, NewProvisioningEvent, OutboxMessage, ProvisioningEvent, ScimUserWrite};
+pub use provisioning::{
+    Created, Invitation, NewProvisioningEvent, OutboxMessage, ProvisioningEvent, ProvisioningEventFilter, ScimUserWrite,
+};
 pub use sessions::SessionBackend;
 pub use slo::{LoginSessionRow, LogoutRequestState};
 pub use sp_keys::{SpKeyRole, StoredSpKey};

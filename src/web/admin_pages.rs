@@ -208,19 +208,46 @@ pub struct CodeChoice {
     pub selected: bool,
 }
 
+/// One SCIM call as the SCIM tab shows it.
+pub struct ScimEventRow {
+    pub at: String,
+    /// The node's name and id.
+    pub node: String,
+    /// Method and event: `POST user.create`.
+    pub call: String,
+    pub target: String,
+    pub outcome: String,
+    pub reason: String,
+    pub detail: String,
+    pub client_addr: String,
+    pub request_id: String,
+}
+
+/// /admin/events: one of three tabs (`view`: logins, scim, audit); only its fields are filled.
 #[derive(Template)]
 #[template(path = "admin/events.html")]
 pub struct EventsPage {
     pub chrome: Chrome,
+    pub view: &'static str,
+    /// Logins: the rows, the reason codes to filter by, and the filter as typed.
     pub events: Vec<EventRow>,
-    pub audit: Vec<AuditRow>,
     pub codes: Vec<CodeChoice>,
-    pub outcome: String,
     pub who: String,
     pub sso: String,
     pub request: String,
-    /// The next (older) page of login records, with the same filter; empty on the last page.
+    /// SCIM: the rows and the nodes to filter by.
+    pub scim: Vec<ScimEventRow>,
+    pub nodes: Vec<NodeChoice>,
+    /// Audit: the rows and the filter as typed.
+    pub audit: Vec<AuditRow>,
+    pub action: String,
+    pub admin: String,
+    /// The outcome filter of the logins or SCIM tab.
+    pub outcome: String,
+    /// The next (older) page of the tab, with the same filter; empty on the last page.
     pub older_link: String,
+    /// Back to the tab's newest records, with the same filter; empty on the first page.
+    pub newest_link: String,
     pub reference: Vec<(&'static str, &'static str, &'static str)>,
 }
 

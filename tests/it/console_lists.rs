@@ -1,7 +1,8 @@
 //! The console's long lists over HTTP: users searched and paged in the store (50 to a page, the
-//! filter kept in the links, a count, no cap).
+//! filter kept in the links, a count, no cap), and the SCIM provisioning events and the admin
+//! audit in their own tabs of /admin/events (filtered, paged).
 
-use spconnect::store::{NewUser, UserStatus};
+use spconnect::store::{NewProvisioningEvent, NewUser, UserStatus};
 
 use crate::support::TestApp;
 
@@ -118,4 +119,104 @@ async fn users_are_paged_by_fifty_with_a_count_and_the_filter_kept_in_the_links(
     assert_eq!(rows(&accented, "users"), 1);
     let (status, junk) = app.get_html("/admin/users?page=abc").await;
     assert_eq!((status, text_of(&junk, "page-position")), (200, "Page 1 of 3"));
+}
+
+fn scim_event(at: i64, node_id: i64, success: bool, target: &str) -> NewProvisioningEvent<'_> {
+    NewProvisioningEvent {
+        at,
+        node_id,
+        event: "user_update",
+        method: "PUT",
+        target: Some(target),
+        success,
+        reason: (!success).then_some("invalidValue"),
+        detail: None,
+        request_id: "0123456789abcdef0123456789abcdef",
+        client_addr: Some("192.0.2.7"),
+    }
+}
+
+#[tokio::test]
+async fn scim_calls_show_in_their_own_tab_filtered_by_node_and_outcome_and_paged() {
+    let app = TestApp::spawn().await;
+    app.sign_in_admin().await;
+    let scim = app.scim().await;
+    scim.create_user("sam@example.com").await;
+    let again = scim
+        .post(
+            "/Users",
+            &serde_json::json!({"schemas": [spconnect::scim::USER_URN], "userName": "sam@example.com", "active": true}),
+        )
+        .await;
+    assert_eq!(again.status, 409);
+
+    // The logins tab stays the default; the tabs are links, the current one marked.
+    let (_, logins) = app.get_html("/admin/events").await;
+    assert!(tag(&logins, "tab-logins").contains(r#"aria-current="page""#));
+    assert!(logins.contains(r#"<table id="events">"#) && !logins.contains("scim-events"));
+
+    let (status, html) = app.get_html("/admin/events?view=scim").await;
+    assert_eq!(status, 200);
+    assert!(tag(&html, "tab-scim").contains(r#"aria-current="page""#));
+    assert!(!tag(&html, "tab-logins").contains("aria-current"));
+    assert_eq!(rows(&html, "scim-events"), 2);
+    let table = html.split(r#"<table id="scim-events">"#).nth(1).unwrap();
+    assert!(table.contains("POST user_create_provision") && table.contains("sam@example.com"), "{table}");
+    assert!(table.contains("success") && table.contains("failure"));
+    let (_, failures) = app.get_html("/admin/events?view=scim&outcome=failure").await;
+    assert_eq!(rows(&failures, "scim-events"), 1);
+    assert!(failures.contains(r#"<option value="failure" selected>"#));
+    let (_, other_node) = app.get_html("/admin/events?view=scim&node=2").await;
+    assert_eq!(rows(&other_node, "scim-events"), 0);
+    assert!(other_node.contains("No SCIM call matches the filter."));
+
+    // 60 more failures on node 1: pages of 50, the tab and the filter kept in the link.
+    for i in 0..60 {
+        let target = format!("u{i}@example.com");
+        app.svc.store.record_provisioning_event(&scim_event(1_800_000_000 + i, 1, false, &target)).await.unwrap();
+    }
+    let (_, first) = app.get_html("/admin/events?view=scim&node=1&outcome=failure").await;
+    assert_eq!(rows(&first, "scim-events"), 50);
+    assert!(first.contains("u59@example.com") && !first.contains("u9@example.com"), "newest first");
+    let older = href(&first, "older-events").expect("older link");
+    assert!(older.starts_with("/admin/events?view=scim&node=1&outcome=failure&before="), "{older}");
+    assert!(href(&first, "newest-events").is_none());
+    let (_, second) = app.get_html(&older).await;
+    assert_eq!(rows(&second, "scim-events"), 11, "10 more and the refused creation");
+    assert!(href(&second, "older-events").is_none(), "no page after the last");
+    assert_eq!(href(&second, "newest-events").as_deref(), Some("/admin/events?view=scim&node=1&outcome=failure"));
+}
+
+#[tokio::test]
+async fn the_admin_audit_has_its_own_tab_filtered_and_paged() {
+    let app = TestApp::spawn().await;
+    app.sign_in_admin().await;
+    let store = &app.svc.store;
+    // Creating the admin and signing in are in the trail already.
+    let earlier = store.list_audit(None, 100).await.unwrap().len();
+    for i in 0..60 {
+        store.audit("ops@example.org", "user.lock", &format!("u{i}@example.com"), "", 1_800_000_000 + i).await.unwrap();
+    }
+    store.audit("cli", "sso.create", "7", "Acme (acme.test), node 1", 1_800_000_100).await.unwrap();
+
+    let (_, first) = app.get_html("/admin/events?view=audit").await;
+    assert!(tag(&first, "tab-audit").contains(r#"aria-current="page""#));
+    assert_eq!(rows(&first, "audit"), 50);
+    assert!(first.contains("<td>cli</td><td><code>sso.create</code></td><td>7</td>"), "newest first");
+    let older = href(&first, "older-events").unwrap();
+    assert!(older.starts_with("/admin/events?view=audit&before="), "{older}");
+    let (_, second) = app.get_html(&older).await;
+    assert_eq!(rows(&second, "audit"), 11 + earlier);
+    assert!(second.contains("u0@example.com") && href(&second, "older-events").is_none());
+
+    let (_, locks) = app.get_html("/admin/events?view=audit&action=user.&admin=OPS@").await;
+    assert_eq!(rows(&locks, "audit"), 50);
+    assert!(!locks.contains("sso.create"));
+    let older = href(&locks, "older-events").unwrap();
+    assert!(older.starts_with("/admin/events?view=audit&action=user.&admin=OPS%40&before="), "{older}");
+    let (_, rest) = app.get_html(&older).await;
+    assert_eq!(rows(&rest, "audit"), 10);
+    let (_, by_cli) = app.get_html("/admin/events?view=audit&admin=cli").await;
+    let by_cli = by_cli.split(r#"<table id="audit">"#).nth(1).unwrap();
+    assert!(by_cli.contains("sso.create") && !by_cli.contains("user.lock"), "{by_cli}");
 }
