@@ -26,6 +26,47 @@ impl Chrome {
     }
 }
 
+/// Why a console form was refused (422), and which input is at fault (its id): the form comes
+/// back with what the admin typed, that input marked (`aria-invalid`, `aria-describedby` to the
+/// message) and the message beside it. The markup is `templates/admin/field.html`'s, shared by
+/// every form. Empty (the default) when nothing was refused.
+#[derive(Debug, Clone, Default)]
+pub struct Refusal {
+    /// The id of the input at fault; empty when the refusal is about no single field.
+    pub field: &'static str,
+    pub message: String,
+}
+
+impl Refusal {
+    pub fn at(field: &'static str, message: impl Into<String>) -> Refusal {
+        Refusal { field, message: message.into() }
+    }
+
+    /// A refusal about the form as a whole.
+    pub fn of_form(message: impl Into<String>) -> Refusal {
+        Refusal { field: "", message: message.into() }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.message.is_empty()
+    }
+
+    /// Whether the input `field` is the one at fault.
+    pub fn is_at(&self, field: &str) -> bool {
+        !self.message.is_empty() && !self.field.is_empty() && self.field == field
+    }
+
+    /// The `aria-describedby` of the input `field`: its hint's id (may be empty) and, when it
+    /// is at fault, the id of the message beside it.
+    pub fn described_by(&self, field: &str, hint: &str) -> String {
+        match (self.is_at(field), hint.is_empty()) {
+            (true, true) => format!("{field}-error"),
+            (true, false) => format!("{hint} {field}-error"),
+            (false, _) => hint.to_string(),
+        }
+    }
+}
+
 pub fn fmt_time(t: Option<i64>) -> String {
     t.and_then(|t| chrono::DateTime::from_timestamp(t, 0))
         .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
@@ -61,7 +102,8 @@ pub struct SsoListPage {
     pub chrome: Chrome,
     pub configs: Vec<SsoRow>,
     pub nodes: Vec<NodeChoice>,
-    pub message: String,
+    /// Why the create form was refused; its fields keep what was typed.
+    pub refusal: Refusal,
     pub name: String,
     pub domain: String,
 }
@@ -116,6 +158,9 @@ pub struct KeyRow {
 pub struct SsoEditPage {
     pub chrome: Chrome,
     pub sso_id: i64,
+    /// The configuration's name as stored (the page's heading).
+    pub heading: String,
+    /// The name in the form: as stored, or as typed in a refused form.
     pub name: String,
     pub jit: bool,
     pub idp_initiated: bool,
@@ -123,13 +168,14 @@ pub struct SsoEditPage {
     pub logout_idp: bool,
     /// Whether the IdP's metadata names a SingleLogoutService.
     pub idp_has_slo: bool,
-    pub clock_skew_secs: i64,
+    /// Seconds, as stored or as typed.
+    pub clock_skew: String,
     pub attr_email: String,
     pub attr_first: String,
     pub attr_last: String,
     pub idp_entity_id: String,
-    /// Why the last settings change or metadata upload was refused; empty when it was not.
-    pub error: String,
+    /// Why the last form of the page was refused, and its field; the form shows what was typed.
+    pub refusal: Refusal,
     pub domain: String,
     pub nodes: Vec<NodeChoice>,
     pub allow_sha1: bool,
@@ -268,7 +314,9 @@ pub struct NodesPage {
     pub chrome: Chrome,
     pub nodes: Vec<NodeRowView>,
     pub parents: Vec<NodeChoice>,
-    pub message: String,
+    /// Why the create form was refused; its fields keep what was typed.
+    pub refusal: Refusal,
+    pub name: String,
 }
 
 /// Shown once, right after the token is generated: only its hash is kept.

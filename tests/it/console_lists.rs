@@ -1,6 +1,7 @@
-//! The console's long lists over HTTP: users searched and paged in the store (50 to a page, the
-//! filter kept in the links, a count, no cap), and the SCIM provisioning events and the admin
-//! audit in their own tabs of /admin/events (filtered, paged).
+//! The console's long lists and refused forms over HTTP: users searched and paged in the store
+//! (50 to a page, the filter kept in the links, a count, no cap), the SCIM provisioning events and
+//! the admin audit in their own tabs of /admin/events (filtered, paged), and a refused form that
+//! comes back with what was typed and the field at fault marked.
 
 use spconnect::store::{NewProvisioningEvent, NewUser, UserStatus};
 
@@ -219,4 +220,115 @@ async fn the_admin_audit_has_its_own_tab_filtered_and_paged() {
     let (_, by_cli) = app.get_html("/admin/events?view=audit&admin=cli").await;
     let by_cli = by_cli.split(r#"<table id="audit">"#).nth(1).unwrap();
     assert!(by_cli.contains("sso.create") && !by_cli.contains("user.lock"), "{by_cli}");
+}
+
+/// The input `id` is marked as the one at fault, its message beside it says `message`.
+fn assert_marked(html: &str, id: &str, message: &str) {
+    let input = tag(html, id);
+    assert!(input.contains(r#"aria-invalid="true""#), "{input}");
+    let described = input.split(r#"aria-describedby=""#).nth(1).and_then(|s| s.split('"').next()).unwrap_or("");
+    assert!(described.split(' ').any(|d| d == format!("{id}-error")), "{input}");
+    assert!(text_of(html, &format!("{id}-error")).contains(message), "{html}");
+    assert_eq!(html.matches(r#"aria-invalid="true""#).count(), 1, "one field marked");
+}
+
+#[tokio::test]
+async fn a_refused_form_keeps_what_was_typed_and_marks_the_field_at_fault() {
+    let app = TestApp::spawn().await;
+    let csrf = app.sign_in_admin().await;
+    let csrf = csrf.as_str();
+
+    // Create: a bad domain, a taken one, a name left blank.
+    let res = app
+        .post_form("/admin/sso", &[("csrf", csrf), ("name", "Typed Name"), ("domain", "not a domain"), ("node", "1")])
+        .await;
+    assert_eq!(res.status(), 422);
+    let html = res.text().await.unwrap();
+    assert_marked(&html, "domain", "is not a domain name");
+    assert!(tag(&html, "domain").contains(r#"value="not a domain""#));
+    assert!(tag(&html, "domain").contains(r#"aria-describedby="domain-hint domain-error""#), "the hint stays");
+    assert!(tag(&html, "name").contains(r#"value="Typed Name""#) && !tag(&html, "name").contains("aria-invalid"));
+    assert!(text_of(&html, "create-message").is_empty(), "the summary links to the field");
+    assert!(html.contains(r##"<a href="#domain">"##));
+    let res = app
+        .post_form("/admin/sso", &[("csrf", csrf), ("name", "Second"), ("domain", "Example.COM"), ("node", "1")])
+        .await;
+    assert_eq!(res.status(), 422);
+    let html = res.text().await.unwrap();
+    assert_marked(&html, "domain", "already has an SSO configuration");
+    assert!(tag(&html, "domain").contains(r#"value="Example.COM""#));
+    let res =
+        app.post_form("/admin/sso", &[("csrf", csrf), ("name", "   "), ("domain", "fresh.test"), ("node", "1")]).await;
+    let html = res.text().await.unwrap();
+    assert_marked(&html, "name", "Give the configuration a name");
+    assert!(tag(&html, "domain").contains(r#"value="fresh.test""#));
+    assert_eq!(app.svc.store.list_sso().await.unwrap().len(), 1, "nothing created");
+
+    // Edit: name, domain and node; the heading keeps the stored name.
+    let id = app.sso_id();
+    let stored = app.sso.name.clone();
+    let res = app
+        .post_form(
+            &format!("/admin/sso/{id}/identity"),
+            &[("csrf", csrf), ("name", "Renamed"), ("domain", "bad domain"), ("node", "1")],
+        )
+        .await;
+    assert_eq!(res.status(), 422);
+    let html = res.text().await.unwrap();
+    assert_marked(&html, "domain", "is not a domain name");
+    assert!(
+        tag(&html, "name").contains(r#"value="Renamed""#) && tag(&html, "domain").contains(r#"value="bad domain""#)
+    );
+    assert!(html.contains(&format!("<h1>Edit {stored}</h1>")));
+    let res = app
+        .post_form(
+            &format!("/admin/sso/{id}/identity"),
+            &[("csrf", csrf), ("name", "Renamed"), ("domain", "example.com"), ("node", "99")],
+        )
+        .await;
+    assert_marked(&res.text().await.unwrap(), "node", "there is no node 99");
+
+    // Edit: the switches as ticked, the numbers and names as typed.
+    let settings = |skew: &'static str, first: &'static str| {
+        [
+            ("csrf", csrf),
+            ("clock_skew", skew),
+            ("attr_email", "mailTyped"),
+            ("attr_first", first),
+            ("attr_last", "sn"),
+            ("allow_sha1", "on"),
+        ]
+    };
+    let res = app.post_form(&format!("/admin/sso/{id}/settings"), &settings("99999", "given")).await;
+    assert_eq!(res.status(), 422);
+    let html = res.text().await.unwrap();
+    assert_marked(&html, "clock_skew", "from 0 to 3600");
+    assert!(tag(&html, "clock_skew").contains(r#"value="99999""#));
+    assert!(tag(&html, "attr_email").contains(r#"value="mailTyped""#));
+    assert!(tag(&html, "allow_sha1").contains("checked") && !tag(&html, "jit").contains("checked"), "as ticked");
+    let res = app.post_form(&format!("/admin/sso/{id}/settings"), &settings("ten", "given")).await;
+    assert_marked(&res.text().await.unwrap(), "clock_skew", "whole number");
+    let res = app.post_form(&format!("/admin/sso/{id}/settings"), &settings("60", "  ")).await;
+    let html = res.text().await.unwrap();
+    assert_marked(&html, "attr_first", "Each attribute name must be filled in");
+    assert!(tag(&html, "clock_skew").contains(r#"value="60""#));
+    let unchanged = app.svc.store.get_sso(id).await.unwrap().unwrap();
+    assert_eq!((unchanged.clock_skew_secs, unchanged.allow_sha1), (180, false), "nothing saved");
+
+    // Create a node: the name as typed, the parent as chosen.
+    let long = "n".repeat(101);
+    let res = app.post_form("/admin/nodes", &[("csrf", csrf), ("name", &long), ("parent", "1")]).await;
+    assert_eq!(res.status(), 422);
+    let html = res.text().await.unwrap();
+    assert_marked(&html, "node-name", "Give the node a name of at most 100 characters");
+    assert!(tag(&html, "node-name").contains(&format!(r#"value="{long}""#)));
+    let res = app.post_form("/admin/nodes", &[("csrf", csrf), ("name", "Sales"), ("parent", "42")]).await;
+    assert_eq!(res.status(), 422);
+    let html = res.text().await.unwrap();
+    assert_marked(&html, "parent", "there is no node 42");
+    assert!(tag(&html, "node-name").contains(r#"value="Sales""#));
+
+    // A page shown without a refusal marks nothing.
+    let (_, clean) = app.get_html(&format!("/admin/sso/{id}/edit")).await;
+    assert!(!clean.contains("aria-invalid") && !clean.contains("-error\""), "nothing marked");
 }

@@ -7,6 +7,7 @@ mod events;
 mod nodes;
 mod signin;
 mod sso;
+mod sso_edit;
 mod teams;
 mod users;
 
@@ -70,6 +71,7 @@ pub fn router(svc: &AppState) -> Router<AppState> {
     let protected = Router::new()
         .route("/admin", get(|| async { Redirect::to("/admin/sso") }))
         .merge(sso::router())
+        .merge(sso_edit::router())
         .merge(users::router())
         .merge(nodes::router())
         .merge(teams::router())
