@@ -55,6 +55,18 @@ pub struct LoginEventFilter {
     pub limit: i64,
 }
 
+/// What the console's audit table is narrowed to; `None` means "any".
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    /// Actions starting with this (`sso.`, `user.lock`, …).
+    pub action_prefix: Option<String>,
+    /// Part of the acting admin's email (or `cli`), in any case.
+    pub admin: Option<String>,
+    /// Only events older than this one (the next page, newest first).
+    pub before_id: Option<i64>,
+    pub limit: i64,
+}
+
 impl Store {
     pub async fn create_admin(&self, email: &str, password_hash: &str, now: i64) -> Result<AdminAccount> {
         let id: i64 = sqlx::query_scalar(
@@ -222,14 +234,26 @@ impl Store {
     }
 
     pub async fn list_audit(&self, action_prefix: Option<&str>, limit: i64) -> Result<Vec<AuditEvent>> {
+        let f = AuditFilter { action_prefix: action_prefix.map(str::to_string), limit, ..Default::default() };
+        self.search_audit(&f).await
+    }
+
+    /// The audit trail narrowed by `f`, newest first, one page at a time.
+    pub async fn search_audit(&self, f: &AuditFilter) -> Result<Vec<AuditEvent>> {
         // LIKE wildcards in the prefix are escaped, not dropped: action names contain `_`.
-        let escaped = action_prefix.unwrap_or("").replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
-        let pattern = format!("{escaped}%");
-        Ok(sqlx::query_as("SELECT id, at, admin_email, action, target, detail FROM admin_audit WHERE action LIKE $1 ESCAPE '\\' ORDER BY id DESC LIMIT $2")
-            .bind(pattern)
-            .bind(limit)
-            .fetch_all(&self.pool)
-            .await?)
+        let pattern = format!("{}%", super::like_escaped(f.action_prefix.as_deref().unwrap_or("")));
+        let admin = f.admin.as_deref().map(|a| format!("%{}%", super::like_escaped(&a.to_lowercase())));
+        Ok(sqlx::query_as(
+            "SELECT id, at, admin_email, action, target, detail FROM admin_audit \
+             WHERE action LIKE $1 ESCAPE '\\' AND ($2 IS NULL OR lower(admin_email) LIKE $2 ESCAPE '\\') \
+             AND ($3 IS NULL OR id < $3) ORDER BY id DESC LIMIT $4",
+        )
+        .bind(pattern)
+        .bind(admin)
+        .bind(f.before_id)
+        .bind(f.limit)
+        .fetch_all(&self.pool)
+        .await?)
     }
 
     pub async fn search_login_events(&self, f: &LoginEventFilter) -> Result<Vec<LoginEvent>> {

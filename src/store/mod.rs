@@ -31,7 +31,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 use sqlx::{Any, AnyPool, Executor, Row, Transaction};
 use thiserror::Error;
 
-pub use admin::{AdminAccount, AuditEvent, LoginEventFilter, SignInCounts};
+pub use admin::{AdminAccount, AuditEvent, AuditFilter, LoginEventFilter, SignInCounts};
 pub use console_logins::{SpentResponse, TestLoginResult};
 pub use copy::CopiedTable;
 pub use health::Readiness;
@@ -41,13 +41,15 @@ pub use logins::{
     RequestPurpose, DEBUG_RESPONSES_KEPT,
 };
 pub use nodes::Node;
-pub use provisioning::{Created, Invitation, NewProvisioningEvent, OutboxMessage, ProvisioningEvent, ScimUserWrite};
+pub use provisioning::{
+    Created, Invitation, NewProvisioningEvent, OutboxMessage, ProvisioningEvent, ProvisioningEventFilter, ScimUserWrite,
+};
 pub use sessions::SessionBackend;
 pub use slo::{LoginSessionRow, LogoutRequestState};
 pub use sp_keys::{SpKeyRole, StoredSpKey};
 pub use sso::{SsoConfig, SsoSettings};
 pub use teams::{Team, TeamWrite};
-pub use users::{NewUser, SsoAttachment, User, UserStatus};
+pub use users::{NewUser, SsoAttachment, User, UserPage, UserSearch, UserStatus};
 
 pub const ROOT_NODE_ID: i64 = 1;
 
@@ -56,6 +58,12 @@ pub const ROOT_NODE_ID: i64 = 1;
 /// the same key, so a comparison is a plain `=` on both engines.
 fn email_key(email: &str) -> String {
     email.trim().to_ascii_lowercase()
+}
+
+/// `text` for `LIKE … ESCAPE '\'`, its own `%`, `_` and `\` matched literally (emails and
+/// action names contain `_`).
+fn like_escaped(text: &str) -> String {
+    text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
 }
 
 #[derive(Debug, Error)]

@@ -65,6 +65,17 @@ pub struct ProvisioningEvent {
     pub client_addr: Option<String>,
 }
 
+/// What the console's SCIM events are narrowed to; `None` means "any".
+#[derive(Debug, Clone, Default)]
+pub struct ProvisioningEventFilter {
+    pub node_id: Option<i64>,
+    /// "success" or "failure".
+    pub outcome: Option<String>,
+    /// Only events older than this one (the next page, newest first).
+    pub before_id: Option<i64>,
+    pub limit: i64,
+}
+
 #[derive(Debug, Clone)]
 pub struct NewProvisioningEvent<'a> {
     pub at: i64,
@@ -299,6 +310,21 @@ impl Store {
         .execute(&self.pool)
         .await?;
         Ok(())
+    }
+
+    /// The console's SCIM events: narrowed by `f`, newest first, one page at a time.
+    pub async fn search_provisioning_events(&self, f: &ProvisioningEventFilter) -> Result<Vec<ProvisioningEvent>> {
+        Ok(sqlx::query_as(
+            "SELECT id, at, node_id, event, method, target, outcome, reason, detail, request_id, client_addr \
+             FROM provisioning_events WHERE ($1 IS NULL OR node_id = $1) AND ($2 IS NULL OR outcome = $2) \
+             AND ($3 IS NULL OR id < $3) ORDER BY id DESC LIMIT $4",
+        )
+        .bind(f.node_id)
+        .bind(&f.outcome)
+        .bind(f.before_id)
+        .bind(f.limit)
+        .fetch_all(&self.pool)
+        .await?)
     }
 
     /// Events at or after `since`, newest first.

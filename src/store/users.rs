@@ -60,6 +60,27 @@ pub struct NewUser<'a> {
     pub node_id: i64,
 }
 
+/// What the console's users table is narrowed to, and which slice of it (ordered by email).
+#[derive(Debug, Clone, Default)]
+pub struct UserSearch {
+    /// Part of the email, or of the name as "first last", in any case.
+    pub text: Option<String>,
+    pub status: Option<UserStatus>,
+    /// Matching users skipped before the first one returned.
+    pub offset: i64,
+    pub limit: i64,
+}
+
+/// A page of users, with the counts the console shows beside it.
+#[derive(Debug, Clone)]
+pub struct UserPage {
+    pub users: Vec<User>,
+    /// Users matching the search (all pages).
+    pub matching: i64,
+    /// Users in all.
+    pub all: i64,
+}
+
 #[derive(sqlx::FromRow)]
 pub(super) struct UserRow {
     user_id: i64,
@@ -131,6 +152,38 @@ impl Store {
     pub async fn list_users(&self) -> Result<Vec<User>> {
         let rows: Vec<UserRow> = sqlx::query_as(&format!("{SELECT_USER} ORDER BY email")).fetch_all(&self.pool).await?;
         Ok(rows.into_iter().map(User::from).collect())
+    }
+
+    /// One page of the users `s` narrows to, by email, with how many match and how many there are.
+    pub async fn search_users(&self, s: &UserSearch) -> Result<UserPage> {
+        // Lower case on both sides where the engine can (PostgreSQL's lower() is Unicode-aware,
+        // SQLite's only ASCII); the text as typed as well, so a name with non-ASCII letters is
+        // still found on SQLite when typed in its own case.
+        let typed = s.text.as_deref().map(str::trim).filter(|t| !t.is_empty());
+        let lowered = typed.map(|t| format!("%{}%", super::like_escaped(&t.to_lowercase())));
+        let exact = typed.map(|t| format!("%{}%", super::like_escaped(t)));
+        let status = s.status.map(UserStatus::as_str);
+        const MATCHES: &str = "($1 IS NULL OR email LIKE $1 ESCAPE '\\' \
+             OR lower(first_name || ' ' || last_name) LIKE $1 ESCAPE '\\' \
+             OR (first_name || ' ' || last_name) LIKE $2 ESCAPE '\\') AND ($3 IS NULL OR status = $3)";
+        let (matching, all): (i64, i64) = sqlx::query_as(&format!(
+            "SELECT COALESCE(SUM(CASE WHEN {MATCHES} THEN 1 ELSE 0 END), 0), COUNT(*) FROM users"
+        ))
+        .bind(&lowered)
+        .bind(&exact)
+        .bind(status)
+        .fetch_one(&self.pool)
+        .await?;
+        let rows: Vec<UserRow> =
+            sqlx::query_as(&format!("{SELECT_USER} WHERE {MATCHES} ORDER BY email, user_id LIMIT $4 OFFSET $5"))
+                .bind(&lowered)
+                .bind(&exact)
+                .bind(status)
+                .bind(s.limit)
+                .bind(s.offset.max(0))
+                .fetch_all(&self.pool)
+                .await?;
+        Ok(UserPage { users: rows.into_iter().map(User::from).collect(), matching, all })
     }
 
     /// Create a user directly (admin, SCIM); JIT creates users inside `commit_login`.
@@ -210,16 +263,24 @@ pub struct SsoAttachment {
 }
 
 impl Store {
-    /// Which configurations each user has signed in through (from the login record), with the
-    /// name of each, or of the deleted configuration it was.
-    pub async fn user_sso_attachments(&self) -> Result<Vec<SsoAttachment>> {
-        let rows: Vec<(i64, i64, Option<String>, Option<String>)> = sqlx::query_as(
+    /// Which configurations these users have signed in through (from the login record), with
+    /// the name of each, or of the deleted configuration it was.
+    pub async fn user_sso_attachments(&self, user_ids: &[i64]) -> Result<Vec<SsoAttachment>> {
+        if user_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let placeholders = (1..=user_ids.len()).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ");
+        let sql = format!(
             "SELECT l.user_id, l.sso_id, s.name, d.name FROM user_sso_logins l \
              LEFT JOIN sso_configs s ON s.sso_id = l.sso_id \
-             LEFT JOIN deleted_sso_configs d ON d.sso_id = l.sso_id ORDER BY l.user_id, l.first_at",
-        )
-        .fetch_all(&self.pool)
-        .await?;
+             LEFT JOIN deleted_sso_configs d ON d.sso_id = l.sso_id \
+             WHERE l.user_id IN ({placeholders}) ORDER BY l.user_id, l.first_at"
+        );
+        let mut query = sqlx::query_as::<_, (i64, i64, Option<String>, Option<String>)>(&sql);
+        for id in user_ids {
+            query = query.bind(*id);
+        }
+        let rows = query.fetch_all(&self.pool).await?;
         Ok(rows
             .into_iter()
             .map(|(user_id, sso_id, name, deleted_name)| SsoAttachment { user_id, sso_id, name, deleted_name })

@@ -26,6 +26,47 @@ impl Chrome {
     }
 }
 
+/// Why a console form was refused (422), and which input is at fault (its id): the form comes
+/// back with what the admin typed, that input marked (`aria-invalid`, `aria-describedby` to the
+/// message) and the message beside it. The markup is `templates/admin/field.html`'s, shared by
+/// every form. Empty (the default) when nothing was refused.
+#[derive(Debug, Clone, Default)]
+pub struct Refusal {
+    /// The id of the input at fault; empty when the refusal is about no single field.
+    pub field: &'static str,
+    pub message: String,
+}
+
+impl Refusal {
+    pub fn at(field: &'static str, message: impl Into<String>) -> Refusal {
+        Refusal { field, message: message.into() }
+    }
+
+    /// A refusal about the form as a whole.
+    pub fn of_form(message: impl Into<String>) -> Refusal {
+        Refusal { field: "", message: message.into() }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.message.is_empty()
+    }
+
+    /// Whether the input `field` is the one at fault.
+    pub fn is_at(&self, field: &str) -> bool {
+        !self.message.is_empty() && !self.field.is_empty() && self.field == field
+    }
+
+    /// The `aria-describedby` of the input `field`: its hint's id (may be empty) and, when it
+    /// is at fault, the id of the message beside it.
+    pub fn described_by(&self, field: &str, hint: &str) -> String {
+        match (self.is_at(field), hint.is_empty()) {
+            (true, true) => format!("{field}-error"),
+            (true, false) => format!("{hint} {field}-error"),
+            (false, _) => hint.to_string(),
+        }
+    }
+}
+
 pub fn fmt_time(t: Option<i64>) -> String {
     t.and_then(|t| chrono::DateTime::from_timestamp(t, 0))
         .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
@@ -65,7 +106,8 @@ pub struct SsoListPage {
     pub chrome: Chrome,
     pub configs: Vec<SsoRow>,
     pub nodes: Vec<NodeChoice>,
-    pub message: String,
+    /// Why the create form was refused; its fields keep what was typed.
+    pub refusal: Refusal,
     pub name: String,
     pub domain: String,
 }
@@ -122,6 +164,9 @@ pub struct KeyRow {
 pub struct SsoEditPage {
     pub chrome: Chrome,
     pub sso_id: i64,
+    /// The configuration's name as stored (the page's heading).
+    pub heading: String,
+    /// The name in the form: as stored, or as typed in a refused form.
     pub name: String,
     pub jit: bool,
     pub idp_initiated: bool,
@@ -131,13 +176,14 @@ pub struct SsoEditPage {
     pub admin_signin: bool,
     /// Whether the IdP's metadata names a SingleLogoutService.
     pub idp_has_slo: bool,
-    pub clock_skew_secs: i64,
+    /// Seconds, as stored or as typed.
+    pub clock_skew: String,
     pub attr_email: String,
     pub attr_first: String,
     pub attr_last: String,
     pub idp_entity_id: String,
-    /// Why the last settings change or metadata upload was refused; empty when it was not.
-    pub error: String,
+    /// Why the last form of the page was refused, and its field; the form shows what was typed.
+    pub refusal: Refusal,
     pub domain: String,
     pub nodes: Vec<NodeChoice>,
     pub allow_sha1: bool,
@@ -174,7 +220,20 @@ pub struct UsersPage {
     pub users: Vec<UserRow>,
     pub q: String,
     pub status: String,
-    pub total: usize,
+    /// A search or a status narrows the list.
+    pub filtered: bool,
+    /// This page's number (from 1) and how many pages the matching users fill.
+    pub page: i64,
+    pub pages: i64,
+    /// The position of this page's first and last user among the matching ones (from 1).
+    pub first: i64,
+    pub last: i64,
+    /// Users matching the filter, and users in all.
+    pub matching: i64,
+    pub all: i64,
+    /// The neighbouring pages with the same filter; empty at either end.
+    pub previous_link: String,
+    pub next_link: String,
 }
 
 pub struct EventRow {
@@ -203,19 +262,46 @@ pub struct CodeChoice {
     pub selected: bool,
 }
 
+/// One SCIM call as the SCIM tab shows it.
+pub struct ScimEventRow {
+    pub at: String,
+    /// The node's name and id.
+    pub node: String,
+    /// Method and event: `POST user.create`.
+    pub call: String,
+    pub target: String,
+    pub outcome: String,
+    pub reason: String,
+    pub detail: String,
+    pub client_addr: String,
+    pub request_id: String,
+}
+
+/// /admin/events: one of three tabs (`view`: logins, scim, audit); only its fields are filled.
 #[derive(Template)]
 #[template(path = "admin/events.html")]
 pub struct EventsPage {
     pub chrome: Chrome,
+    pub view: &'static str,
+    /// Logins: the rows, the reason codes to filter by, and the filter as typed.
     pub events: Vec<EventRow>,
-    pub audit: Vec<AuditRow>,
     pub codes: Vec<CodeChoice>,
-    pub outcome: String,
     pub who: String,
     pub sso: String,
     pub request: String,
-    /// The next (older) page of login records, with the same filter; empty on the last page.
+    /// SCIM: the rows and the nodes to filter by.
+    pub scim: Vec<ScimEventRow>,
+    pub nodes: Vec<NodeChoice>,
+    /// Audit: the rows and the filter as typed.
+    pub audit: Vec<AuditRow>,
+    pub action: String,
+    pub admin: String,
+    /// The outcome filter of the logins or SCIM tab.
+    pub outcome: String,
+    /// The next (older) page of the tab, with the same filter; empty on the last page.
     pub older_link: String,
+    /// Back to the tab's newest records, with the same filter; empty on the first page.
+    pub newest_link: String,
     pub reference: Vec<(&'static str, &'static str, &'static str)>,
 }
 
@@ -236,7 +322,9 @@ pub struct NodesPage {
     pub chrome: Chrome,
     pub nodes: Vec<NodeRowView>,
     pub parents: Vec<NodeChoice>,
-    pub message: String,
+    /// Why the create form was refused; its fields keep what was typed.
+    pub refusal: Refusal,
+    pub name: String,
 }
 
 /// Shown once, right after the token is generated: only its hash is kept.
@@ -274,6 +362,20 @@ pub struct AdminsPage {
     /// Why the last action was refused, or what it did; empty otherwise.
     pub message: String,
     pub error: bool,
+    /// "Add admin": the email as typed when it was refused, and why (at `new_email`).
+    pub new_email: String,
+    pub refusal: Refusal,
+}
+
+/// A generated admin password, shown once (only its argon2id hash is kept).
+#[derive(Template)]
+#[template(path = "admin/admin_password.html")]
+pub struct AdminPasswordPage {
+    pub chrome: Chrome,
+    pub email: String,
+    pub password: String,
+    /// A new account (or a new password for an existing one).
+    pub created: bool,
 }
 
 pub struct TeamRow {

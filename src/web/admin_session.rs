@@ -48,6 +48,37 @@ pub struct CurrentAdmin {
     pub admin_id: i64,
     pub email: String,
     pub auth_at: i64,
+    /// A mark of the account's password hash when the session began (`credential_mark`): a
+    /// password reset ends every session of that account, on every instance.
+    #[serde(default)]
+    pub credential: String,
+}
+
+impl CurrentAdmin {
+    pub fn new(account: &crate::store::AdminAccount, auth_at: i64) -> CurrentAdmin {
+        CurrentAdmin {
+            admin_id: account.admin_id,
+            email: account.email.clone(),
+            auth_at,
+            credential: credential_mark(&account.password_hash),
+        }
+    }
+}
+
+/// After an admin gives themselves a new password: their own session carries on under it.
+pub async fn refresh_credential(session: &Session, account: &crate::store::AdminAccount) {
+    if let Ok(Some(mut admin)) = session.get::<CurrentAdmin>(ADMIN_KEY).await {
+        admin.credential = credential_mark(&account.password_hash);
+        if let Err(e) = session.insert(ADMIN_KEY, admin).await {
+            tracing::error!(error = %e, "admin session could not be updated after a password reset");
+        }
+    }
+}
+
+/// 64 bits of SHA-256 over the stored password hash: changes whenever the password does, and
+/// reveals nothing usable about it (the hash is argon2id, salted).
+fn credential_mark(password_hash: &str) -> String {
+    crate::login::binding::hash(password_hash)[..16].to_string()
 }
 
 /// The session's CSRF token, created on first use.
@@ -84,13 +115,18 @@ async fn current(session: &Session, now: i64) -> Option<CurrentAdmin> {
 
 /// Every /admin route but the sign-in page goes through this. Pages redirect to sign-in;
 /// anything else (a form post, a download) gets a bare 401 so nothing is acted on. The account
-/// is looked up on every request, so a deleted admin's session ends at once (on every instance).
+/// is looked up on every request, so a deleted admin's session, or one begun before the
+/// password was reset, ends at once (on every instance).
 pub async fn require_admin(State(svc): State<AppState>, session: Session, mut req: Request, next: Next) -> Response {
     let admin = match current(&session, chrono::Utc::now().timestamp()).await {
         Some(admin) => match svc.store.get_admin(admin.admin_id).await {
-            Ok(Some(account)) if account.email == admin.email => Some(admin),
+            Ok(Some(account))
+                if account.email == admin.email && credential_mark(&account.password_hash) == admin.credential =>
+            {
+                Some(admin)
+            }
             Ok(_) => {
-                tracing::info!(admin = %admin.email, "admin session ended: the account was deleted");
+                tracing::info!(admin = %admin.email, "admin session ended: the account was deleted or its password reset");
                 end(&session).await;
                 None
             }

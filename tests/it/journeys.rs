@@ -1,7 +1,7 @@
 //! The user journeys in a real browser (headless Chromium, default cookie rules). Each saves a
 //! screenshot of its last page under target/journey-screenshots/.
 
-use spconnect::store::{NewUser, SsoSettings, UserStatus};
+use spconnect::store::{NewProvisioningEvent, NewUser, SsoSettings, UserStatus};
 
 use crate::admin_console::{create_admin, ADMIN, PASSWORD};
 use crate::live_idp::wire;
@@ -351,6 +351,8 @@ async fn accessibility_of_every_page_checked_by_axe_core() {
     let app = TestApp::spawn().await;
     let _idp = wire(&app, &[]).await;
     create_admin(&app).await;
+    many_users(&app, 60).await;
+    app.svc.store.record_provisioning_event(&scim_creation("sam@example.com")).await.unwrap();
     let b = Browser::start().await;
     let mut found = Vec::new();
     let mut check =
@@ -371,6 +373,19 @@ async fn accessibility_of_every_page_checked_by_axe_core() {
         b.find("main").await;
         check(path, b.accessibility_violations().await);
     }
+    // The events page's other tabs (with rows), a second page of users, and a refused form
+    // with its field marked.
+    for path in ["/admin/events?view=scim", "/admin/events?view=audit", "/admin/users?page=2"] {
+        b.goto(&app.admin_url(path)).await;
+        b.find("main").await;
+        check(path.into(), b.accessibility_violations().await);
+    }
+    b.goto(&app.admin_url("/admin/sso")).await;
+    b.type_into("#name", "Refused").await;
+    b.type_into("#domain", "not a domain").await;
+    b.click("form[action='/admin/sso'] button[type=submit]").await;
+    b.find("#domain-error").await;
+    check("/admin/sso (refused)".into(), b.accessibility_violations().await);
     for path in ["/login", "/no/such/page"] {
         b.goto(&format!("{}{path}", app.base)).await;
         b.find("main, body").await;
@@ -411,4 +426,146 @@ async fn journey_8_console_sign_in_through_the_idp_and_a_test_login() {
     let outcome = b.text("#test-outcome").await;
     assert!(outcome.starts_with("Passed."), "{outcome}\n{}", idp.log());
     assert_eq!(b.text("#test-name-id").await, "dana@example.com");
+}
+
+async fn many_users(app: &TestApp, n: usize) {
+    for i in 0..n {
+        let email = format!("user{i:03}@example.com");
+        let new = NewUser {
+            email: &email,
+            first_name: "Many",
+            last_name: "Users",
+            status: UserStatus::Active,
+            provisioned_by: "scim",
+            node_id: 1,
+        };
+        app.svc.store.create_user(&new, 0).await.unwrap();
+    }
+}
+
+fn scim_creation(email: &str) -> NewProvisioningEvent<'_> {
+    NewProvisioningEvent {
+        at: chrono::Utc::now().timestamp(),
+        node_id: 1,
+        event: "user_create_provision",
+        method: "POST",
+        target: Some(email),
+        success: true,
+        reason: None,
+        detail: None,
+        request_id: "00000000000000000000000000000001",
+        client_addr: Some("192.0.2.1"),
+    }
+}
+
+/// Wait until the element `css` reads `expected` (the page after a click has loaded).
+async fn wait_text(b: &Browser, css: &str, expected: &str) {
+    for _ in 0..50 {
+        if b.text(css).await == expected {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(b.text(css).await, expected, "{css}");
+}
+
+/// The console's long lists and a refused form: 120 users paged by 50 with the search kept on
+/// the next page, a SCIM creation in the SCIM tab of the events page, and a configuration
+/// refused for its domain, shown again with what was typed and the domain field marked.
+#[tokio::test]
+async fn journey_7_users_paged_scim_events_and_a_refused_form() {
+    let app = TestApp::spawn().await;
+    create_admin(&app).await;
+    many_users(&app, 120).await;
+    let b = Browser::start().await;
+    sign_in(&b, &app).await;
+
+    b.click("a[href='/admin/users']").await;
+    wait_text(&b, "#users-count", "Users 1–50 of 120.").await;
+    b.type_into("#q", "user0").await;
+    b.click("form[action='/admin/users'] button[type=submit]").await;
+    wait_text(&b, "#users-count", "Users 1–50 of 100 matching the filter (120 in all).").await;
+    b.click("#next-page").await;
+    wait_text(&b, "#page-position", "Page 2 of 2").await;
+    assert_eq!(b.text("#users-count").await, "Users 51–100 of 100 matching the filter (120 in all).");
+    assert_eq!(b.execute("return document.getElementById('q').value").await, "user0", "the search is kept");
+    assert!(b.source().await.contains("user099@example.com"));
+    b.find("#previous-page").await;
+    b.execute("document.getElementById('page-position').scrollIntoView({block: 'center'})").await;
+    b.screenshot("journey7-users-paged").await;
+
+    let scim = app.scim().await;
+    scim.create_user("sam@example.com").await;
+    b.click("a[href='/admin/events']").await;
+    b.click("#tab-scim").await;
+    let table = b.text("#scim-events").await;
+    assert!(table.contains("sam@example.com") && table.contains("POST user_create_provision"), "{table}");
+    assert_eq!(b.execute("return document.getElementById('tab-scim').getAttribute('aria-current')").await, "page");
+    b.screenshot("journey7-scim-events-tab").await;
+
+    b.click("a[href='/admin/sso']").await;
+    b.type_into("#name", "Acme Typed").await;
+    b.type_into("#domain", "acme .test").await;
+    b.click("form[action='/admin/sso'] button[type=submit]").await;
+    let error = b.text("#domain-error").await;
+    assert!(error.contains("is not a domain name"), "{error}");
+    let attr = |name: &str| format!("return document.getElementById('domain').getAttribute('{name}')");
+    assert_eq!(b.execute(&attr("aria-invalid")).await, "true");
+    assert_eq!(b.execute(&attr("aria-describedby")).await, "domain-hint domain-error");
+    assert_eq!(b.execute("return document.getElementById('name').value").await, "Acme Typed");
+    assert_eq!(b.execute("return document.getElementById('domain').value").await, "acme .test");
+    b.screenshot("journey7-refused-form-domain-marked").await;
+    let violations = b.accessibility_violations().await;
+    assert!(violations.is_empty(), "{violations:?}");
+}
+
+/// Journey 9: a refused user hands over the request ID from their error page and the admin
+/// finds that login by it; locking a user asks for confirmation; unknown console addresses
+/// and a wrong method get a real page.
+#[tokio::test]
+async fn journey_9_failure_found_by_request_id_lock_confirmation_and_the_404_page() {
+    let app = TestApp::spawn().await;
+    let idp = wire(&app, &[]).await;
+    create_admin(&app).await;
+    app.set(SsoSettings { jit: Some(false), ..Default::default() }).await;
+    let b = Browser::start().await;
+    let (code, _) = refusal(&b, &app, &idp, "newcomer@example.com").await;
+    assert_eq!(code, "USER_NOT_PROVISIONED");
+    let request_id = b.text("#request-id").await;
+
+    sign_in(&b, &app).await;
+    b.goto(&app.admin_url("/admin/events")).await;
+    b.type_into("#request", &request_id).await;
+    b.click("form[action='/admin/events'] button[type=submit]").await;
+    b.find("#events").await;
+    let found = b.text("#events tbody").await;
+    assert!(found.contains("USER_NOT_PROVISIONED") && found.contains("newcomer@example.com"), "{found}");
+    assert_eq!(found.matches(&request_id).count(), 1, "exactly that login: {found}");
+    assert!(b.url().await.contains(&format!("request={request_id}")));
+    b.screenshot("journey9-failure-found-by-request-id").await;
+
+    // Locking a user: the button does nothing until the confirmation is ticked.
+    app.set(SsoSettings { jit: Some(true), ..Default::default() }).await;
+    b.goto(&app.login_url()).await;
+    b.find("#user-email").await;
+    b.goto(&app.admin_url("/admin/users")).await;
+    b.click("button[aria-label='Lock newcomer@example.com']").await;
+    assert!(b.url().await.ends_with("/admin/users"), "not submitted without the confirmation");
+    assert!(b.source().await.contains("aria-label=\"Lock newcomer@example.com\""));
+    b.screenshot("journey9-lock-asks-for-confirmation").await;
+    b.click("input[aria-label='Confirm locking newcomer@example.com']").await;
+    b.click("button[aria-label='Lock newcomer@example.com']").await;
+    assert!(b.text("#flash").await.contains("newcomer@example.com is locked"));
+    assert!(b.source().await.contains("aria-label=\"Unlock newcomer@example.com\""));
+
+    // A mistyped console address and GET on the ACS: pages with a reason code, not empty bodies.
+    b.goto(&app.admin_url("/admin/no-such-page")).await;
+    assert_eq!(b.text("#err-title").await, "Page not found");
+    assert_eq!(b.text("#reason-code").await, "NOT_FOUND");
+    b.screenshot("journey9-not-found").await;
+    let violations = b.accessibility_violations().await;
+    assert!(violations.is_empty(), "axe-core on the 404 page: {violations:#?}");
+    b.goto(&app.acs()).await;
+    assert_eq!(b.text("#reason-code").await, "METHOD_NOT_ALLOWED");
+    assert_eq!(b.text("#err-title").await, "Not allowed at this address");
 }

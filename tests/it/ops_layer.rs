@@ -164,9 +164,9 @@ async fn command_line_changes_are_audited_as_cli_and_shown_on_the_console() {
     assert!(has(&audit(&dir), "cli", "idm_integration_delete", "1"));
     assert_eq!(cli_error(&dir, &["scim", "revoke", "1"]), "node 1 has no SCIM token");
 
-    // The console's audit table shows the command line as the actor.
+    // The console's audit tab shows the command line as the actor.
     app.sign_in_admin().await;
-    let (status, html) = app.get_html("/admin/events").await;
+    let (status, html) = app.get_html("/admin/events?view=audit").await;
     assert_eq!(status, 200);
     let table = html.split(r#"<table id="audit""#).nth(1).unwrap().split("</table>").next().unwrap();
     assert!(table.contains("<td>cli</td><td><code>user.lock</code></td><td>bob@example.com</td>"), "{table}");

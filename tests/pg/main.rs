@@ -18,8 +18,12 @@ mod acs_rejects;
 mod admin_console;
 #[path = "../it/config_file.rs"]
 mod config_file;
+#[path = "../it/console_admins.rs"]
+mod console_admins;
 #[path = "../it/console_idp.rs"]
 mod console_idp;
+#[path = "../it/console_lists.rs"]
+mod console_lists;
 #[path = "../it/db_ops.rs"]
 mod db_ops;
 #[path = "../it/ext_login.rs"]

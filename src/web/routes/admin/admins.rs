@@ -1,6 +1,7 @@
-//! /admin/admins: the console's admin accounts; delete one (never the last) or forget its refused
-//! sign-ins. Accounts are created and given passwords on the command line, where the password is
-//! shown once and never travels through a browser form.
+//! /admin/admins: the console's admin accounts: add one, give one a new password, delete one
+//! (never the last) or forget its refused sign-ins. Passwords are generated here, never typed
+//! into a form: shown once on a page nothing caches, only their argon2id hash is kept, and a new
+//! password ends every session begun with the old one.
 
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -10,9 +11,9 @@ use axum::{Extension, Router};
 use serde::Deserialize;
 use tower_sessions::Session;
 
-use super::{actor, chrome, now, AdminError, AdminResult};
+use super::{actor, chrome, confirmed, now, AdminError, AdminResult, ConfirmForm};
 use crate::ops::{self, AccountRef, OpsError};
-use crate::web::admin_pages::{fmt_time, AdminRow, AdminsPage};
+use crate::web::admin_pages::{fmt_time, AdminPasswordPage, AdminRow, AdminsPage, Refusal};
 use crate::web::admin_session::{self, CurrentAdmin};
 use crate::web::routes::parse_id;
 use crate::web::templates::render;
@@ -23,6 +24,8 @@ pub fn router() -> Router<AppState> {
         .route("/admin/admins", get(list))
         .route("/admin/admins/{admin_id}/delete", post(delete))
         .route("/admin/admins/{admin_id}/unlock", post(unlock))
+        .route("/admin/admins", post(create))
+        .route("/admin/admins/{admin_id}/reset-password", post(reset_password))
 }
 
 async fn page(
@@ -31,6 +34,17 @@ async fn page(
     admin: &CurrentAdmin,
     message: String,
     error: bool,
+) -> Result<AdminsPage, AdminError> {
+    page_with(svc, session, admin, message, error, String::new()).await
+}
+
+async fn page_with(
+    svc: &AppState,
+    session: &Session,
+    admin: &CurrentAdmin,
+    message: String,
+    error: bool,
+    new_email: String,
 ) -> Result<AdminsPage, AdminError> {
     let admins = ops::admins::list(svc)
         .await?
@@ -43,7 +57,16 @@ async fn page(
             last_login: fmt_time(a.last_login_at),
         })
         .collect();
-    Ok(AdminsPage { chrome: chrome(svc, session, admin, "admins").await, admins, message, error })
+    let refusal =
+        if error && !new_email.is_empty() { Refusal::at("new_email", message.clone()) } else { Refusal::default() };
+    Ok(AdminsPage {
+        chrome: chrome(svc, session, admin, "admins").await,
+        admins,
+        message: if refusal.is_empty() { message } else { String::new() },
+        error,
+        new_email,
+        refusal,
+    })
 }
 
 #[derive(Deserialize, Default)]
@@ -95,4 +118,68 @@ async fn unlock(
     let target = parse_id(&raw).ok_or(AdminError::NotFound)?;
     ops::admins::unlock(&svc, &actor(&admin), &AccountRef::Id(target), now()).await?;
     Ok(Redirect::to("/admin/admins?notice=unlocked").into_response())
+}
+
+#[derive(Deserialize)]
+struct NewAdminForm {
+    email: String,
+}
+
+/// "Add admin": the account gets a generated password, shown once.
+async fn create(
+    State(svc): State<AppState>,
+    Extension(admin): Extension<CurrentAdmin>,
+    session: Session,
+    axum::Form(form): axum::Form<NewAdminForm>,
+) -> AdminResult {
+    let password = crate::admins::generate_password();
+    match ops::admins::create(&svc, &actor(&admin), &form.email, password.clone(), now()).await {
+        Ok(created) => password_page(&svc, &session, &admin, created.email, password, true).await,
+        Err(OpsError::Invalid(message) | OpsError::Conflict(message)) => {
+            let typed: String = form.email.trim().chars().take(254).collect();
+            let p = page_with(&svc, &session, &admin, message, true, typed).await?;
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(render(&p))).into_response())
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// "New password" (confirmed first): the old password and every session begun with it stop.
+async fn reset_password(
+    State(svc): State<AppState>,
+    Extension(admin): Extension<CurrentAdmin>,
+    session: Session,
+    Path(raw): Path<String>,
+    axum::Form(form): axum::Form<ConfirmForm>,
+) -> AdminResult {
+    let target = parse_id(&raw).ok_or(AdminError::NotFound)?;
+    confirmed(&form, "yes", "tick the box to confirm that the current password and its sessions stop now")?;
+    let password = crate::admins::generate_password();
+    let account =
+        ops::admins::reset_password(&svc, &actor(&admin), &AccountRef::Id(target), password.clone(), now()).await?;
+    if target == admin.admin_id {
+        // One's own new password: this session carries on under it.
+        if let Ok(Some(me)) = svc.store.get_admin(target).await {
+            admin_session::refresh_credential(&session, &me).await;
+        }
+    }
+    password_page(&svc, &session, &admin, account.email, password, false).await
+}
+
+async fn password_page(
+    svc: &AppState,
+    session: &Session,
+    admin: &CurrentAdmin,
+    email: String,
+    password: String,
+    created: bool,
+) -> AdminResult {
+    let page = AdminPasswordPage { chrome: chrome(svc, session, admin, "admins").await, email, password, created };
+    let mut res = Html(render(&page)).into_response();
+    res.headers_mut().insert(
+        axum::http::header::CONTENT_SECURITY_POLICY,
+        axum::http::HeaderValue::from_static(super::COPY_SCRIPT_CSP),
+    );
+    res.headers_mut().insert(axum::http::header::CACHE_CONTROL, axum::http::HeaderValue::from_static("no-store"));
+    Ok(res)
 }

@@ -7,6 +7,7 @@ mod events;
 mod nodes;
 mod signin;
 mod sso;
+mod sso_edit;
 mod teams;
 mod test_login;
 mod users;
@@ -66,6 +67,8 @@ pub const POST_FORMS: &[&str] = &[
     "/admin/nodes/{node_id}/scim-token/revoke",
     "/admin/admins/{admin_id}/delete",
     "/admin/admins/{admin_id}/unlock",
+    "/admin/admins",
+    "/admin/admins/{admin_id}/reset-password",
     "/admin/logout",
 ];
 
@@ -73,6 +76,7 @@ pub fn router(svc: &AppState) -> Router<AppState> {
     let protected = Router::new()
         .route("/admin", get(|| async { Redirect::to("/admin/sso") }))
         .merge(sso::router())
+        .merge(sso_edit::router())
         .merge(users::router())
         .merge(nodes::router())
         .merge(teams::router())
@@ -210,6 +214,16 @@ impl IntoResponse for AdminError {
             }
         };
         (status, Html(render(&AdminErrorPage { status: status.as_u16(), text: &text }))).into_response()
+    }
+}
+
+/// A console address with its query string (filters and paging kept in the link): empty values
+/// are left out, the rest encoded.
+fn link(path: &str, params: &[(&str, &str)]) -> String {
+    let kept: Vec<(&str, &str)> = params.iter().copied().filter(|(_, v)| !v.is_empty()).collect();
+    match serde_urlencoded::to_string(&kept) {
+        Ok(query) if !query.is_empty() => format!("{path}?{query}"),
+        _ => path.to_string(),
     }
 }
 

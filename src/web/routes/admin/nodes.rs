@@ -13,7 +13,7 @@ use super::{actor, chrome, confirmed, flash, now, AdminError, AdminResult, Confi
 use crate::ops::nodes::{scim_base_url, scim_state, ScimState};
 use crate::ops::{self, OpsError};
 use crate::store::ROOT_NODE_ID;
-use crate::web::admin_pages::{fmt_time, NodeChoice, NodeRowView, NodesPage, ScimTokenPage};
+use crate::web::admin_pages::{fmt_time, NodeChoice, NodeRowView, NodesPage, Refusal, ScimTokenPage};
 use crate::web::admin_session::CurrentAdmin;
 use crate::web::routes::parse_id;
 use crate::web::templates::render;
@@ -28,11 +28,13 @@ pub fn router() -> Router<AppState> {
         .route("/admin/nodes/{node_id}/scim-token/revoke", post(revoke_token))
 }
 
+/// The page; `typed` is a refused create form (its name and parent), shown again.
 async fn page(
     svc: &AppState,
     session: &Session,
     admin: &CurrentAdmin,
-    message: String,
+    typed: Option<&NodeForm>,
+    refusal: Refusal,
 ) -> Result<NodesPage, AdminError> {
     let nodes = svc.store.list_nodes().await?;
     let name_of = |id: Option<i64>| {
@@ -59,15 +61,22 @@ async fn page(
             last_call,
         });
     }
+    let parent = typed.and_then(|f| f.parent).unwrap_or(ROOT_NODE_ID);
     let parents = nodes
         .iter()
-        .map(|n| NodeChoice { node_id: n.node_id, label: n.name.clone(), selected: n.node_id == ROOT_NODE_ID })
+        .map(|n| NodeChoice { node_id: n.node_id, label: n.name.clone(), selected: n.node_id == parent })
         .collect();
-    Ok(NodesPage { chrome: chrome(svc, session, admin, "nodes").await, nodes: rows, parents, message })
+    Ok(NodesPage {
+        chrome: chrome(svc, session, admin, "nodes").await,
+        nodes: rows,
+        parents,
+        refusal,
+        name: typed.map(|f| f.name.clone()).unwrap_or_default(),
+    })
 }
 
 async fn list(State(svc): State<AppState>, Extension(admin): Extension<CurrentAdmin>, session: Session) -> AdminResult {
-    Ok(Html(render(&page(&svc, &session, &admin, String::new()).await?)).into_response())
+    Ok(Html(render(&page(&svc, &session, &admin, None, Refusal::default()).await?)).into_response())
 }
 
 #[derive(Deserialize)]
@@ -89,8 +98,10 @@ async fn create(
             flash(&session, format!("Node {} ({}) created.", node.name, node.node_id)).await;
             Ok(Redirect::to("/admin/nodes").into_response())
         }
-        Err(OpsError::Invalid(message) | OpsError::NotFound(message)) => {
-            let p = page(&svc, &session, &admin, message).await?;
+        // The form comes back filled in: a name that breaks the rule, or a parent that is gone.
+        Err(e @ (OpsError::Invalid(_) | OpsError::NotFound(_))) => {
+            let field = if matches!(e, OpsError::Invalid(_)) { "node-name" } else { "parent" };
+            let p = page(&svc, &session, &admin, Some(&f), Refusal::at(field, e.to_string())).await?;
             Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(render(&p))).into_response())
         }
         Err(e) => Err(e.into()),

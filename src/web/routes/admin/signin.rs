@@ -141,7 +141,7 @@ async fn sso_continue(State(svc): State<AppState>, headers: HeaderMap, session: 
         Ok(Some(a)) => a,
         _ => return expired(),
     };
-    let admin = CurrentAdmin { admin_id, email: account.email.clone(), auth_at: now() };
+    let admin = CurrentAdmin::new(&account, now());
     if let Err(e) = admin_session::begin(&session, admin).await {
         tracing::error!(error = %e, "admin session could not be created");
         return (StatusCode::INTERNAL_SERVER_ERROR, "session error").into_response();
@@ -219,7 +219,7 @@ async fn submit(
     };
     match admins::sign_in(&svc.store, &svc.password_checks, attempt).await {
         Ok(SignedIn { account, new_device_token }) => {
-            let admin = CurrentAdmin { admin_id: account.admin_id, email: account.email.clone(), auth_at: now() };
+            let admin = CurrentAdmin::new(&account, now());
             if let Err(e) = admin_session::begin(&session, admin).await {
                 tracing::error!(error = %e, "admin session could not be created");
                 return (StatusCode::INTERNAL_SERVER_ERROR, "session error").into_response();

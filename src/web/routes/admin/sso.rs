@@ -1,7 +1,7 @@
 //! /admin/sso: list and create configurations; View (what Keeper's "View" shows, plus a status
-//! panel); Edit (switches, attribute names, IdP metadata upload).
+//! panel) and its actions. The Edit page is `sso_edit.rs`.
 
-use axum::extract::{Multipart, Path, Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect};
 use axum::routing::{get, post};
@@ -12,10 +12,8 @@ use tower_sessions::Session;
 
 use super::{actor, chrome, confirmed, now, AdminError, AdminResult, ConfirmForm};
 use crate::ops::{self, OpsError};
-use crate::store::{IdpSource, SsoConfig, SsoSettings, ROOT_NODE_ID};
-use crate::web::admin_pages::{
-    fmt_time, KeyRow, NodeChoice, SsoEditPage, SsoListPage, SsoRow, SsoViewPage, StatusLine,
-};
+use crate::store::{IdpSource, SsoConfig, ROOT_NODE_ID};
+use crate::web::admin_pages::{fmt_time, KeyRow, NodeChoice, Refusal, SsoListPage, SsoRow, SsoViewPage, StatusLine};
 use crate::web::admin_session::CurrentAdmin;
 use crate::web::routes::parse_id;
 use crate::web::templates::render;
@@ -25,41 +23,28 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/admin/sso", get(list).post(create))
         .route("/admin/sso/{sso_id}", get(view))
-        .route("/admin/sso/{sso_id}/edit", get(edit))
-        .route("/admin/sso/{sso_id}/settings", post(save_settings))
-        .route("/admin/sso/{sso_id}/idp", post(upload_idp))
-        .route("/admin/sso/{sso_id}/identity", post(save_identity))
         .route("/admin/sso/{sso_id}/deactivate", post(deactivate))
         .route("/admin/sso/{sso_id}/activate", post(activate))
         .route("/admin/sso/{sso_id}/delete", post(delete))
         .route("/admin/sso/{sso_id}/keys/{step}", post(key_step))
-        .route("/admin/sso/{sso_id}/idp-url", post(import_idp_url))
-        .route("/admin/sso/{sso_id}/idp-refresh", post(refresh_idp))
 }
 
-#[derive(Deserialize)]
-struct IdentityForm {
-    name: String,
-    domain: String,
-    node: i64,
-}
-
-async fn save_identity(
-    State(svc): State<AppState>,
-    Extension(admin): Extension<CurrentAdmin>,
-    session: Session,
-    Path(raw): Path<String>,
-    Form(f): Form<IdentityForm>,
-) -> AdminResult {
-    let c = config(&svc, &raw).await?;
-    let change = ops::sso::Identity { name: Some(f.name), domain: Some(f.domain), node_id: Some(f.node) };
-    match ops::sso::change_identity(&svc, &actor(&admin), c.sso_id, change, now()).await {
-        Ok(_) => Ok(Redirect::to(&format!("/admin/sso/{}?notice=saved", c.sso_id)).into_response()),
-        Err(OpsError::Invalid(message) | OpsError::Conflict(message) | OpsError::NotFound(message)) => {
-            let page = edit_page(&svc, &session, &admin, c, message).await;
-            Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(render(&page))).into_response())
-        }
-        Err(e) => Err(e.into()),
+/// Which field of a name / enterprise domain / node form (Create, or the Edit page's identity
+/// form: the same input ids) a refused operation is about; failures that are not the admin's
+/// input stay errors.
+pub(super) fn identity_refusal(name: &str, e: OpsError) -> Result<Refusal, AdminError> {
+    let field = match &e {
+        // The name is checked first, by the same rule the operation applies.
+        OpsError::Invalid(_) if ops::display_name(name, "configuration").is_err() => Some("name"),
+        // A domain that is not one, or is taken.
+        OpsError::Invalid(_) | OpsError::Conflict(_) => Some("domain"),
+        // The node chosen is gone.
+        OpsError::NotFound(_) => Some("node"),
+        _ => None,
+    };
+    match field {
+        Some(field) => Ok(Refusal::at(field, e.to_string())),
+        None => Err(e.into()),
     }
 }
 
@@ -120,7 +105,7 @@ async fn key_step(
     Ok(Redirect::to(&format!("/admin/sso/{}?notice=keys#keys-title", c.sso_id)).into_response())
 }
 
-async fn config(svc: &AppState, raw: &str) -> Result<SsoConfig, AdminError> {
+pub(super) async fn config(svc: &AppState, raw: &str) -> Result<SsoConfig, AdminError> {
     let sso_id = parse_id(raw).ok_or(AdminError::NotFound)?;
     Ok(ops::sso::get(svc, sso_id).await?)
 }
@@ -139,7 +124,7 @@ async fn list_page(
     session: &Session,
     admin: &CurrentAdmin,
     form: CreateForm,
-    message: String,
+    refusal: Refusal,
 ) -> Result<SsoListPage, AdminError> {
     let nodes = svc.store.list_nodes().await?;
     let label = |id: i64| nodes.iter().find(|n| n.node_id == id).map_or_else(|| id.to_string(), |n| n.name.clone());
@@ -172,14 +157,14 @@ async fn list_page(
         chrome: chrome(svc, session, admin, "sso").await,
         configs,
         nodes,
-        message,
+        refusal,
         name: form.name,
         domain: form.domain,
     })
 }
 
 async fn list(State(svc): State<AppState>, Extension(admin): Extension<CurrentAdmin>, session: Session) -> AdminResult {
-    let page = list_page(&svc, &session, &admin, CreateForm::default(), String::new()).await?;
+    let page = list_page(&svc, &session, &admin, CreateForm::default(), Refusal::default()).await?;
     Ok(Html(render(&page)).into_response())
 }
 
@@ -193,13 +178,13 @@ async fn create(
     let new = ops::sso::NewSso { name: &form.name, domain: &form.domain, node_id };
     match ops::sso::create(&svc, &actor(&admin), new, now()).await {
         Ok(config) => Ok(Redirect::to(&format!("/admin/sso/{}?notice=created", config.sso_id)).into_response()),
-        // The form comes back filled in, with the reason.
-        Err(OpsError::Invalid(message) | OpsError::Conflict(message) | OpsError::NotFound(message)) => {
-            let form = CreateForm { name: form.name.trim().to_string(), domain: form.domain, node: Some(node_id) };
-            let page = list_page(&svc, &session, &admin, form, message).await?;
+        // The form comes back filled in, the field at fault marked.
+        Err(e) => {
+            let refusal = identity_refusal(&form.name, e)?;
+            let form = CreateForm { name: form.name, domain: form.domain, node: Some(node_id) };
+            let page = list_page(&svc, &session, &admin, form, refusal).await?;
             Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(render(&page))).into_response())
         }
-        Err(e) => Err(e.into()),
     }
 }
 
@@ -371,7 +356,7 @@ async fn view(
 }
 
 /// The banner of a configuration whose last metadata refresh failed; empty otherwise.
-fn refresh_warning(source: Option<&IdpSource>) -> String {
+pub(super) fn refresh_warning(source: Option<&IdpSource>) -> String {
     match source {
         Some(s) if s.url.is_some() => match &s.last_error {
             Some(e) => format!(
@@ -385,230 +370,5 @@ fn refresh_warning(source: Option<&IdpSource>) -> String {
             None => String::new(),
         },
         _ => String::new(),
-    }
-}
-
-async fn edit_page(
-    svc: &AppState,
-    session: &Session,
-    admin: &CurrentAdmin,
-    c: SsoConfig,
-    error: String,
-) -> SsoEditPage {
-    let nodes = svc
-        .store
-        .list_nodes()
-        .await
-        .unwrap_or_default()
-        .into_iter()
-        .map(|n| NodeChoice {
-            node_id: n.node_id,
-            label: if n.parent_id.is_none() { format!("{} (root)", n.name) } else { n.name.clone() },
-            selected: n.node_id == c.node_id,
-        })
-        .collect();
-    let source = ops::idp_refresh::source(svc, c.sso_id).await.ok().flatten();
-    let pinned = source
-        .as_ref()
-        .and_then(|s| s.pin_cert.as_deref())
-        .and_then(|b| base64::Engine::decode(&base64::engine::general_purpose::STANDARD, b).ok())
-        .map(|der| ops::idp_refresh::fingerprint(&der))
-        .unwrap_or_default();
-    SsoEditPage {
-        idp_warning: refresh_warning(source.as_ref()),
-        idp_url: source.as_ref().and_then(|s| s.url.clone()).unwrap_or_default(),
-        idp_allow_http: source.as_ref().is_some_and(|s| s.allow_http),
-        idp_allow_private: source.as_ref().is_some_and(|s| s.allow_private),
-        pinned,
-        chrome: chrome(svc, session, admin, "sso").await,
-        sso_id: c.sso_id,
-        domain: c.domain,
-        nodes,
-        allow_sha1: c.allow_sha1,
-        allow_other_domains: c.allow_other_domains,
-        debug_keep_responses: c.debug_keep_responses,
-        encrypted_requires_signed_response: c.encrypted_requires_signed_response,
-        encrypted_gcm_only: c.encrypted_gcm_only,
-        name: c.name,
-        jit: c.jit,
-        idp_initiated: c.idp_initiated,
-        logout_idp: c.logout_idp,
-        admin_signin: c.admin_signin,
-        idp_has_slo: c.idp_slo_url.is_some(),
-        clock_skew_secs: c.clock_skew_secs,
-        attr_email: c.attr_email,
-        attr_first: c.attr_first,
-        attr_last: c.attr_last,
-        idp_entity_id: c.idp_entity_id.unwrap_or_default(),
-        error,
-    }
-}
-
-async fn edit(
-    State(svc): State<AppState>,
-    Extension(admin): Extension<CurrentAdmin>,
-    session: Session,
-    Path(raw): Path<String>,
-) -> AdminResult {
-    let c = config(&svc, &raw).await?;
-    Ok(Html(render(&edit_page(&svc, &session, &admin, c, String::new()).await)).into_response())
-}
-
-#[derive(Deserialize)]
-struct SettingsForm {
-    /// Checkboxes are absent when unticked.
-    jit: Option<String>,
-    idp_initiated: Option<String>,
-    logout_idp: Option<String>,
-    admin_signin: Option<String>,
-    clock_skew: String,
-    attr_email: String,
-    attr_first: String,
-    attr_last: String,
-    allow_sha1: Option<String>,
-    allow_other_domains: Option<String>,
-    debug_responses: Option<String>,
-    encrypted_requires_signed_response: Option<String>,
-    encrypted_gcm_only: Option<String>,
-}
-
-async fn save_settings(
-    State(svc): State<AppState>,
-    Extension(admin): Extension<CurrentAdmin>,
-    session: Session,
-    Path(raw): Path<String>,
-    Form(f): Form<SettingsForm>,
-) -> AdminResult {
-    let c = config(&svc, &raw).await?;
-    let result = match f.clock_skew.trim().parse::<i64>() {
-        Err(_) => Err(OpsError::Invalid(format!(
-            "The clock skew must be a whole number of seconds from 0 to {}.",
-            ops::sso::MAX_CLOCK_SKEW_SECS
-        ))),
-        Ok(skew) => {
-            let settings = SsoSettings {
-                jit: Some(f.jit.is_some()),
-                idp_initiated: Some(f.idp_initiated.is_some()),
-                logout_idp: Some(f.logout_idp.is_some()),
-                admin_signin: Some(f.admin_signin.is_some()),
-                clock_skew_secs: Some(skew),
-                attr_email: Some(f.attr_email),
-                attr_first: Some(f.attr_first),
-                attr_last: Some(f.attr_last),
-                allow_sha1: Some(f.allow_sha1.is_some()),
-                allow_other_domains: Some(f.allow_other_domains.is_some()),
-                debug_keep_responses: Some(f.debug_responses.is_some()),
-                encrypted_requires_signed_response: Some(f.encrypted_requires_signed_response.is_some()),
-                encrypted_gcm_only: Some(f.encrypted_gcm_only.is_some()),
-            };
-            ops::sso::change_settings(&svc, &actor(&admin), c.sso_id, settings, now()).await
-        }
-    };
-    match result {
-        Ok(_) => Ok(Redirect::to(&format!("/admin/sso/{}?notice=saved", c.sso_id)).into_response()),
-        Err(OpsError::Invalid(message)) => {
-            let page = edit_page(&svc, &session, &admin, c, message).await;
-            Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(render(&page))).into_response())
-        }
-        Err(e) => Err(e.into()),
-    }
-}
-
-async fn upload_idp(
-    State(svc): State<AppState>,
-    Extension(admin): Extension<CurrentAdmin>,
-    session: Session,
-    Path(raw): Path<String>,
-    mut form: Multipart,
-) -> AdminResult {
-    let c = config(&svc, &raw).await?;
-    let mut file: Option<Vec<u8>> = None;
-    while let Ok(Some(field)) = form.next_field().await {
-        if field.name() == Some("metadata") {
-            file = field.bytes().await.ok().map(|b| b.to_vec());
-        }
-    }
-    let result = match file.filter(|f| !f.is_empty()) {
-        None => Err(OpsError::Invalid("Choose the IdP's metadata file to upload.".into())),
-        Some(bytes) => ops::sso::import_idp_metadata(&svc, &actor(&admin), c.sso_id, &bytes, now()).await,
-    };
-    match result {
-        Ok(_) => Ok(Redirect::to(&format!("/admin/sso/{}?notice=idp", c.sso_id)).into_response()),
-        Err(OpsError::Invalid(message)) => {
-            let page = edit_page(&svc, &session, &admin, c, message).await;
-            Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(render(&page))).into_response())
-        }
-        Err(e) => Err(e.into()),
-    }
-}
-
-async fn import_idp_url(
-    State(svc): State<AppState>,
-    Extension(admin): Extension<CurrentAdmin>,
-    session: Session,
-    Path(raw): Path<String>,
-    mut form: Multipart,
-) -> AdminResult {
-    let c = config(&svc, &raw).await?;
-    let (mut url, mut allow_http, mut allow_private, mut unpin) = (String::new(), false, false, false);
-    let mut pin_file: Option<Vec<u8>> = None;
-    while let Ok(Some(field)) = form.next_field().await {
-        let name = field.name().unwrap_or_default().to_string();
-        // Field sizes are bounded by the console's body limit.
-        let Ok(bytes) = field.bytes().await else { continue };
-        match name.as_str() {
-            "url" => url = String::from_utf8_lossy(&bytes).into_owned(),
-            "allow_http" => allow_http = true,
-            "allow_private" => allow_private = true,
-            "unpin" => unpin = true,
-            "pin_cert" if !bytes.is_empty() => pin_file = Some(bytes.to_vec()),
-            _ => {}
-        }
-    }
-    let pin = match (pin_file, unpin) {
-        (Some(bytes), _) => ops::idp_refresh::read_pin_cert(&bytes).map(ops::idp_refresh::PinChange::Set),
-        (None, true) => Ok(ops::idp_refresh::PinChange::Remove),
-        (None, false) => Ok(ops::idp_refresh::PinChange::Keep),
-    };
-    let result = match pin {
-        Err(e) => Err(e),
-        Ok(pin) => {
-            let imp = ops::idp_refresh::UrlImport { url: &url, allow_http, allow_private };
-            ops::idp_refresh::import_from_url(&svc, &actor(&admin), c.sso_id, imp, pin, now()).await
-        }
-    };
-    match result {
-        Ok(_) => Ok(Redirect::to(&format!("/admin/sso/{}?notice=idp-url", c.sso_id)).into_response()),
-        Err(OpsError::Invalid(message)) => {
-            let page = edit_page(&svc, &session, &admin, c, message).await;
-            Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(render(&page))).into_response())
-        }
-        Err(e) => Err(e.into()),
-    }
-}
-
-/// "Refresh metadata now": the same refresh the schedule runs, in this instance.
-async fn refresh_idp(
-    State(svc): State<AppState>,
-    Extension(admin): Extension<CurrentAdmin>,
-    session: Session,
-    Path(raw): Path<String>,
-) -> AdminResult {
-    let c = config(&svc, &raw).await?;
-    let who = actor(&admin);
-    match ops::idp_refresh::refresh(&svc, who.audit_name(), c.sso_id, now()).await {
-        Ok(ops::idp_refresh::Refreshed::Stored { .. }) => {
-            Ok(Redirect::to(&format!("/admin/sso/{}?notice=refreshed", c.sso_id)).into_response())
-        }
-        // The page shows the banner with the reason.
-        Ok(ops::idp_refresh::Refreshed::Failed { .. }) => {
-            let page = edit_page(&svc, &session, &admin, c, "The metadata refresh failed.".into()).await;
-            Ok((StatusCode::BAD_GATEWAY, Html(render(&page))).into_response())
-        }
-        Err(OpsError::Invalid(message)) => {
-            let page = edit_page(&svc, &session, &admin, c, message).await;
-            Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(render(&page))).into_response())
-        }
-        Err(e) => Err(e.into()),
     }
 }

@@ -1,4 +1,5 @@
-//! /admin/users: search, status, provisioning source, last login; lock and unlock.
+//! /admin/users: search, status, provisioning source, last login, 50 to a page (searched and
+//! paged in the store); lock and unlock.
 
 use axum::extract::{Path, Query, State};
 use axum::response::{Html, IntoResponse, Redirect};
@@ -7,9 +8,9 @@ use axum::{Extension, Router};
 use serde::Deserialize;
 use tower_sessions::Session;
 
-use super::{actor, chrome, confirmed, flash, now, AdminError, AdminResult, ConfirmForm};
+use super::{actor, chrome, confirmed, flash, link, now, AdminError, AdminResult, ConfirmForm};
 use crate::ops::{self, AccountRef};
-use crate::store::UserStatus;
+use crate::store::{UserSearch, UserStatus};
 use crate::web::admin_pages::{fmt_time, UserRow, UsersPage};
 use crate::web::admin_session::CurrentAdmin;
 use crate::web::routes::parse_id;
@@ -29,7 +30,13 @@ struct UserQuery {
     q: String,
     #[serde(default)]
     status: String,
+    /// 1-based; anything unreadable is the first page.
+    #[serde(default)]
+    page: String,
 }
+
+/// Users per page.
+const PAGE: i64 = 50;
 
 async fn list(
     State(svc): State<AppState>,
@@ -37,8 +44,21 @@ async fn list(
     session: Session,
     Query(query): Query<UserQuery>,
 ) -> AdminResult {
-    let all = svc.store.list_users().await?;
-    let attachments = svc.store.user_sso_attachments().await?;
+    let status = [UserStatus::Invited, UserStatus::Active, UserStatus::Locked]
+        .into_iter()
+        .find(|s| s.as_str() == query.status.trim());
+    let text = Some(query.q.trim().to_string()).filter(|t| !t.is_empty());
+    let wanted = query.page.trim().parse::<i64>().unwrap_or(1).clamp(1, i64::MAX / PAGE);
+    let search = |page: i64| UserSearch { text: text.clone(), status, offset: (page - 1) * PAGE, limit: PAGE };
+    let mut found = svc.store.search_users(&search(wanted)).await?;
+    let pages = ((found.matching + PAGE - 1) / PAGE).max(1);
+    // Past the last page (the list shrank, or a hand-made link): the last page instead.
+    let page = wanted.min(pages);
+    if page != wanted {
+        found = svc.store.search_users(&search(page)).await?;
+    }
+    let ids: Vec<i64> = found.users.iter().map(|u| u.user_id).collect();
+    let attachments = svc.store.user_sso_attachments(&ids).await?;
     let sso_of = |user_id: i64| {
         let mine: Vec<_> = attachments.iter().filter(|a| a.user_id == user_id).collect();
         let live: Vec<&str> = mine.iter().filter_map(|a| a.name.as_deref()).collect();
@@ -52,16 +72,18 @@ async fn list(
             _ => "-".to_string(),
         }
     };
-    let total = all.len();
-    let needle = query.q.trim().to_lowercase();
-    let users = all
+    let first = (page - 1) * PAGE + 1;
+    let shown = found.users.len() as i64;
+    let status = status.map(UserStatus::as_str).unwrap_or_default();
+    let page_link = |to: i64| {
+        let to = to.to_string();
+        link("/admin/users", &[("q", query.q.trim()), ("status", status), ("page", &to)])
+    };
+    let previous_link = if page > 1 { page_link(page - 1) } else { String::new() };
+    let next_link = if page < pages { page_link(page + 1) } else { String::new() };
+    let users = found
+        .users
         .into_iter()
-        .filter(|u| {
-            needle.is_empty()
-                || u.email.to_lowercase().contains(&needle)
-                || format!("{} {}", u.first_name, u.last_name).to_lowercase().contains(&needle)
-        })
-        .filter(|u| query.status.is_empty() || u.status.as_str() == query.status)
         .map(|u| UserRow {
             sso: sso_of(u.user_id),
             user_id: u.user_id,
@@ -76,9 +98,17 @@ async fn list(
     let page = UsersPage {
         chrome: chrome(&svc, &session, &admin, "users").await,
         users,
+        filtered: text.is_some() || !status.is_empty(),
         q: query.q,
-        status: query.status,
-        total,
+        status: status.to_string(),
+        page,
+        pages,
+        first,
+        last: first + shown - 1,
+        matching: found.matching,
+        all: found.all,
+        previous_link,
+        next_link,
     };
     Ok(Html(render(&page)).into_response())
 }
