@@ -81,6 +81,8 @@ pub struct Settings {
     pub pending_requests_per_sso: i64,
     /// How long an unsolicited login waits for its same-site continuation.
     pub continue_ttl_secs: i64,
+    /// Adding an admin or setting an admin's password needs a console sign-in this recent.
+    pub admin_recent_signin_secs: i64,
     /// Connection limits and timeouts of the listener (slow clients, floods).
     pub limits: ConnectionLimits,
     /// Whether the main listener answers `/metrics` (to loopback clients); off when metrics
@@ -147,6 +149,7 @@ impl Settings {
             pending_requests_per_client: 1_000,
             pending_requests_per_sso: 100_000,
             continue_ttl_secs: 120,
+            admin_recent_signin_secs: 600,
             limits: ConnectionLimits::default(),
             metrics_on_main_listener: true,
             trusted_proxies: Vec::new(),

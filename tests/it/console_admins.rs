@@ -113,3 +113,23 @@ async fn a_new_password_from_the_console_ends_the_old_one_and_its_sessions() {
     assert_eq!(app.get_html("/admin/admins").await.0, 200, "the admin who reset it stays signed in");
     assert_eq!(second.get_html("/admin/admins").await.0, 303, "their other session ended");
 }
+
+/// A console left open (or a stolen session cookie) cannot mint credentials: adding an admin or
+/// setting a password needs a recent sign-in (10 minutes; 0 seconds here, so one second later
+/// the sign-in is too old).
+#[tokio::test]
+async fn adding_an_admin_or_setting_a_password_needs_a_recent_sign_in() {
+    let app = TestApp::spawn_custom("jumpcloud.xml", None, |s| s.admin_recent_signin_secs = 0).await;
+    let csrf = app.sign_in_admin().await;
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let me = admin_id(&app, ADMIN).await;
+    let res = app.post_form("/admin/admins", &[("csrf", &csrf), ("email", "late@example.org")]).await;
+    assert_eq!(res.status(), 409);
+    assert!(res.text().await.unwrap().contains("needs a sign-in within the last"));
+    let res =
+        app.post_form(&format!("/admin/admins/{me}/reset-password"), &[("csrf", &csrf), ("confirm", "yes")]).await;
+    assert_eq!(res.status(), 409);
+    assert_eq!(app.svc.store.list_admins().await.unwrap().len(), 1, "nobody added");
+    assert_eq!(app.get_html("/admin/sso").await.0, 200, "the password is unchanged: the session goes on");
+    assert!(app.try_sign_in(ADMIN, PASSWORD).await.status() == 303, "the old password still works");
+}

@@ -120,6 +120,21 @@ async fn unlock(
     Ok(Redirect::to("/admin/admins?notice=unlocked").into_response())
 }
 
+/// Adding an admin or setting a password hands out a credential that outlives the session, so
+/// it needs a recent sign-in (`Settings::admin_recent_signin_secs`, 10 minutes): a console left
+/// open, or a stolen session cookie, cannot mint one.
+fn require_recent_signin(svc: &AppState, admin: &CurrentAdmin) -> Result<(), AdminError> {
+    let limit = svc.settings.admin_recent_signin_secs;
+    if now() - admin.auth_at > limit {
+        return Err(AdminError::Refused(format!(
+            "Nothing was changed: adding an admin or setting a password needs a sign-in within the last {} minutes. \
+             Sign out, sign in again, and repeat.",
+            limit / 60
+        )));
+    }
+    Ok(())
+}
+
 #[derive(Deserialize)]
 struct NewAdminForm {
     email: String,
@@ -132,6 +147,7 @@ async fn create(
     session: Session,
     axum::Form(form): axum::Form<NewAdminForm>,
 ) -> AdminResult {
+    require_recent_signin(&svc, &admin)?;
     let password = crate::admins::generate_password();
     match ops::admins::create(&svc, &actor(&admin), &form.email, password.clone(), now()).await {
         Ok(created) => password_page(&svc, &session, &admin, created.email, password, true).await,
@@ -154,6 +170,7 @@ async fn reset_password(
 ) -> AdminResult {
     let target = parse_id(&raw).ok_or(AdminError::NotFound)?;
     confirmed(&form, "yes", "tick the box to confirm that the current password and its sessions stop now")?;
+    require_recent_signin(&svc, &admin)?;
     let password = crate::admins::generate_password();
     let account =
         ops::admins::reset_password(&svc, &actor(&admin), &AccountRef::Id(target), password.clone(), now()).await?;
