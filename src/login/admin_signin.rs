@@ -14,7 +14,7 @@ use super::{binding, LoginError};
 use crate::saml::response::trace::Trace;
 use crate::saml::Rejection;
 use crate::services::Services;
-use crate::store::{RequestPurpose, SpentResponse, StoreError};
+use crate::store::{RequestPurpose, SpentResponse, SsoConfig, StoreError};
 
 /// How long the parked sign-in waits for the console page (one automatic navigation).
 pub const HANDOVER_SECS: i64 = 120;
@@ -27,23 +27,35 @@ pub struct Parked {
 
 pub async fn run(svc: &Services, attempt: Attempt, request_id: &str) -> Result<Parked, LoginError> {
     let started = tokio::time::Instant::now();
-    let result = sign_in(svc, &attempt, request_id).await;
+    // Nothing of the response is parsed before the request it answers is known to be this
+    // browser's console sign-in (a stranger's post never reaches the parser or the decryption).
+    let config = match before_parsing(svc, &attempt, request_id).await {
+        Ok(config) => config,
+        Err(err) => {
+            finish::record_unparsed_failure(svc, &attempt, &err, started.elapsed()).await;
+            return Err(err);
+        }
+    };
+    let result = sign_in(svc, &attempt, request_id, config).await;
     if let Err(err) = &result {
         finish::record_failure(svc, &attempt, err).await;
+        crate::metrics::login(Some(err.code()), started.elapsed());
         finish::hold_decryption_refusal(started, err).await;
     }
     result
 }
 
-async fn sign_in(svc: &Services, attempt: &Attempt, request_id: &str) -> Result<Parked, LoginError> {
-    let now = attempt.now.timestamp();
+async fn before_parsing(svc: &Services, attempt: &Attempt, request_id: &str) -> Result<SsoConfig, LoginError> {
     let config = svc.store.get_sso(attempt.sso_id).await?.ok_or(LoginError::UnknownSso)?;
     if !config.admin_signin {
         return Err(LoginError::AdminSigninOff);
     }
-    // Nothing of the response is parsed before the request it answers is known to be this
-    // browser's console sign-in (a stranger's post never reaches the decryption).
     finish::console_request(svc, attempt, request_id, RequestPurpose::Admin).await?;
+    Ok(config)
+}
+
+async fn sign_in(svc: &Services, attempt: &Attempt, request_id: &str, config: SsoConfig) -> Result<Parked, LoginError> {
+    let now = attempt.now.timestamp();
     let eval = finish::evaluate_config(
         svc,
         config,

@@ -391,6 +391,23 @@ pub(super) async fn record_failure(svc: &Services, attempt: &Attempt, err: &Logi
         LoginError::UnknownSso | LoginError::Deactivated => response::Claimed::default(),
         _ => response::peek(&attempt.saml_response),
     };
+    record(svc, attempt, err, claimed).await;
+}
+
+/// A console answer (test login, console sign-in) refused before any of it was parsed (its
+/// request is not this browser's, or the switch is off): recorded, and counted with the
+/// login refusals, without parsing the message for the log either.
+pub(super) async fn record_unparsed_failure(
+    svc: &Services,
+    attempt: &Attempt,
+    err: &LoginError,
+    took: std::time::Duration,
+) {
+    record(svc, attempt, err, response::Claimed::default()).await;
+    crate::metrics::login(Some(err.code()), took);
+}
+
+async fn record(svc: &Services, attempt: &Attempt, err: &LoginError, claimed: response::Claimed) {
     // The detail holds attacker-chosen text (Destination, Issuer, algorithm URIs, …): clipped
     // and escaped before it reaches the log or the failure record.
     let detail = logsafe::clip(&err.to_string());

@@ -53,9 +53,13 @@ pub async fn run(svc: &Services, attempt: Attempt, request_id: &str) -> Result<S
     let admin_id = match finish::console_request(svc, &attempt, request_id, RequestPurpose::Test).await {
         Ok(pending) => match pending.admin_id {
             Some(admin_id) => admin_id,
-            None => return refuse(svc, &attempt, Rejection::InResponseToUnknown(clip(request_id)).into()).await,
+            None => {
+                return refuse_unparsed(svc, &attempt, started, Rejection::InResponseToUnknown(clip(request_id)).into())
+                    .await
+            }
         },
-        Err(e) => return refuse(svc, &attempt, e).await,
+        // Not this browser's test: refused before any of the response is parsed.
+        Err(e) => return refuse_unparsed(svc, &attempt, started, e).await,
     };
 
     let mut t = Trace::on();
@@ -175,6 +179,16 @@ fn already_used(e: StoreError, request_id: &str) -> LoginError {
         StoreError::RequestAlreadyUsed => Rejection::InResponseToUsed(clip(request_id)).into(),
         other => other.into(),
     }
+}
+
+async fn refuse_unparsed(
+    svc: &Services,
+    attempt: &Attempt,
+    started: tokio::time::Instant,
+    err: LoginError,
+) -> Result<String, LoginError> {
+    finish::record_unparsed_failure(svc, attempt, &err, started.elapsed()).await;
+    Err(err)
 }
 
 /// Refused before it could be tied to an admin's test: recorded and answered as a login refusal.

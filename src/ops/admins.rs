@@ -64,8 +64,9 @@ pub async fn list(svc: &Services) -> Result<Vec<AdminSummary>> {
     Ok(svc.store.list_admins().await?.into_iter().map(AdminSummary::from).collect())
 }
 
-/// Set a new password. Refused sign-ins are forgotten with the old password, so the admin can
-/// sign in with the new one at once.
+/// Set a new password. Refused sign-ins and remembered devices are forgotten with the old
+/// password (the admin can sign in with the new one at once), in one transaction with the
+/// audit row.
 pub async fn reset_password(
     svc: &Services,
     actor: &Actor,
@@ -73,14 +74,23 @@ pub async fn reset_password(
     password: String,
     now: i64,
 ) -> Result<AdminSummary> {
+    Ok(reset_password_account(svc, actor, who, password, now).await?.into())
+}
+
+/// [`reset_password`], answering the account as stored afterwards (with its new hash).
+pub async fn reset_password_account(
+    svc: &Services,
+    actor: &Actor,
+    who: &AccountRef,
+    password: String,
+    now: i64,
+) -> Result<AdminAccount> {
     let account = get(svc, who).await?;
     let hash = hash(password).await?;
-    if !svc.store.set_admin_password(account.admin_id, &hash).await? {
-        return Err(OpsError::NotFound(format!("no admin {who}")));
-    }
-    svc.store.clear_admin_signin_failures(&account.email).await?;
-    audit(svc, actor, "admin.reset_password", &account.email, "", now).await?;
-    Ok(account.into())
+    svc.store
+        .set_admin_password(account.admin_id, &hash, actor.audit_name(), now)
+        .await?
+        .ok_or_else(|| OpsError::NotFound(format!("no admin {who}")))
 }
 
 /// Forget an admin's refused sign-ins, so a throttled account may sign in again at once.

@@ -22,14 +22,43 @@ impl Store {
         .await?)
     }
 
-    /// Replace an admin's password hash; `false` when there is no such admin.
-    pub async fn set_admin_password(&self, admin_id: i64, password_hash: &str) -> Result<bool> {
-        let res = sqlx::query("UPDATE admin_accounts SET password_hash = $1 WHERE admin_id = $2")
-            .bind(password_hash)
-            .bind(admin_id)
-            .execute(&self.pool)
+    /// Replace an admin's password hash, in one transaction with what goes with it: the
+    /// account's refused sign-ins and remembered devices are forgotten (a browser that knew the
+    /// old password is no longer a known device) and the audit row is written. `None` when there
+    /// is no such admin. The account as stored afterwards (its new hash marks the sessions that
+    /// may go on, `web::admin_session`).
+    pub async fn set_admin_password(
+        &self,
+        admin_id: i64,
+        password_hash: &str,
+        actor: &str,
+        now: i64,
+    ) -> Result<Option<AdminAccount>> {
+        let mut tx = self.begin_write().await?;
+        let account: Option<AdminAccount> = sqlx::query_as(
+            "UPDATE admin_accounts SET password_hash = $1 WHERE admin_id = $2 \
+             RETURNING admin_id, email, password_hash, created_at, last_login_at",
+        )
+        .bind(password_hash)
+        .bind(admin_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(account) = account else { return Ok(None) };
+        sqlx::query("DELETE FROM admin_signin_failures WHERE email = $1")
+            .bind(&account.email)
+            .execute(&mut *tx)
             .await?;
-        Ok(res.rows_affected() > 0)
+        sqlx::query("DELETE FROM admin_devices WHERE admin_id = $1").bind(admin_id).execute(&mut *tx).await?;
+        sqlx::query(
+            "INSERT INTO admin_audit (at, admin_email, action, target, detail) VALUES ($1, $2, 'admin.reset_password', $3, '')",
+        )
+        .bind(now)
+        .bind(actor)
+        .bind(&account.email)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(Some(account))
     }
 
     /// Delete an admin account unless it is the last one. The known-device rows go with it

@@ -15,12 +15,17 @@ fn password_in(html: &str) -> String {
 
 /// A second browser on the same service.
 fn browser(app: &TestApp) -> TestApp {
+    browser_with(app, std::sync::Arc::new(reqwest::cookie::Jar::default()))
+}
+
+/// A second browser whose cookies the test can read.
+fn browser_with(app: &TestApp, jar: std::sync::Arc<reqwest::cookie::Jar>) -> TestApp {
     TestApp {
         base: app.base.clone(),
         svc: app.svc.clone(),
         client: reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
-            .cookie_store(true)
+            .cookie_provider(jar)
             .build()
             .unwrap(),
         dir: tempfile::tempdir().unwrap(),
@@ -75,9 +80,20 @@ async fn a_new_password_from_the_console_ends_the_old_one_and_its_sessions() {
     spconnect::ops::admins::create(&app.svc, &spconnect::ops::Actor::Cli, "ops@example.org", PASSWORD.into(), 0)
         .await
         .unwrap();
-    let ops = browser(&app);
+    let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
+    let ops = browser_with(&app, jar.clone());
     assert_eq!(ops.try_sign_in("ops@example.org", PASSWORD).await.status(), 303);
     assert_eq!(ops.get_html("/admin/sso").await.0, 200);
+    // The browser is now a known device of that account (its own throttle bucket).
+    let device = {
+        use reqwest::cookie::CookieStore;
+        let url = url::Url::parse(&ops.admin_url("/admin/login")).unwrap();
+        let cookies = jar.cookies(&url).expect("cookies for the sign-in page");
+        let cookies = cookies.to_str().unwrap().to_string();
+        let token = cookies.split("; ").find_map(|c| c.strip_prefix("spconnect_admin_device=")).expect("device cookie");
+        spconnect::admins::device_hash(token)
+    };
+    assert!(app.svc.store.admin_device_known("ops@example.org", &device).await.unwrap());
     let target = admin_id(&app, "ops@example.org").await;
     let path = format!("/admin/admins/{target}/reset-password");
 
@@ -96,6 +112,11 @@ async fn a_new_password_from_the_console_ends_the_old_one_and_its_sessions() {
     // Their session, begun with the old password, has ended; the old password is refused.
     assert_eq!(ops.get_html("/admin/sso").await.0, 303, "signed out");
     assert_eq!(ops.try_sign_in("ops@example.org", PASSWORD).await.status(), 401);
+    assert!(html.contains("Do not reload this page"), "the page warns that a reload sets another password");
+    assert!(
+        !app.svc.store.admin_device_known("ops@example.org", &device).await.unwrap(),
+        "a browser that knew the old password is no longer a known device"
+    );
     assert_eq!(ops.try_sign_in("ops@example.org", &password).await.status(), 303);
     assert_eq!(ops.get_html("/admin/sso").await.0, 200);
     let audit = app.svc.store.list_audit(Some("admin.reset_password"), 10).await.unwrap();

@@ -313,6 +313,19 @@ async fn a_console_answer_is_not_looked_at_before_its_request_is_known() {
         let (status, code) = reason_code(app.post_acs_raw(&forged, Some(relay)).await).await;
         assert_eq!((status, code.as_str()), (403, "SAML_IN_RESPONSE_TO_UNKNOWN"), "{relay}: not SIGNATURE_INVALID");
     }
+    // Recorded for the admin, but not even parsed for the log (no claimed issuer or NameID).
+    let filter = spconnect::store::LoginEventFilter {
+        sso_id: Some(app.sso_id()),
+        outcome: Some("failure".into()),
+        reason_code: None,
+        who: None,
+        request_id: None,
+        before_id: None,
+        limit: 10,
+    };
+    let recorded = app.svc.store.search_login_events(&filter).await.unwrap();
+    assert_eq!(recorded.len(), 2);
+    assert!(recorded.iter().all(|e| e.issuer.is_none() && e.name_id.is_none()), "{recorded:?}");
     // A real console request, answered from another browser: refused on the binding, still
     // before the (forged) signature is looked at.
     let res = start_console_signin(&app, DOMAIN_ADMIN).await;

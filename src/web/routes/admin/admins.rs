@@ -173,12 +173,12 @@ async fn reset_password(
     require_recent_signin(&svc, &admin)?;
     let password = crate::admins::generate_password();
     let account =
-        ops::admins::reset_password(&svc, &actor(&admin), &AccountRef::Id(target), password.clone(), now()).await?;
+        ops::admins::reset_password_account(&svc, &actor(&admin), &AccountRef::Id(target), password.clone(), now())
+            .await?;
     if target == admin.admin_id {
-        // One's own new password: this session carries on under it.
-        if let Ok(Some(me)) = svc.store.get_admin(target).await {
-            admin_session::refresh_credential(&session, &me).await;
-        }
+        // One's own new password: this session carries on under it (marked with the hash this
+        // reset stored, not one read again, which a concurrent reset could have replaced).
+        admin_session::refresh_credential(&session, &account).await;
     }
     password_page(&svc, &session, &admin, account.email, password, false).await
 }
