@@ -296,5 +296,15 @@ impl Drop for Browser {
         }
         let _ = self.driver.kill();
         let _ = self.driver.wait();
+        // A hung page keeps chromedriver from quitting Chromium, which would then outlive the
+        // test: end every process of this browser's own profile directory, by PID.
+        let profile = format!("--user-data-dir={}", self._profile.path().display());
+        for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+            let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else { continue };
+            let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
+            if cmdline.split(|b| *b == 0).any(|arg| arg == profile.as_bytes()) {
+                let _ = std::process::Command::new("kill").arg(pid.to_string()).status();
+            }
+        }
     }
 }
