@@ -56,6 +56,8 @@ pub enum Rejection {
     DestinationMismatch { expected: String, found: String },
     #[error("Issuer {found:?} is not the IdP {expected:?}")]
     IssuerMismatch { expected: String, found: String },
+    #[error("the assertion has no <Conditions> (Web SSO requires one, with an AudienceRestriction naming us)")]
+    ConditionsMissing,
     #[error("the assertion is not addressed to our entity ID {expected:?} (audiences: {found:?})")]
     AudienceMismatch { expected: String, found: Vec<String> },
     #[error("no bearer SubjectConfirmation with NotOnOrAfter: {0}")]
@@ -118,6 +120,7 @@ impl Rejection {
             StatusNotSuccess(_) => "SAML_STATUS_NOT_SUCCESS",
             DestinationMismatch { .. } => "SAML_DESTINATION_MISMATCH",
             IssuerMismatch { .. } => "SAML_ISSUER_MISMATCH",
+            ConditionsMissing => "SAML_CONDITIONS_MISSING",
             AudienceMismatch { .. } => "SAML_AUDIENCE_MISMATCH",
             SubjectConfirmation(_) => "SAML_SUBJECT_CONFIRMATION_INVALID",
             RecipientMismatch { .. } => "SAML_RECIPIENT_MISMATCH",

@@ -630,3 +630,15 @@ async fn malformed_and_oversized_input_gets_a_400_page_and_the_service_stays_up(
     // And a valid login still works afterwards.
     assert_eq!(app.post_acs(&xmlsec::b64(&app.spec(ALICE).signed_xml(&app.idp_key)), None).await.status(), 303);
 }
+
+#[tokio::test]
+async fn an_assertion_without_conditions_is_refused_with_its_own_code() {
+    let app = TestApp::spawn().await;
+    let spec = app.spec(ALICE);
+    let assertion = spec.assertion_xml();
+    let start = assertion.find("<saml:Conditions").expect("Conditions in the fixture");
+    let end = assertion.find("</saml:Conditions>").expect("end of Conditions") + "</saml:Conditions>".len();
+    let bare = format!("{}{}", &assertion[..start], &assertion[end..]);
+    let xml = crate::support::xmlsec::sign_xml(&spec.template_with_assertion(&bare), &app.idp_key, true, false);
+    assert_refused(&app, "no Conditions", &crate::support::xmlsec::b64(&xml), 403, "SAML_CONDITIONS_MISSING").await;
+}

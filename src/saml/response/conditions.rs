@@ -54,8 +54,12 @@ pub fn check_issuers(env: &Envelope, a: &AssertionFields, exp: &Expectations) ->
     Ok(())
 }
 
-/// Web SSO requires an AudienceRestriction naming us; several restrictions must all name us.
+/// Web SSO requires an AudienceRestriction naming us (inside `<Conditions>`, whose absence has
+/// its own code); several restrictions must all name us.
 pub fn check_audience(a: &AssertionFields, exp: &Expectations) -> Result<(), Rejection> {
+    if !a.has_conditions {
+        return Err(Rejection::ConditionsMissing);
+    }
     let ok = !a.audience_restrictions.is_empty()
         && a.audience_restrictions.iter().all(|r| r.iter().any(|aud| aud == exp.sp_entity_id));
     if !ok {
@@ -95,7 +99,7 @@ pub fn check_bearer(a: &AssertionFields, exp: &Expectations, now: DateTime<Utc>)
 
 pub fn check_conditions(a: &AssertionFields, exp: &Expectations, now: DateTime<Utc>) -> Result<(), Rejection> {
     if !a.has_conditions {
-        return Err(Rejection::AudienceMismatch { expected: exp.sp_entity_id.into(), found: vec![] });
+        return Err(Rejection::ConditionsMissing);
     }
     check_window(a.not_before.as_deref(), a.not_on_or_after.as_deref(), exp.clock_skew, now)
 }
@@ -266,7 +270,7 @@ mod tests {
     #[test]
     fn audience_destination_issuer_and_status() {
         let e = exp(true);
-        let mut a = AssertionFields { issuer: IDP.into(), ..Default::default() };
+        let mut a = AssertionFields { issuer: IDP.into(), has_conditions: true, ..Default::default() };
         a.audience_restrictions = vec![vec![SP.into()]];
         assert!(check_audience(&a, &e).is_ok());
         // Every restriction must name us.
@@ -331,6 +335,18 @@ mod tests {
             conf(CM_BEARER, Some(ACS), Some(60), None),
         ]);
         assert!(check_bearer(&mixed, &e, now).is_ok());
+    }
+
+    #[test]
+    fn an_assertion_without_conditions_has_its_own_code() {
+        let (e, now) = (exp(true), now());
+        let bare = AssertionFields { has_conditions: false, ..Default::default() };
+        assert_eq!(check_audience(&bare, &e).unwrap_err().code(), "SAML_CONDITIONS_MISSING");
+        assert_eq!(check_conditions(&bare, &e, now).unwrap_err().code(), "SAML_CONDITIONS_MISSING");
+        // Conditions without an AudienceRestriction: the audience is what is missing.
+        let no_audience = AssertionFields { has_conditions: true, ..Default::default() };
+        assert_eq!(check_audience(&no_audience, &e).unwrap_err().code(), "SAML_AUDIENCE_MISMATCH");
+        assert!(check_conditions(&no_audience, &e, now).is_ok(), "no window: nothing to be outside of");
     }
 
     #[test]
