@@ -54,3 +54,39 @@ impl AuthnRequest {
         )
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_request_names_us_escapes_urls_and_has_a_fresh_unguessable_id() {
+        let now = DateTime::parse_from_rfc3339("2026-12-02T10:00:00Z").unwrap().with_timezone(&Utc);
+        let a =
+            AuthnRequest::new("https://idp.example/sso?a=1&b=2", "https://sp.example/acs", "https://sp.example/e", now);
+        let b = AuthnRequest::new("https://idp.example/sso", "https://sp.example/acs", "https://sp.example/e", now);
+        assert_ne!(a.id, b.id, "a new ID per request");
+        assert!(
+            a.id.starts_with('_') && a.id.len() == 33 && a.id[1..].chars().all(|c| c.is_ascii_hexdigit()),
+            "{}",
+            a.id
+        );
+        let xml = a.to_xml();
+        let doc = roxmltree::Document::parse(&xml).expect("well-formed");
+        let root = doc.root_element();
+        assert_eq!((root.tag_name().namespace(), root.tag_name().name()), (Some(NS_SAMLP), "AuthnRequest"));
+        assert_eq!(root.attribute("ID"), Some(a.id.as_str()));
+        assert_eq!(root.attribute("IssueInstant"), Some("2026-12-02T10:00:00Z"));
+        assert_eq!(
+            root.attribute("Destination"),
+            Some("https://idp.example/sso?a=1&b=2"),
+            "escaped in XML, intact when read"
+        );
+        assert_eq!(root.attribute("AssertionConsumerServiceURL"), Some("https://sp.example/acs"));
+        assert_eq!(root.attribute("ProtocolBinding"), Some(BINDING_POST));
+        let issuer = root.children().find(|n| n.tag_name().name() == "Issuer").and_then(|n| n.text());
+        assert_eq!(issuer, Some("https://sp.example/e"));
+        let policy = root.children().find(|n| n.tag_name().name() == "NameIDPolicy").expect("NameIDPolicy");
+        assert_eq!(policy.attribute("Format"), Some(NAMEID_EMAIL));
+    }
+}

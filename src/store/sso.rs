@@ -9,7 +9,7 @@ use sqlx::Row;
 use super::{flag, is_unique_violation, violates, Result, Store, StoreError};
 use crate::saml::idp_metadata::IdpDescriptor;
 
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, Default, serde::Serialize)]
 pub struct SsoConfig {
     pub sso_id: i64,
     pub node_id: i64,
