@@ -86,3 +86,93 @@ pub fn read(assertion: roxmltree::Node) -> Result<AssertionFields, Rejection> {
 pub fn parse_time(value: &str) -> Option<DateTime<Utc>> {
     DateTime::parse_from_rfc3339(value.trim()).ok().map(|t| t.with_timezone(&Utc))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const A: &str = r#"<saml:Assertion xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" xmlns:x="urn:example:other" ID="_a1" IssueInstant="2026-12-02T10:00:00Z">
+  <saml:Issuer> https://idp.example </saml:Issuer>
+  <saml:Subject>
+    <saml:NameID Format="urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress"> alice@example.com </saml:NameID>
+    <saml:SubjectConfirmation Method="urn:oasis:names:tc:SAML:2.0:cm:bearer">
+      <saml:SubjectConfirmationData Recipient="https://sp.example/acs" NotOnOrAfter="2026-12-02T10:05:00Z" InResponseTo="_r1"/>
+    </saml:SubjectConfirmation>
+    <saml:SubjectConfirmation Method="urn:oasis:names:tc:SAML:2.0:cm:holder-of-key"/>
+  </saml:Subject>
+  <x:Conditions NotBefore="1999-01-01T00:00:00Z"><saml:AudienceRestriction><saml:Audience>https://evil.example</saml:Audience></saml:AudienceRestriction></x:Conditions>
+  <saml:Conditions NotBefore="2026-12-02T09:59:00Z" NotOnOrAfter="2026-12-02T10:05:00Z">
+    <saml:AudienceRestriction><saml:Audience> https://sp.example/e </saml:Audience><x:Audience>https://evil.example</x:Audience></saml:AudienceRestriction>
+    <saml:AudienceRestriction><saml:Audience>https://sp.example/e</saml:Audience><saml:Audience>https://other.example</saml:Audience></saml:AudienceRestriction>
+  </saml:Conditions>
+  <saml:AuthnStatement SessionIndex="_s1"/>
+  <saml:AttributeStatement>
+    <saml:Attribute Name="Email"><saml:AttributeValue> alice@example.com </saml:AttributeValue></saml:Attribute>
+    <saml:Attribute Name="groups"><saml:AttributeValue>a</saml:AttributeValue><saml:AttributeValue>b</saml:AttributeValue><x:AttributeValue>c</x:AttributeValue></saml:Attribute>
+  </saml:AttributeStatement>
+</saml:Assertion>"#;
+
+    #[test]
+    fn values_are_read_from_saml_namespaced_elements_only_and_trimmed() {
+        let doc = roxmltree::Document::parse(A).unwrap();
+        let f = read(doc.root_element()).unwrap();
+        assert_eq!(
+            (f.id.as_str(), f.issue_instant.as_str(), f.issuer.as_str()),
+            ("_a1", "2026-12-02T10:00:00Z", "https://idp.example")
+        );
+        assert_eq!(f.name_id.as_deref(), Some("alice@example.com"));
+        assert_eq!(f.name_id_format.as_deref(), Some("urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress"));
+        assert_eq!(f.confirmations.len(), 2);
+        let bearer = &f.confirmations[0];
+        assert_eq!(bearer.recipient.as_deref(), Some("https://sp.example/acs"));
+        assert_eq!(bearer.in_response_to.as_deref(), Some("_r1"));
+        assert_eq!(f.confirmations[1].recipient, None, "no SubjectConfirmationData, no values");
+        // The look-alike <x:Conditions> (another namespace) is not the assertion's Conditions.
+        assert!(f.has_conditions);
+        assert_eq!(f.not_before.as_deref(), Some("2026-12-02T09:59:00Z"));
+        assert_eq!(
+            f.audience_restrictions,
+            vec![
+                vec!["https://sp.example/e".to_string()],
+                vec!["https://sp.example/e".into(), "https://other.example".into()]
+            ]
+        );
+        assert_eq!(f.attributes[0], ("Email".to_string(), vec!["alice@example.com".to_string()]));
+        assert_eq!(f.attributes[1], ("groups".to_string(), vec!["a".to_string(), "b".to_string()]));
+        assert_eq!(f.session_index.as_deref(), Some("_s1"));
+    }
+
+    #[test]
+    fn an_empty_name_id_is_none_and_a_non_assertion_is_refused() {
+        let xml = r#"<saml:Assertion xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="_a"><saml:Subject><saml:NameID>  </saml:NameID></saml:Subject></saml:Assertion>"#;
+        let doc = roxmltree::Document::parse(xml).unwrap();
+        let f = read(doc.root_element()).unwrap();
+        assert_eq!(f.name_id, None);
+        assert!(!f.has_conditions && f.audience_restrictions.is_empty());
+        for other in [
+            r#"<x:Assertion xmlns:x="urn:example:other" ID="_a"/>"#,
+            r#"<saml:Response xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="_a"/>"#,
+        ] {
+            let doc = roxmltree::Document::parse(other).unwrap();
+            assert_eq!(read(doc.root_element()).unwrap_err().code(), "SAML_ASSERTION_NOT_SIGNED", "{other}");
+        }
+    }
+
+    #[test]
+    fn times_are_rfc3339_with_a_zone() {
+        let utc = |s: &str| DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc);
+        let cases = [
+            ("2026-12-02T10:00:00Z", Some(utc("2026-12-02T10:00:00Z"))),
+            (" 2026-12-02T10:00:00Z ", Some(utc("2026-12-02T10:00:00Z"))),
+            ("2026-12-02T11:00:00+01:00", Some(utc("2026-12-02T10:00:00Z"))),
+            ("2026-12-02T10:00:00.123Z", Some(utc("2026-12-02T10:00:00.123Z"))),
+            ("2026-12-02T10:00:00", None),
+            ("2026-13-02T10:00:00Z", None),
+            ("yesterday", None),
+            ("", None),
+        ];
+        for (input, want) in cases {
+            assert_eq!(parse_time(input), want, "{input:?}");
+        }
+    }
+}
