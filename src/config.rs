@@ -57,6 +57,28 @@ impl DataDir {
     }
 }
 
+/// A value that must never reach a log line (the SMTP URL holds the relay's credentials): it
+/// has no `Display`, and its `Debug` says only that it is there, so a `{:?}` of the settings is
+/// safe. `expose` is the one way to the value, for the code that uses it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Secret {
+        Secret(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(redacted)")
+    }
+}
+
 /// Settings of a running service.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -166,6 +188,21 @@ pub fn url_is_local(public_url: &str) -> bool {
         Some(url::Host::Ipv4(ip)) => ip.is_loopback() || ip.is_private() || ip.is_link_local() || ip.is_unspecified(),
         Some(url::Host::Ipv6(ip)) => ip.is_loopback() || ip.is_unspecified() || (ip.segments()[0] & 0xfe00) == 0xfc00,
         None => true,
+    }
+}
+
+#[cfg(test)]
+mod secret_tests {
+    #[test]
+    fn a_secret_never_shows_in_debug_output() {
+        let smtp = crate::mailer::SmtpConfig {
+            url: super::Secret::new("smtps://mailer:s3cr3t@mail.example.com:465"),
+            from: "spconnect@example.com".into(),
+        };
+        let shown = format!("{smtp:?} {:#?}", Some(&smtp));
+        assert!(!shown.contains("s3cr3t") && !shown.contains("mailer:"), "{shown}");
+        assert!(shown.contains("Secret(redacted)"), "{shown}");
+        assert_eq!(smtp.url.expose(), "smtps://mailer:s3cr3t@mail.example.com:465");
     }
 }
 

@@ -12,8 +12,8 @@ use crate::store::{OutboxMessage, Store};
 #[derive(Debug, Clone)]
 pub struct SmtpConfig {
     /// `smtp://host:port` (plain), `smtp://host:port?tls=required` (STARTTLS) or `smtps://host`;
-    /// credentials as `smtp://user:pass@host` (never logged).
-    pub url: String,
+    /// credentials as `smtp://user:pass@host` (never logged: a `Secret`).
+    pub url: crate::config::Secret,
     pub from: String,
 }
 
@@ -26,7 +26,7 @@ pub async fn run(store: Store, config: SmtpConfig, stop: tokio_util::sync::Cance
         Ok(m) => m,
         Err(e) => return tracing::error!(error = %e, "invalid --smtp-from address; outbox delivery disabled"),
     };
-    let transport = match AsyncSmtpTransport::<Tokio1Executor>::from_url(&config.url) {
+    let transport = match AsyncSmtpTransport::<Tokio1Executor>::from_url(config.url.expose()) {
         Ok(b) => b.timeout(Some(Duration::from_secs(20))).build(),
         Err(e) => return tracing::error!(error = %e, "invalid --smtp-url; outbox delivery disabled"),
     };

@@ -22,7 +22,10 @@ pub async fn serve(args: Effective) -> Result<ExitCode, String> {
     let public_url = args.public_url.clone().unwrap_or_else(|| format!("{scheme}://{host}:{}", local.port()));
     let mut settings = Settings::new(&public_url, dir, !args.http);
     args.apply(&mut settings);
-    settings.smtp = args.smtp_url.clone().map(|url| crate::mailer::SmtpConfig { url, from: args.smtp_from.clone() });
+    settings.smtp = args
+        .smtp_url
+        .clone()
+        .map(|url| crate::mailer::SmtpConfig { url: crate::config::Secret::new(url), from: args.smtp_from.clone() });
     let svc = app::services_with(settings).await.map_err(|e| e.to_string())?;
     // The key-encryption key must open the SP keys in the database before this instance takes
     // traffic: with the wrong one every sign-in through it would fail while /readyz said ready.

@@ -464,7 +464,7 @@ async fn certificates_close_to_expiry_raise_a_banner_a_metric_and_one_email_per_
     let (smtp_port, received) = crate::outbox_smtp::smtp_sink();
     let app = TestApp::spawn_custom("jumpcloud.xml", None, |s| {
         s.smtp = Some(spconnect::mailer::SmtpConfig {
-            url: format!("smtp://127.0.0.1:{smtp_port}"),
+            url: spconnect::config::Secret::new(format!("smtp://127.0.0.1:{smtp_port}")),
             from: "spconnect <sso@example.com>".into(),
         });
     })
