@@ -361,7 +361,7 @@ async fn commit(svc: &Services, attempt: &Attempt, eval: Evaluation) -> Result<L
             Rejection::InResponseToUsed(clip(verified.in_response_to.as_deref().unwrap_or_default())).into()
         }
         StoreError::UserLocked => LoginError::Locked(profile.email.clone()),
-        StoreError::NotFound("user") => LoginError::NotProvisioned(profile.email.clone()),
+        StoreError::UserNotProvisioned => LoginError::NotProvisioned(profile.email.clone()),
         other => LoginError::Store(other),
     })?;
     tracing::info!(

@@ -353,7 +353,7 @@ impl Store {
                     // Locked between validation and commit: refuse, roll back.
                     lifecycle::OnLogin::RefuseLocked => return Err(StoreError::UserLocked),
                     lifecycle::OnLogin::RefuseUnknown | lifecycle::OnLogin::Create => {
-                        return Err(StoreError::NotFound("user"))
+                        return Err(StoreError::UserNotProvisioned)
                     }
                 };
                 let row: UserRow = sqlx::query_as(&format!(

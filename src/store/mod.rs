@@ -79,6 +79,10 @@ pub enum StoreError {
     AssertionReplayed,
     #[error("the user is locked")]
     UserLocked,
+    /// A login found the user gone (deleted, or never provisioned while JIT is off) between its
+    /// validation and its commit.
+    #[error("the user is not provisioned")]
+    UserNotProvisioned,
     #[error("the AuthnRequest was already answered")]
     RequestAlreadyUsed,
     #[error("{0} not found")]
