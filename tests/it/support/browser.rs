@@ -281,6 +281,7 @@ impl Drop for Browser {
     /// Quit the browser through chromedriver (a bare kill of the driver would leave Chromium
     /// running), with a blocking request since drop cannot await.
     fn drop(&mut self) {
+        let mut quit = false;
         if !self.session.is_empty() {
             let addr = self.base.trim_start_matches("http://").to_string();
             if let Ok(mut s) = std::net::TcpStream::connect(&addr) {
@@ -289,21 +290,25 @@ impl Drop for Browser {
                     "DELETE /session/{} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
                     self.session
                 );
+                let mut answer = Vec::new();
                 if s.write_all(req.as_bytes()).is_ok() {
-                    let _ = s.read_to_end(&mut Vec::new());
+                    let _ = s.read_to_end(&mut answer);
                 }
+                quit = answer.starts_with(b"HTTP/1.1 200");
             }
         }
         let _ = self.driver.kill();
         let _ = self.driver.wait();
-        // A hung page keeps chromedriver from quitting Chromium, which would then outlive the
-        // test: end every process of this browser's own profile directory, by PID.
-        let profile = format!("--user-data-dir={}", self._profile.path().display());
-        for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
-            let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else { continue };
-            let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
-            if cmdline.split(|b| *b == 0).any(|arg| arg == profile.as_bytes()) {
-                let _ = std::process::Command::new("kill").arg(pid.to_string()).status();
+        if !quit {
+            // A hung page kept chromedriver from quitting Chromium, which would outlive the
+            // test: end the processes of this browser's own profile directory, by PID.
+            let profile = format!("--user-data-dir={}", self._profile.path().display());
+            for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+                let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else { continue };
+                let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
+                if cmdline.split(|b| *b == 0).any(|arg| arg == profile.as_bytes()) {
+                    let _ = std::process::Command::new("kill").arg(pid.to_string()).status();
+                }
             }
         }
     }
